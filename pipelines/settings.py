@@ -1,0 +1,75 @@
+"""The one settings object: every path, URL and knob of vitrine.
+
+Values come from ``VITRINE_*`` environment variables (and a ``.env`` file), and command-line flags
+override them by passing keyword arguments to :func:`load_settings`. No other module reads the
+environment.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    """Runtime configuration; see README's configuration table for each variable."""
+
+    model_config = SettingsConfigDict(env_prefix="VITRINE_", env_file=".env", extra="ignore")
+
+    home: Path = Field(Path(".vitrine"), description="Where the embedded warehouse, MLflow and runs live.")
+    clickhouse_url: str | None = Field(
+        None, description="A ClickHouse server (http://user:pass@host:8123/); unset = embedded chDB under home."
+    )
+    timezone: str = Field("America/Sao_Paulo", description="Stores' local time zone.")
+    spark_master: str = Field("local[*]", description="Spark master URL for feature pipelines.")
+    earliest_sale_date: str = Field("2000-01-01", description="Sales before this date are quarantined.")
+
+    @property
+    def warehouse_path(self) -> Path:
+        """Data directory of the embedded warehouse (one process may open it at a time)."""
+        return self.home.resolve() / "warehouse"
+
+    @property
+    def warehouse_url(self) -> str:
+        """The clickhouse-connect DSN: the server's URL, or ``chdb:///<home>/warehouse``."""
+        return self.clickhouse_url or f"chdb://{self.warehouse_path}"
+
+    @property
+    def is_embedded(self) -> bool:
+        return self.clickhouse_url is None
+
+    @property
+    def data_dir(self) -> Path:
+        """Where generated datasets go by default."""
+        return self.home.resolve() / "data"
+
+    def spark_environment(self) -> dict[str, str]:
+        """Variables Spark workers need so they run this interpreter (the venv), not system python."""
+        return {"PYSPARK_PYTHON": sys.executable, "PYSPARK_DRIVER_PYTHON": sys.executable}
+
+
+def load_settings(**overrides: object) -> Settings:
+    """Settings from the environment, with non-None ``overrides`` (CLI flags) on top."""
+    return Settings(**{k: v for k, v in overrides.items() if v is not None})
+
+
+def java_version() -> int | None:
+    """Major version of the ``java`` on PATH (or JAVA_HOME), or None when there is none."""
+    import re
+    import shutil
+    import subprocess
+
+    java_home = os.environ.get("JAVA_HOME")
+    java = str(Path(java_home) / "bin" / "java") if java_home else shutil.which("java")
+    if not java or not Path(java).exists():
+        return None
+    out = subprocess.run([java, "-version"], capture_output=True, text=True).stderr
+    match = re.search(r'version "(\d+)(?:\.(\d+))?', out)
+    if not match:
+        return None
+    major = int(match.group(1))
+    return int(match.group(2)) if major == 1 and match.group(2) else major
