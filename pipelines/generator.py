@@ -1,0 +1,422 @@
+"""Synthetic CosmeticCo exports: realistic, deterministic per seed, fast enough for 10M lines.
+
+Everything is vectorised with numpy. The story, ticket first: each store draws a number of tickets
+per day (store size x weekday x yearly season x retail dates x holidays), each ticket an hour from
+the store's own traffic profile and a basket from the catalogue's popularity (category seasons and
+promotions lift it, launches and discontinuations bound it), planted complementary pairs are added
+on top, and a daily stock simulation with weekly replenishment censors what could not be sold.
+The files use the Portuguese column names of the CosmeticCo exports, so ingestion exercises its
+mapping, and ``verdade.json`` records the planted truth for tests to recover.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from datetime import date, timedelta
+from pathlib import Path
+
+import holidays
+import numpy as np
+import pyarrow as pa
+import pyarrow.csv as pacsv
+
+
+@dataclass(frozen=True)
+class Scale:
+    stores: int
+    skus: int
+    days: int
+    tickets_per_store_day: float  # for a store of size 1.0 on an ordinary weekday
+
+
+SCALES: dict[str, Scale] = {
+    "tiny": Scale(stores=4, skus=80, days=120, tickets_per_store_day=40),
+    "small": Scale(stores=20, skus=400, days=365, tickets_per_store_day=45),
+    "medium": Scale(stores=30, skus=1000, days=730, tickets_per_store_day=60),
+    "large": Scale(stores=50, skus=2000, days=1095, tickets_per_store_day=80),
+}
+
+END_DATE = date(2026, 10, 31)  # fixed, so a seed gives the same files whatever today is
+
+CITIES = [  # city, state, region
+    ("São Paulo", "SP", "Sudeste"), ("Rio de Janeiro", "RJ", "Sudeste"), ("Belo Horizonte", "MG", "Sudeste"),
+    ("Campinas", "SP", "Sudeste"), ("Vitória", "ES", "Sudeste"), ("Curitiba", "PR", "Sul"),
+    ("Porto Alegre", "RS", "Sul"), ("Florianópolis", "SC", "Sul"), ("Salvador", "BA", "Nordeste"),
+    ("Recife", "PE", "Nordeste"), ("Fortaleza", "CE", "Nordeste"), ("Natal", "RN", "Nordeste"),
+    ("Brasília", "DF", "Centro-Oeste"), ("Goiânia", "GO", "Centro-Oeste"), ("Manaus", "AM", "Norte"),
+    ("Belém", "PA", "Norte"),
+]
+CATEGORIES = {  # category: (subcategories, typical price BRL, share of catalogue)
+    "maquiagem": (["batom", "base", "pó compacto", "máscara de cílios", "lápis labial", "sombra"], 45.0, 0.28),
+    "perfumaria": (["perfume feminino", "perfume masculino", "body splash", "desodorante colônia"], 120.0, 0.2),
+    "cabelos": (["shampoo", "condicionador", "máscara capilar", "óleo capilar", "finalizador"], 35.0, 0.2),
+    "corpo e banho": (["sabonete", "hidratante corporal", "esfoliante", "óleo corporal"], 30.0, 0.17),
+    "skincare": (["protetor solar", "sérum facial", "hidratante facial", "demaquilante", "tônico facial"], 70.0, 0.15),
+}
+COMPLEMENTS = [  # subcategory pairs that sell together; planted pairs are drawn from these
+    ("shampoo", "condicionador"), ("base", "pó compacto"), ("batom", "lápis labial"),
+    ("sabonete", "hidratante corporal"), ("demaquilante", "tônico facial"), ("máscara de cílios", "sombra"),
+    ("perfume feminino", "body splash"), ("protetor solar", "hidratante facial"),
+]
+BRANDS = ["Aurora", "Bella Flor", "Brisa", "Cacau Rosa", "Essenza", "Ipê", "Jabuticaba", "Lumi", "Maracujá",
+          "Orquídea", "Pitanga", "Sol de Verão", "Tropicana", "Vila Bela"]
+FIRST_NAMES = ["Ana", "Beatriz", "Bruna", "Camila", "Carla", "Daniela", "Fernanda", "Gabriela", "Juliana", "Larissa",
+               "Mariana", "Patrícia", "Renata", "Tatiane", "Vanessa", "Bruno", "Carlos", "Diego", "Felipe", "Lucas",
+               "Marcos", "Rafael", "Thiago"]
+LAST_NAMES = ["Silva", "Santos", "Oliveira", "Souza", "Lima", "Pereira", "Costa", "Rodrigues", "Almeida", "Nascimento",
+              "Carvalho", "Gomes", "Martins", "Araújo", "Ribeiro"]
+# hourly traffic profiles (10:00-21:59); each store follows one, so peaks differ by store
+PROFILES = {
+    "almoço": [3, 5, 10, 10, 6, 4, 4, 5, 6, 5, 3, 2],
+    "fim do expediente": [2, 3, 5, 5, 4, 4, 5, 7, 10, 10, 6, 3],
+    "shopping": [2, 3, 5, 5, 6, 8, 7, 6, 7, 9, 8, 4],
+}
+OPEN_HOUR = 10
+WEEKDAY_FACTOR = np.array([0.85, 0.9, 0.95, 1.0, 1.15, 1.45, 0.6])  # Monday..Sunday
+PROMO_LIFT_PER_PCT = 0.04  # +4% demand per discount point: a 25% promotion sells 2x
+
+
+def retail_dates(years: range) -> dict[date, tuple[str, float]]:
+    """Brazilian retail dates and the demand multiplier planted for each (days before them too)."""
+    out: dict[date, tuple[str, float]] = {}
+    for y in years:
+        may = date(y, 5, 1)
+        mothers = may + timedelta(days=(6 - may.weekday()) % 7 + 7)  # 2nd Sunday of May
+        nov = date(y, 11, 30)
+        black_friday = nov - timedelta(days=(nov.weekday() - 4) % 7)  # last Friday of November
+        for name, day, lift, lead in [
+            ("Dia das Mães", mothers, 2.2, 7), ("Dia dos Namorados", date(y, 6, 12), 1.8, 4),
+            ("Black Friday", black_friday, 2.5, 2), ("Natal", date(y, 12, 24), 2.4, 10),
+        ]:
+            for k in range(lead + 1):
+                d = day - timedelta(days=k)
+                out[d] = (name, max(out.get(d, ("", 1.0))[1], 1 + (lift - 1) * (1 - k / (lead + 1))))
+    return out
+
+
+def generate(scale: str, seed: int, out_dir: Path) -> dict[str, int]:
+    """Write the CosmeticCo export files for ``scale`` into ``out_dir``; returns rows per file."""
+    cfg = SCALES[scale]
+    rng = np.random.default_rng(seed)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    start = END_DATE - timedelta(days=cfg.days - 1)
+    days = np.arange(np.datetime64(start), np.datetime64(END_DATE) + 1)
+    n_days = len(days)
+    day_dates = [start + timedelta(days=int(i)) for i in range(n_days)]
+    weekday = (days.view("int64") - 4) % 7  # 1970-01-01 was a Thursday; 0 = Monday
+    rows: dict[str, int] = {}
+
+    # --- stores, sellers -------------------------------------------------------------------
+    n_st = cfg.stores
+    city_idx = rng.integers(0, len(CITIES), n_st)
+    city_idx[: min(n_st, len(CITIES))] = rng.permutation(len(CITIES))[: min(n_st, len(CITIES))]
+    store_size = np.round(rng.lognormal(0, 0.45, n_st).clip(0.4, 3.0), 2)
+    store_ids = np.array([f"L{i + 1:03d}" for i in range(n_st)])
+    profile_names = np.array(list(PROFILES))[rng.integers(0, len(PROFILES), n_st)]
+    delivery_weekday = rng.integers(0, 5, n_st)
+    opened = [start - timedelta(days=int(x)) for x in rng.integers(400, 5000, n_st)]
+    rows["lojas"] = _write(out_dir / "lojas.csv", {
+        "cod_loja": store_ids,
+        "nome": [f"CosmeticCo {CITIES[c][0]} {i + 1}" for i, c in enumerate(city_idx)],
+        "cidade": [CITIES[c][0] for c in city_idx], "uf": [CITIES[c][1] for c in city_idx],
+        "regiao": [CITIES[c][2] for c in city_idx], "data_abertura": [d.isoformat() for d in opened],
+    })
+    sellers_per_store = np.clip(np.round(3 + store_size * 3), 3, 12).astype(int)
+    seller_store = np.repeat(np.arange(n_st), sellers_per_store)
+    n_sel = len(seller_store)
+    seller_ids = np.array([f"V{i + 1:04d}" for i in range(n_sel)])
+    is_manager = np.r_[True, seller_store[1:] != seller_store[:-1]]  # first seller of each store
+    seller_names = [f"{FIRST_NAMES[a]} {LAST_NAMES[b]}" for a, b in
+                    zip(rng.integers(0, len(FIRST_NAMES), n_sel), rng.integers(0, len(LAST_NAMES), n_sel))]
+    rows["vendedores"] = _write(out_dir / "vendedores.csv", {
+        "id_employee": seller_ids, "cod_loja": store_ids[seller_store], "nome": seller_names,
+        "cargo": np.where(is_manager, "gerente", "vendedor"),
+        "data_admissao": [(start - timedelta(days=int(x))).isoformat() for x in rng.integers(30, 2000, n_sel)],
+    })
+
+    # --- catalogue, prices, costs ------------------------------------------------------------
+    n_sku = cfg.skus
+    cat_names = list(CATEGORIES)
+    cat_idx = rng.choice(len(cat_names), n_sku, p=[CATEGORIES[c][2] for c in cat_names])
+    sub_names: list[str] = []
+    for c in cat_idx:
+        subs = CATEGORIES[cat_names[c]][0]
+        sub_names.append(subs[rng.integers(0, len(subs))])
+    sub_arr = np.array(sub_names)
+    brand = np.array(BRANDS)[rng.integers(0, len(BRANDS), n_sku)]
+    sku_ids = np.array([f"P{i + 1:05d}" for i in range(n_sku)])
+    base_price = np.round(np.array([CATEGORIES[cat_names[c]][1] for c in cat_idx])
+                          * rng.lognormal(0, 0.35, n_sku), 1) - 0.1
+    popularity = 1.0 / np.arange(1, n_sku + 1) ** 0.9  # Zipf: a long tail of intermittent demand
+    popularity = popularity[rng.permutation(n_sku)]
+    launch_day = np.where(rng.random(n_sku) < 0.12, rng.integers(0, max(n_days - 30, 1), n_sku), -rng.integers(30, 900, n_sku))
+    discontinue_day = np.where(rng.random(n_sku) < 0.05, rng.integers(n_days // 2, n_days, n_sku), n_days + 1)
+    sizes = np.array(["30ml", "50ml", "100ml", "200ml", "un"])[rng.integers(0, 5, n_sku)]
+    names = [f"{s.capitalize()} {b} {z}" for s, b, z in zip(sub_arr, brand, sizes)]
+    rows["produtos"] = _write(out_dir / "produtos.csv", {
+        "cod_prod": sku_ids, "nome_abrev": [n[:24] for n in names], "nome": names,
+        "categoria": np.array(cat_names)[cat_idx], "sub_categoria": sub_arr, "marca": brand,
+        "data_lancamento": [(start + timedelta(days=int(d))).isoformat() for d in launch_day],
+    })
+    # price history: 1-3 changes inside the period (+3..12% each); cost 40-65% of the first price
+    price_on_day = np.repeat(base_price[:, None], n_days, axis=1)
+    price_rows: dict[str, list] = {"cod_prod": [], "preco": [], "data_inicio": [], "data_fim": []}
+    cost_rows: dict[str, list] = {"cod_prod": [], "custo": [], "data_inicio": [], "data_fim": []}
+    n_changes = rng.integers(1, 4, n_sku)
+    cost_ratio = rng.uniform(0.4, 0.65, n_sku)
+    for i in range(n_sku):
+        cuts = np.sort(rng.choice(np.arange(30, n_days), n_changes[i], replace=False))
+        bounds = np.r_[0, cuts, n_days]
+        price = base_price[i]
+        first_from = start - timedelta(days=400)
+        for k in range(len(bounds) - 1):
+            price_on_day[i, bounds[k]:bounds[k + 1]] = price
+            valid_from = first_from if k == 0 else start + timedelta(days=int(bounds[k]))
+            valid_to = "" if k == len(bounds) - 2 else (start + timedelta(days=int(bounds[k + 1]) - 1)).isoformat()
+            for table, value in ((price_rows, price), (cost_rows, round(price * cost_ratio[i], 2))):
+                table["cod_prod"].append(sku_ids[i])
+                table["preco" if table is price_rows else "custo"].append(round(value, 2))
+                table["data_inicio"].append(valid_from.isoformat())
+                table["data_fim"].append(valid_to)
+            price = round(price * rng.uniform(1.03, 1.12), 1) - 0.1
+    rows["precos"] = _write(out_dir / "precos.csv", price_rows)
+    rows["custos"] = _write(out_dir / "custos.csv", cost_rows)
+
+    # --- promotions: chain-wide or one store, 10-30% off, 5-14 days -----------------------------
+    n_promo = max(3, n_days // 6)
+    promo_sku = rng.choice(n_sku, n_promo, p=popularity / popularity.sum())
+    promo_start = rng.integers(0, n_days - 5, n_promo)
+    promo_len = rng.integers(5, 15, n_promo)
+    promo_store = np.where(rng.random(n_promo) < 0.6, -1, rng.integers(0, n_st, n_promo))
+    promo_pct = rng.choice([10, 15, 20, 25, 30], n_promo)
+    promo_pct_chain = np.zeros((n_sku, n_days), dtype=np.float32)  # chain-wide discount by day
+    promo_pct_store: dict[int, np.ndarray] = {}
+    for s, d0, ln, st, pct in zip(promo_sku, promo_start, promo_len, promo_store, promo_pct):
+        target = promo_pct_chain if st < 0 else promo_pct_store.setdefault(int(st), np.zeros((n_sku, n_days), np.float32))
+        target[s, d0:d0 + ln] = np.maximum(target[s, d0:d0 + ln], pct)
+    rows["promocoes"] = _write(out_dir / "promocoes.csv", {
+        "cod_promo": [f"PR{i + 1:04d}" for i in range(n_promo)], "cod_prod": sku_ids[promo_sku],
+        "cod_loja": np.where(promo_store < 0, "", store_ids[promo_store.clip(0)]),
+        "data_inicio": [day_dates[d].isoformat() for d in promo_start],
+        "data_fim": [day_dates[min(d + ln - 1, n_days - 1)].isoformat() for d, ln in zip(promo_start, promo_len)],
+        "desconto_pct": promo_pct,
+    })
+
+    # --- tickets per store and day ---------------------------------------------------------------
+    retail = retail_dates(range(start.year, END_DATE.year + 1))
+    br_holidays = holidays.country_holidays("BR", years=range(start.year, END_DATE.year + 1))
+    day_of_year = np.array([d.timetuple().tm_yday for d in day_dates])
+    season = 1 + 0.12 * np.cos(2 * np.pi * (day_of_year - 350) / 365.25)  # summer/Christmas high
+    retail_lift = np.array([retail.get(d, ("", 1.0))[1] for d in day_dates])
+    closed = np.array([(d.month, d.day) in {(12, 25), (1, 1)} for d in day_dates])
+    holiday_factor = np.where([d in br_holidays for d in day_dates], 0.7, 1.0)
+    day_factor = WEEKDAY_FACTOR[weekday] * season * retail_lift * holiday_factor * ~closed
+    lam = cfg.tickets_per_store_day * store_size[:, None] * day_factor[None, :]
+    tickets_per = rng.poisson(lam)  # stores x days
+    t_store = np.repeat(np.repeat(np.arange(n_st), n_days), tickets_per.ravel())
+    t_day = np.repeat(np.tile(np.arange(n_days), n_st), tickets_per.ravel())
+    n_tix = len(t_store)
+    profile_p = {k: np.array(v, float) / sum(v) for k, v in PROFILES.items()}
+    t_hour = np.empty(n_tix, dtype=np.int64)
+    for name, p in profile_p.items():
+        mask = profile_names[t_store] == name
+        # Saturdays pull traffic into the afternoon for every profile
+        sat = mask & (weekday[t_day] == 5)
+        t_hour[mask & ~sat] = OPEN_HOUR + rng.choice(12, (mask & ~sat).sum(), p=p)
+        sat_p = p * np.r_[np.full(4, 0.7), np.full(8, 1.15)]
+        t_hour[sat] = OPEN_HOUR + rng.choice(12, sat.sum(), p=sat_p / sat_p.sum())
+    t_second = t_hour * 3600 + rng.integers(0, 3600, n_tix)
+    # seller: any seller of the store (they rotate over shifts)
+    first_seller = np.r_[0, np.cumsum(sellers_per_store)[:-1]]
+    t_seller = first_seller[t_store] + (rng.random(n_tix) * sellers_per_store[t_store]).astype(int)
+    t_customer = np.where(rng.random(n_tix) < 0.4, rng.integers(1, max(200, n_tix // 6), n_tix), 0)
+
+    # --- basket lines: popularity draws accepted by season/promo/activity, then planted pairs -----
+    basket_size = 2 + rng.poisson(2.5, n_tix)  # slots; ~40% survive the acceptance below
+    slot_ticket = np.repeat(np.arange(n_tix), basket_size)
+    cum = np.cumsum(popularity / popularity.sum())
+    slot_sku = np.minimum(np.searchsorted(cum, rng.random(len(slot_ticket))), n_sku - 1)
+    slot_day = t_day[slot_ticket]
+    slot_store = t_store[slot_ticket]
+    month = np.array([d.month for d in day_dates])
+    cat_season = {  # category seasonality planted: perfume peaks at Christmas and Mother's Day
+        "perfumaria": np.where(np.isin(month, [5, 12]), 1.6, 1.0),
+        "skincare": np.where(np.isin(month, [12, 1, 2]), 1.4, 0.9),
+    }
+    season_by_cat = np.ones((len(cat_names), n_days))
+    for c, curve in cat_season.items():
+        season_by_cat[cat_names.index(c)] = curve
+    pct = promo_pct_chain[slot_sku, slot_day]
+    for st, arr in promo_pct_store.items():
+        here = slot_store == st
+        pct[here] = np.maximum(pct[here], arr[slot_sku[here], slot_day[here]])
+    weight = season_by_cat[cat_idx[slot_sku], slot_day] * (1 + PROMO_LIFT_PER_PCT * pct)
+    active = (slot_day >= launch_day[slot_sku]) & (slot_day < discontinue_day[slot_sku])
+    keep = active & (rng.random(len(slot_sku)) < np.minimum(weight / 2.5, 1.0))
+    line_ticket, line_sku = slot_ticket[keep], slot_sku[keep]
+    pairs = _plant_pairs(rng, sub_arr, popularity)
+    extra_t, extra_s = [], []
+    for a, b, p in pairs:
+        has_a = line_ticket[line_sku == a]
+        add = has_a[rng.random(len(has_a)) < p]
+        extra_t.append(add)
+        extra_s.append(np.full(len(add), b))
+    line_ticket = np.concatenate([line_ticket, *extra_t])
+    line_sku = np.concatenate([line_sku, *extra_s])
+    order = np.lexsort((line_sku, line_ticket))
+    line_ticket, line_sku = line_ticket[order], line_sku[order]
+    dup = np.r_[False, (line_ticket[1:] == line_ticket[:-1]) & (line_sku[1:] == line_sku[:-1])]
+    line_ticket, line_sku = line_ticket[~dup], line_sku[~dup]
+    qty = np.where(rng.random(len(line_sku)) < 0.12, 2, 1) + (rng.random(len(line_sku)) < 0.03)
+
+    # --- stock: daily simulation per store x sku, weekly replenishment, censoring -----------------
+    l_store, l_day = t_store[line_ticket], t_day[line_ticket]
+    pair = l_store * n_sku + line_sku
+    cell = pair * n_days + l_day
+    # lines in time order within each (pair, day); a line sells only while stock lasts
+    order = np.lexsort((t_second[line_ticket], cell))
+    cell_sorted = cell[order]
+    demand = np.bincount(cell, weights=qty, minlength=n_st * n_sku * n_days).reshape(n_st * n_sku, n_days)
+    mean_daily = demand.mean(axis=1)
+    order_up_to = np.ceil(mean_daily * 12 + 2 * np.sqrt(mean_daily * 7) + 1)
+    on_hand = order_up_to.copy()
+    supplier_failure = rng.random(n_st * n_sku) < 0.04  # planted: these pairs miss deliveries
+    failure_week = rng.integers(2, max(3, n_days // 7), n_st * n_sku)
+    start_stock = np.empty((n_st * n_sku, n_days), dtype=np.float32)
+    delivered = np.zeros((n_st * n_sku, n_days), dtype=bool)
+    pair_delivery = delivery_weekday[np.arange(n_st * n_sku) // n_sku]
+    for d in range(n_days):
+        due = pair_delivery == weekday[d]
+        due &= ~(supplier_failure & (failure_week <= d // 7) & (d // 7 <= failure_week + 2))
+        refill = due & (on_hand < order_up_to)
+        on_hand = np.where(refill, order_up_to, on_hand)
+        delivered[:, d] = refill
+        start_stock[:, d] = on_hand
+        on_hand = on_hand - np.minimum(demand[:, d], on_hand)
+    group_start = np.r_[0, np.flatnonzero(cell_sorted[1:] != cell_sorted[:-1]) + 1]
+    csum = np.cumsum(qty[order])
+    before = csum - np.repeat(csum[group_start] - qty[order][group_start], np.diff(np.r_[group_start, len(order)]))
+    sold_ok = np.empty(len(order), dtype=bool)
+    sold_ok[order] = before <= start_stock.ravel()[cell_sorted]
+    line_ticket, line_sku, qty = line_ticket[sold_ok], line_sku[sold_ok], qty[sold_ok]
+    sold = np.bincount(cell[sold_ok], weights=qty, minlength=demand.size).reshape(demand.shape)
+    end_stock = start_stock - sold
+    # a snapshot whenever on-hand moved (a sale or a delivery); readers carry it forward
+    snap = (sold > 0) | delivered
+    snap &= (np.arange(n_days)[None, :] >= launch_day[np.arange(n_st * n_sku) % n_sku][:, None])
+    snap_pair, snap_day = np.nonzero(snap)
+    rows["estoque"] = _write(out_dir / "estoque.csv", {
+        "cod_loja": store_ids[snap_pair // n_sku], "cod_prod": sku_ids[snap_pair % n_sku],
+        "data": days[snap_day].astype(str), "estoque": end_stock[snap_pair, snap_day].astype(np.int64),
+    })
+    stockout_days = int((end_stock <= 0).sum())
+    del demand, start_stock, delivered, sold, end_stock, snap
+
+    # --- sales file ------------------------------------------------------------------------------
+    lt_store = t_store[line_ticket]
+    lt_day = t_day[line_ticket]
+    unit_price = price_on_day[line_sku, lt_day]
+    pct = promo_pct_chain[line_sku, lt_day].astype(float)
+    for st, arr in promo_pct_store.items():
+        here = lt_store == st
+        pct[here] = np.maximum(pct[here], arr[line_sku[here], lt_day[here]])
+    discount = np.round(unit_price * qty * pct / 100, 2)
+    ticket_has = np.unique(line_ticket)
+    line_no = np.arange(len(line_ticket)) - np.searchsorted(line_ticket, line_ticket) + 1
+    sold_at = (days[lt_day].astype("datetime64[s]") + t_second[line_ticket].astype("timedelta64[s]"))
+    # returns: 0.8% of lines come back 1-20 days later, in a ticket of their own
+    ret = np.flatnonzero(rng.random(len(line_ticket)) < 0.008)
+    ret_day = np.minimum(lt_day[ret] + rng.integers(1, 21, len(ret)), n_days - 1)
+    ret_at = days[ret_day].astype("datetime64[s]") + (OPEN_HOUR * 3600 + rng.integers(0, 11 * 3600, len(ret))).astype("timedelta64[s]")
+    ticket_code = np.char.add("T", np.arange(n_tix).astype(str))
+    customers = np.where(t_customer > 0, np.char.add("C", t_customer.astype(str)), "")
+    rows["vendas"] = _write(out_dir / "vendas.csv", {
+        "cod_transacao": np.r_[ticket_code[line_ticket], np.char.add("D", np.arange(len(ret)).astype(str))],
+        "item": np.r_[line_no, np.ones(len(ret), dtype=int)],
+        "cod_loja": np.r_[store_ids[lt_store], store_ids[lt_store[ret]]],
+        "cod_vendedor": np.r_[seller_ids[t_seller[line_ticket]], seller_ids[t_seller[line_ticket[ret]]]],
+        "cod_cliente": np.r_[customers[line_ticket], customers[line_ticket[ret]]],
+        "cod_prod": np.r_[sku_ids[line_sku], sku_ids[line_sku[ret]]],
+        "quantidade": np.r_[qty, -qty[ret]],
+        "preco_unitario": np.r_[unit_price, unit_price[ret]],
+        "desconto": np.r_[discount, np.zeros(len(ret))],
+        "data_venda": np.r_[sold_at, ret_at].astype(str),
+    })
+
+    # --- targets, commission rules, schedules ----------------------------------------------------
+    revenue = unit_price * qty - discount
+    month_idx = (days[lt_day].astype("datetime64[M]") - days[0].astype("datetime64[M]")).astype(int)
+    n_months = int(month_idx.max()) + 1
+    seller_month = np.bincount(t_seller[line_ticket] * n_months + month_idx, weights=revenue,
+                               minlength=n_sel * n_months).reshape(n_sel, n_months)
+    months = np.arange(days[0].astype("datetime64[M]"), days[0].astype("datetime64[M]") + n_months)
+    typical = np.maximum(seller_month.mean(axis=1, keepdims=True), 100)
+    target = np.round(typical * rng.uniform(0.9, 1.15, (n_sel, n_months)) / 100) * 100
+    rows["metas"] = _write(out_dir / "metas.csv", {
+        "id_employee": np.repeat(seller_ids, n_months), "mes": np.tile(months.astype(str), n_sel),
+        "sales_target": target.ravel(),
+    })
+    rules = [("R1", "categoria", "", "", 0.03), ("R2", "categoria", "perfumaria", "", 0.04),
+             ("R3", "categoria", "skincare", "", 0.05), ("R4", "faixa", "", "100", 0.01),
+             ("R5", "faixa", "", "120", 0.02)]
+    rows["regras_comissao"] = _write(out_dir / "regras_comissao.csv", {
+        "cod_regra": [r[0] for r in rules], "tipo": [r[1] for r in rules], "categoria": [r[2] for r in rules],
+        "atingimento_min": [r[3] for r in rules], "taxa": [r[4] for r in rules],
+    })
+    # schedules for the last 8 weeks: sellers alternate morning (10-16) and evening (16-22) shifts
+    sched_days = np.arange(max(0, n_days - 56), n_days)
+    s_sel = np.repeat(np.arange(n_sel), len(sched_days))
+    s_day = np.tile(sched_days, n_sel)
+    works = (s_day + s_sel) % 7 != 0  # one day off a week, staggered
+    s_sel, s_day = s_sel[works], s_day[works]
+    morning = (s_sel + s_day // 7) % 2 == 0
+    shift_start = days[s_day].astype("datetime64[s]") + np.where(morning, 10, 16).astype("timedelta64[h]")
+    rows["escalas"] = _write(out_dir / "escalas.csv", {
+        "cod_loja": store_ids[seller_store[s_sel]], "id_employee": seller_ids[s_sel],
+        "inicio": shift_start.astype(str), "fim": (shift_start + np.timedelta64(6, "h")).astype(str),
+    })
+
+    truth = {
+        "scale": scale, "seed": seed, "start": start.isoformat(), "end": END_DATE.isoformat(),
+        "complementary_pairs": [
+            {"sku_a": sku_ids[a], "sku_b": sku_ids[b], "p_b_given_a": p, "subcategories": [sub_arr[a], sub_arr[b]]}
+            for a, b, p in pairs
+        ],
+        "peak_hours": {
+            store_ids[i]: sorted((OPEN_HOUR + np.argsort(PROFILES[profile_names[i]])[::-1][:3]).tolist())
+            for i in range(n_st)
+        },
+        "store_profiles": dict(zip(store_ids.tolist(), profile_names.tolist())),
+        "weekday_factor": WEEKDAY_FACTOR.tolist(),
+        "retail_dates": {d.isoformat(): {"name": n, "lift": round(f, 3)} for d, (n, f) in sorted(retail.items())},
+        "category_season": {c: {"months": [5, 12] if c == "perfumaria" else [12, 1, 2], "lift": 1.6 if c == "perfumaria" else 1.4 / 0.9}
+                            for c in cat_season},
+        "promo_lift_per_discount_pct": PROMO_LIFT_PER_PCT,
+        "supplier_failures": int(supplier_failure.sum()),
+        "stockout_days": stockout_days,
+        "tickets": int(len(ticket_has)),
+        "return_lines": int(len(ret)),
+    }
+    (out_dir / "verdade.json").write_text(json.dumps(truth, ensure_ascii=False, indent=1), encoding="utf-8")
+    return rows
+
+
+def _plant_pairs(rng: np.random.Generator, sub: np.ndarray, popularity: np.ndarray) -> list[tuple[int, int, float]]:
+    """Complementary pairs between popular SKUs of complementary subcategories."""
+    pairs: list[tuple[int, int, float]] = []
+    used: set[int] = set()
+    for sa, sb in COMPLEMENTS:
+        a_cands = [i for i in np.argsort(-popularity) if sub[i] == sa and i not in used][:8]
+        b_cands = [i for i in np.argsort(-popularity) if sub[i] == sb and i not in used][:8]
+        for a, b in list(zip(a_cands, b_cands))[:2]:
+            pairs.append((int(a), int(b), round(float(rng.uniform(0.3, 0.5)), 2)))
+            used.update((a, b))
+    return pairs
+
+
+def _write(path: Path, columns: dict) -> int:
+    """One CSV with a header; values as given (strings stay strings, empty = missing)."""
+    table = pa.table({k: pa.array(np.asarray(v).tolist() if not isinstance(v, np.ndarray) else v) for k, v in columns.items()})
+    pacsv.write_csv(table, path, pacsv.WriteOptions(quoting_style="needed"))
+    return table.num_rows
