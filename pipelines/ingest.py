@@ -1,0 +1,353 @@
+"""Ingestion: export files -> bronze (raw) -> silver (typed, validated) + quarantine, one batch a file.
+
+Each file is one batch, and a batch becomes visible only when its row lands in
+``meta.ingest_files`` (the commit): silver views show committed batches only, so a crash or a file
+rejected as a whole leaves nothing visible, and the next run deletes what it left behind. A file
+whose sha256 is already committed is skipped, and rows identical to stored ones are quarantined as
+duplicates, so ingesting the same data again adds nothing. Every rejected row lands in
+``meta.quarantine`` with file, line, column, value and reason: accepted + quarantined = rows read.
+
+All row work runs inside ClickHouse. With the embedded engine it reads the file itself
+(``file()``); with a server the client streams the file into a staging table first.
+"""
+
+from __future__ import annotations
+
+import csv
+import gzip
+import hashlib
+import io
+import uuid
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from clickhouse_connect.driver.client import Client
+
+from pipelines.mapping import FileMapping, Mapping, TableMapping
+from pipelines.schema import TABLES, Column, Table, load_order
+from pipelines.settings import Settings
+
+COMMITTED = "(SELECT batch_id FROM meta.ingest_files)"
+SUPPORTED = (".csv", ".csv.gz", ".parquet")
+
+
+class IngestError(ValueError):
+    """A file was rejected as a whole; the message names the file (and line/column when known)."""
+
+
+@dataclass
+class TableResult:
+    table: str
+    read: int = 0
+    accepted: int = 0
+    quarantined: int = 0
+    reasons: dict[str, int] = field(default_factory=dict)
+
+
+@dataclass
+class FileResult:
+    path: Path
+    batch_id: str = ""
+    skipped: bool = False  # the same content was committed before
+    tables: list[TableResult] = field(default_factory=list)
+    months: dict[str, set[int]] = field(default_factory=dict)  # table -> YYYYMM months touched
+
+    @property
+    def read(self) -> int:
+        return sum(t.read for t in self.tables)
+
+    @property
+    def accepted(self) -> int:
+        return sum(t.accepted for t in self.tables)
+
+    @property
+    def quarantined(self) -> int:
+        return sum(t.quarantined for t in self.tables)
+
+
+def file_sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as fh:
+        for chunk in iter(lambda: fh.read(1 << 20), b""):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def expand_paths(paths: list[Path]) -> list[Path]:
+    """Files named, and the supported files inside folders named, in a stable order."""
+    out: list[Path] = []
+    for path in paths:
+        if path.is_dir():
+            out.extend(sorted(p for p in path.rglob("*") if p.is_file() and p.name.lower().endswith(SUPPORTED)))
+        elif path.exists():
+            out.append(path)
+        else:
+            raise IngestError(f"{path}: no such file or folder")
+    return out
+
+
+def plan(paths: list[Path], mapping: Mapping) -> list[tuple[Path, FileMapping]]:
+    """Each file with its mapping entry, ordered so referenced tables load first."""
+    planned = []
+    for path in paths:
+        entry = mapping.for_file(path)
+        if entry is None:
+            raise IngestError(f"{path}: no entry of mapping {mapping.name!r} matches this file name "
+                              f"(patterns: {[p for f in mapping.files for p in f.patterns]})")
+        planned.append((path, entry))
+    rank = {t: i for i, t in enumerate(load_order(set(TABLES)))}
+    return sorted(planned, key=lambda pe: min(rank[t.table] for t in pe[1].tables))
+
+
+def read_header(path: Path) -> list[str]:
+    """Column names of a CSV (plain or gzip) or Parquet file."""
+    name = path.name.lower()
+    if name.endswith(".parquet"):
+        import pyarrow.parquet as pq
+
+        return list(pq.read_schema(path).names)
+    opener = gzip.open if name.endswith(".gz") else open
+    try:
+        with opener(path, "rt", encoding="utf-8", newline="") as fh:
+            first = fh.readline()
+    except UnicodeDecodeError as exc:
+        raise IngestError(f"{path}: line 1: the header is not UTF-8 text ({exc.reason})") from exc
+    except (OSError, EOFError) as exc:
+        raise IngestError(f"{path}: cannot read the file: {exc}") from exc
+    if not first.strip():
+        raise IngestError(f"{path}: line 1: empty file, expected a header row")
+    return [c.strip() for c in next(csv.reader(io.StringIO(first)))]
+
+
+def recover(client: Client, settings: Settings) -> int:
+    """Delete rows of batches that never committed (a crashed ingest); returns tables cleaned.
+
+    With the embedded engine this process owns the warehouse, so every uncommitted batch is dead.
+    With a server another ingest may be running: only batches older than six hours are removed.
+    """
+    age = "" if settings.is_embedded else " AND ingested_at < now() - INTERVAL 6 HOUR"
+    cleaned = 0
+    targets = [f"bronze.{t}" for t in TABLES] + [f"silver.{t}_all" for t in TABLES]
+    for table in targets:
+        where = f"batch_id NOT IN {COMMITTED}{age}"
+        if client.query(f"SELECT count() FROM {table} WHERE {where}").result_rows[0][0]:
+            client.command(f"ALTER TABLE {table} DELETE WHERE {where} SETTINGS mutations_sync = 2")
+            cleaned += 1
+    q_age = "" if settings.is_embedded else " AND quarantined_at < now() - INTERVAL 6 HOUR"
+    client.command(f"ALTER TABLE meta.quarantine DELETE WHERE batch_id NOT IN {COMMITTED}{q_age} "
+                   "SETTINGS mutations_sync = 2")
+    return cleaned
+
+
+def ingest_file(client: Client, settings: Settings, path: Path, entry: FileMapping, mapping_name: str) -> FileResult:
+    """Load one file as one batch: bronze, then silver + quarantine per table, then commit."""
+    result = FileResult(path=path)
+    sha = file_sha256(path)
+    if client.query("SELECT count() FROM meta.ingest_files WHERE sha256 = {s:String}",
+                    parameters={"s": sha}).result_rows[0][0]:
+        result.skipped = True
+        return result
+    header = read_header(path)
+    needed = set().union(*(t.source_columns for t in entry.tables))
+    missing = sorted(needed - set(header))
+    if missing:
+        raise IngestError(f"{path}: line 1: missing column(s) {missing} required by mapping {mapping_name!r} "
+                          f"(the header has {header})")
+    result.batch_id = batch = uuid.uuid4().hex
+    source, cleanup = _source_relation(client, settings, path, header, batch)
+    try:
+        for table_mapping in sorted(entry.tables, key=lambda t: load_order({x.table for x in entry.tables}).index(t.table)):
+            _load_bronze(client, source, header, table_mapping, path, batch)
+            result.tables.append(_load_silver(client, settings, TABLES[table_mapping.table], table_mapping, batch))
+            month_col = TABLES[table_mapping.table].month_column
+            if month_col:
+                result.months[table_mapping.table] = {
+                    r[0] for r in client.query(
+                        f"SELECT DISTINCT toYYYYMM(`{month_col}`) FROM silver.{table_mapping.table}_all "
+                        "WHERE batch_id = {b:String}", parameters={"b": batch}).result_rows}
+            else:
+                result.months[table_mapping.table] = set()
+    finally:
+        cleanup()
+    client.insert(
+        "meta.ingest_files",
+        [[batch, path.name, str(path.resolve()), sha, mapping_name, [t.table for t in result.tables],
+          result.read, result.accepted, result.quarantined]],
+        column_names=["batch_id", "file_name", "file_path", "sha256", "mapping", "tables",
+                      "rows_read", "rows_accepted", "rows_quarantined"],
+    )
+    return result
+
+
+def _source_relation(client: Client, settings: Settings, path: Path, header: list[str], batch: str):
+    """A staging table holding the file's rows (every column as String, plus ``_line``) and its clean-up.
+
+    The file is parsed once; every table the file feeds reads the staging table. The embedded
+    engine reads the file itself; a server cannot see this machine's files, so the client parses
+    them (pyarrow) and streams the rows.
+    """
+    structure = ", ".join(f"`{_ident(c)}` String" for c in header)
+    is_parquet = path.name.lower().endswith(".parquet")
+    stage = f"meta.stage_{batch}"
+    client.command(f"CREATE TABLE {stage} ({structure}, _line UInt64) ENGINE = Memory")
+    try:
+        if settings.is_embedded:
+            literal = str(path.resolve()).replace("\\", "\\\\").replace("'", "\\'")
+            if is_parquet:  # the file's own types stay out of bronze: everything as text, like a CSV
+                cols = ", ".join(f"toString(`{_ident(c)}`)" for c in header)
+                client.command(f"INSERT INTO {stage} SELECT {cols}, _row_number + 1 FROM file('{literal}', 'Parquet')")
+            else:
+                client.command(f"INSERT INTO {stage} SELECT *, _row_number + 2 "
+                               f"FROM file('{literal}', 'CSVWithNames', '{structure}')")
+        else:
+            client.insert_arrow(stage, _read_arrow(path, header))
+    except Exception as exc:  # noqa: BLE001 - the parser's message names the row and column
+        client.command(f"DROP TABLE IF EXISTS {stage}")
+        raise IngestError(f"{path}: cannot be parsed as {'Parquet' if is_parquet else 'CSV'}: "
+                          f"{_engine_message(exc)}") from exc
+    return stage, lambda: client.command(f"DROP TABLE IF EXISTS {stage}")
+
+
+def _read_arrow(path: Path, header: list[str]):
+    """The file's rows as an Arrow table of text columns plus ``_line`` (for a remote server)."""
+    import pyarrow as pa
+    import pyarrow.csv as pacsv
+    import pyarrow.parquet as pq
+
+    if path.name.lower().endswith(".parquet"):
+        table = pq.read_table(path)
+        table, first_line = pa.table({c: table[c].cast(pa.string()) for c in header}), 1
+    else:
+        table = pacsv.read_csv(path, convert_options=pacsv.ConvertOptions(
+            column_types={c: pa.binary() for c in header}, strings_can_be_null=False))
+        first_line = 2
+    return table.append_column("_line", pa.array(range(first_line, first_line + table.num_rows), pa.uint64()))
+
+
+def _ident(name: str) -> str:
+    return name.replace("`", "\\`")
+
+
+def _load_bronze(client: Client, stage: str, header: list[str], mapping: TableMapping, path: Path, batch: str) -> None:
+    """Raw values under canonical names, with file, line and a hash of the whole source row."""
+    table = TABLES[mapping.table]
+    exprs = {}
+    for col in table.column_names:
+        if col in mapping.columns:
+            exprs[col] = f"`{_ident(mapping.columns[col])}`"
+        elif col in mapping.expressions:
+            exprs[col] = f"toString({mapping.expressions[col]})"
+        else:
+            exprs[col] = "NULL"
+    row_hash = "cityHash64(" + ", ".join(f"`{_ident(c)}`" for c in header) + ")"
+    select = ", ".join(f"{e} AS `{c}`" for c, e in exprs.items())
+    query = (f"SELECT {{b:String}} AS batch_id, {{f:String}} AS source_file, _line AS source_line, "
+             f"{row_hash} AS row_hash, {select} FROM {stage}")
+    if mapping.one_row_per_key:
+        key = ", ".join(f"`{k}`" for k in table.key)
+        query = f"SELECT * FROM ({query}) ORDER BY source_line DESC LIMIT 1 BY {key}"
+    cols = "batch_id, source_file, source_line, row_hash, " + ", ".join(f"`{c}`" for c in table.column_names)
+    try:
+        client.command(f"INSERT INTO bronze.{table.name} ({cols}) {query}", parameters={"b": batch, "f": path.name})
+    except Exception as exc:  # noqa: BLE001 - a mapping expression the engine rejects
+        raise IngestError(f"{path}: the mapping for table {table.name} does not apply to this file: "
+                          f"{_engine_message(exc)}") from exc
+
+
+def _engine_message(exc: Exception) -> str:
+    text = str(exc)
+    start = text.find("DB::Exception:")
+    return text[start + 14:].strip().split("\n")[0][:500] if start >= 0 else text[:500]
+
+
+def _typed(col: Column, raw: str, fmt: str | None) -> str:
+    """SQL that turns the raw text `raw` into the column's type, or NULL when it does not parse."""
+    t = col.type
+    if t == "String":
+        return f"nullIf(trimBoth({raw}), '')"
+    if t.startswith("DateTime"):
+        return f"parseDateTimeOrNull({raw}, '{fmt}', 'UTC')" if fmt else f"parseDateTime64BestEffortOrNull({raw}, 0, 'UTC')"
+    if t == "Date":
+        inner = f"parseDateTimeOrNull({raw}, '{fmt}', 'UTC')" if fmt else f"parseDateTime64BestEffortOrNull({raw}, 0, 'UTC')"
+        return f"toDate({inner})"
+    if t.startswith("Decimal"):
+        return f"toDecimal64OrNull({raw}, 4)"
+    if t in ("Int32", "UInt32", "Float64"):
+        return f"to{t}OrNull({raw})"
+    raise ValueError(f"no parser for type {t}")
+
+
+def _load_silver(client: Client, settings: Settings, table: Table, mapping: TableMapping, batch: str) -> TableResult:
+    """Validate the batch's bronze rows: the good ones to silver, the others to quarantine."""
+    checks: list[tuple[str, str, str]] = []  # (condition, reason, column)
+    typed: dict[str, str] = {}
+    for col in table.columns:
+        raw = f"ifNull(`{col.name}`, '')"
+        if col.default is not None:
+            raw = f"if(trimBoth({raw}) = '', '{col.default}', {raw})"
+        typed[col.name] = _typed(col, raw, mapping.formats.get(col.name))
+        checks.append((f"NOT isValidUTF8({raw})", "encoding error (not UTF-8)", col.name))
+    for col in table.columns:
+        raw = f"trimBoth(ifNull(`{col.name}`, ''))"
+        if col.required:
+            checks.append((f"{raw} = ''", "missing required value", col.name))
+        checks.append((f"{raw} != '' AND t_{col.name} IS NULL", f"not a valid {col.type.split('(')[0]}", col.name))
+    for col in table.columns:
+        if col.check:
+            checks.append((f"t_{col.name} IS NOT NULL AND NOT ({col.check.format(v=f't_{col.name}')})",
+                           col.check_reason, col.name))
+    if table.append_only and table.month_column:
+        m = f"t_{table.month_column}"
+        checks.append((f"{m} IS NOT NULL AND ({m} < toDateTime('{settings.earliest_sale_date} 00:00:00', 'UTC') "
+                       f"OR {m} > now('UTC') + INTERVAL 1 DAY)", "date out of range", table.month_column))
+    for col in table.columns:
+        if col.references:
+            ref = TABLES[col.references]
+            checks.append((f"t_{col.name} IS NOT NULL AND t_{col.name} NOT IN (SELECT `{ref.key[0]}` FROM "
+                           f"silver.{ref.name}_all WHERE batch_id IN {COMMITTED} OR batch_id = {{b:String}})",
+                           f"unknown {ref.name.removesuffix('s')}", col.name))
+    if table.append_only:
+        key = ", ".join(f"t_{k}" for k in table.key)
+        stored_key = ", ".join(f"`{k}`" for k in table.key)
+        raw_key = ", ".join(f"trimBoth(ifNull(`{k}`, ''))" for k in table.key)
+        this_batch = f"FROM bronze.{table.name} WHERE batch_id = {{b:String}}"
+        checks.append((f"row_hash IN (SELECT row_hash FROM silver.{table.name}_all WHERE batch_id IN {COMMITTED}) "
+                       f"OR source_line NOT IN (SELECT min(source_line) {this_batch} GROUP BY row_hash)",
+                       "duplicate line", table.key[0]))
+        checks.append((f"({key}) IN (SELECT {stored_key} FROM silver.{table.name}_all WHERE batch_id IN {COMMITTED}) "
+                       f"OR source_line NOT IN (SELECT min(source_line) {this_batch} GROUP BY {raw_key})",
+                       "duplicate key with different content", table.key[0]))
+    verdict = "multiIf(" + ", ".join(
+        f"{cond}, ('{reason}', '{column}', ifNull(`{column}`, ''))" for cond, reason, column in checks
+    ) + ", ('', '', ''))"
+    typed_select = ", ".join(f"{expr} AS t_{name}" for name, expr in typed.items())
+    raw_json = "toJSONString(map(" + ", ".join(f"'{c}', ifNull(`{c}`, '')" for c in table.column_names) + "))"
+    inner = f"SELECT *, {typed_select} FROM bronze.{table.name} WHERE batch_id = {{b:String}}"
+    stage = f"meta.validate_{batch}_{table.name}"
+    client.command(f"DROP TABLE IF EXISTS {stage}")
+    client.command(
+        f"CREATE TABLE {stage} ENGINE = Memory AS SELECT *, {verdict} AS verdict FROM ({inner})",
+        parameters={"b": batch})
+    try:
+        cols = ", ".join(f"`{c}`" for c in table.column_names)
+        typed_cols = ", ".join(f"t_{c}" for c in table.column_names)
+        client.command(
+            f"INSERT INTO silver.{table.name}_all (batch_id, source_file, source_line, row_hash, ingested_at, {cols}) "
+            f"SELECT batch_id, source_file, source_line, row_hash, now64(3), {typed_cols} FROM {stage} "
+            "WHERE verdict.1 = ''")
+        client.command(
+            "INSERT INTO meta.quarantine (batch_id, table_name, source_file, source_line, column_name, value, reason, raw_row) "
+            f"SELECT batch_id, '{table.name}', source_file, source_line, verdict.2, verdict.3, verdict.1, {raw_json} "
+            f"FROM {stage} WHERE verdict.1 != ''")
+        counts = client.query(f"SELECT verdict.1, count() FROM {stage} GROUP BY verdict.1").result_rows
+    finally:
+        client.command(f"DROP TABLE IF EXISTS {stage}")
+    result = TableResult(table.name)
+    for reason, n in counts:
+        result.read += n
+        if reason:
+            result.quarantined += n
+            result.reasons[reason] = n
+        else:
+            result.accepted += n
+    return result
