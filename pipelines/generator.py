@@ -304,6 +304,8 @@ def generate(scale: str, seed: int, out_dir: Path) -> dict[str, int]:
     end_stock = start_stock - sold
     # a snapshot whenever on-hand moved (a sale or a delivery); readers carry it forward
     snap = (sold > 0) | delivered
+    first_day = np.maximum(launch_day[np.arange(n_st * n_sku) % n_sku], 0)
+    snap |= np.arange(n_days)[None, :] == first_day[:, None]  # opening count
     snap &= (np.arange(n_days)[None, :] >= launch_day[np.arange(n_st * n_sku) % n_sku][:, None])
     snap_pair, snap_day = np.nonzero(snap)
     rows["estoque"] = _write(out_dir / "estoque.csv", {

@@ -18,6 +18,7 @@ import gzip
 import hashlib
 import io
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -351,3 +352,62 @@ def _load_silver(client: Client, settings: Settings, table: Table, mapping: Tabl
         else:
             result.accepted += n
     return result
+
+
+@dataclass
+class IngestReport:
+    files: list[FileResult]
+    gold_months: dict[str, int]
+    recovered_tables: int
+
+    @property
+    def read(self) -> int:
+        return sum(f.read for f in self.files)
+
+    @property
+    def accepted(self) -> int:
+        return sum(f.accepted for f in self.files)
+
+    @property
+    def quarantined(self) -> int:
+        return sum(f.quarantined for f in self.files)
+
+    def reasons(self) -> dict[tuple[str, str], int]:
+        """(table, reason) -> rows quarantined, over all files."""
+        out: dict[tuple[str, str], int] = {}
+        for f in self.files:
+            for t in f.tables:
+                for reason, n in t.reasons.items():
+                    out[(t.table, reason)] = out.get((t.table, reason), 0) + n
+        return out
+
+
+def ingest(client: Client, settings: Settings, paths: list[Path], mapping: Mapping,
+           progress: Callable[[Path], None] | None = None) -> IngestReport:
+    """Ingest files (or folders of them) in dependency order, then refresh the gold months they touched.
+
+    A file rejected as a whole raises :class:`IngestError` after the files before it have
+    committed; nothing of the rejected file is visible.
+    """
+    from pipelines import gold
+
+    recovered = recover(client, settings)
+    planned = plan(expand_paths(paths), mapping)
+    pending = gold.pending_batches(client)  # from a run that crashed between commit and gold refresh
+    results = []
+    try:
+        for path, entry in planned:
+            if progress:
+                progress(path)
+            result = ingest_file(client, settings, path, entry, mapping.name)
+            results.append(result)
+            if not result.skipped:
+                pending[result.batch_id] = result.months
+    finally:
+        todo: dict[str, set[int]] = {}
+        for months_by_table in pending.values():
+            for table, months in gold.affected(months_by_table).items():
+                todo.setdefault(table, set()).update(months)
+        done = gold.refresh(client, todo)
+        gold.mark_refreshed(client, {b: set().union(*m.values()) if m else set() for b, m in pending.items()})
+    return IngestReport(results, done, recovered)

@@ -1,0 +1,38 @@
+# Two commands do all the set-up on a fresh machine: `make run` and `make test`.
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+
+.PHONY: run test bench install java clean
+
+$(BIN)/python:
+	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "vitrine needs Python 3.11 or newer")'
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+
+$(STAMP): $(BIN)/python pyproject.toml
+	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	@touch $(STAMP)
+
+install: $(STAMP) java
+
+# Spark needs Java 17+. Installed with apt when we can (root, Debian/Ubuntu); otherwise a clear message.
+java:
+	@$(PYTHON) -c "import shutil,sys; sys.exit(0 if shutil.which('java') else 1)" || \
+	  { if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+	      apt-get update -qq && apt-get install -y -qq openjdk-17-jre-headless >/dev/null; \
+	    else echo "Spark needs Java 17+: install it (apt-get install openjdk-17-jre-headless, brew install openjdk@17) or set JAVA_HOME"; exit 1; fi; }
+	@$(BIN)/vitrine doctor
+
+run: install
+	$(BIN)/vitrine run
+
+test: install
+	$(BIN)/python -m pytest -q
+
+bench: install
+	$(BIN)/python benchmarks/bench_ingest.py
+
+clean:
+	rm -rf .vitrine .pytest_cache

@@ -1,0 +1,132 @@
+"""The ``vitrine`` command: generate data, ingest it, refresh gold, and run the whole pipeline."""
+
+from __future__ import annotations
+
+import sys
+import time
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+
+from pipelines.settings import Settings, java_version, load_settings
+
+app = typer.Typer(help="vitrine: forecasts, staffing and cross-sell for retail stores.", no_args_is_help=True)
+gold_app = typer.Typer(help="The gold layer.")
+app.add_typer(gold_app, name="gold")
+console = Console()
+
+HomeOption = Annotated[Path | None, typer.Option("--home", help="Overrides VITRINE_HOME.")]
+UrlOption = Annotated[str | None, typer.Option("--clickhouse-url", help="Overrides VITRINE_CLICKHOUSE_URL.")]
+
+
+def _settings(home: Path | None, url: str | None) -> Settings:
+    return load_settings(home=home, clickhouse_url=url)
+
+
+def _fail(message: str) -> None:
+    console.print(f"[red]error:[/red] {message}")
+    raise typer.Exit(1)
+
+
+@app.command()
+def generate(
+    scale: Annotated[str, typer.Option(help="tiny | small | medium | large")] = "small",
+    seed: Annotated[int, typer.Option(help="Same seed, same files.")] = 42,
+    out: Annotated[Path | None, typer.Option(help="Folder for the CSVs (default: VITRINE_HOME/data/SCALE).")] = None,
+    home: HomeOption = None,
+) -> None:
+    """Write a synthetic CosmeticCo export (one CSV per table, plus verdade.json with the planted truth)."""
+    from pipelines.generator import SCALES, generate as run_generate
+
+    if scale not in SCALES:
+        _fail(f"unknown scale {scale!r}: use one of {', '.join(SCALES)}")
+    out = out or load_settings(home=home).data_dir / scale
+    with console.status(f"Generating the {scale} dataset (seed {seed}) into {out}…"):
+        started = time.perf_counter()
+        rows = run_generate(scale, seed, out)
+    console.print(f"Wrote {sum(rows.values()):,} rows in {len(rows)} files to {out} "
+                  f"in {time.perf_counter() - started:.1f} s (sales lines: {rows['vendas']:,}).")
+
+
+@app.command()
+def ingest(
+    paths: Annotated[list[Path], typer.Argument(help="CSV (plain or .gz) or Parquet files, or folders of them.")],
+    mapping: Annotated[str, typer.Option(help="Built-in mapping name or a YAML file.")] = "cosmeticco",
+    home: HomeOption = None,
+    clickhouse_url: UrlOption = None,
+) -> None:
+    """Load export files into the warehouse: bronze, validated silver (bad rows quarantined), gold."""
+    from pipelines.ingest import IngestError, expand_paths, ingest as run_ingest
+    from pipelines.mapping import MappingError, load_mapping
+    from pipelines.report import print_ingest
+    from pipelines.warehouse import WarehouseError, connect
+
+    settings = _settings(home, clickhouse_url)
+    try:
+        chosen = load_mapping(mapping)
+        files = expand_paths(paths)
+        client = connect(settings)
+        with Progress(TextColumn("{task.description}"), BarColumn(), TextColumn("{task.completed}/{task.total} files"),
+                      TimeElapsedColumn(), console=console, transient=True) as progress:
+            task = progress.add_task("Ingesting", total=len(files))
+
+            def advance(path: Path) -> None:
+                progress.update(task, description=f"Ingesting {path.name}", advance=1)
+
+            report = run_ingest(client, settings, files, chosen, progress=advance)
+    except (IngestError, MappingError, WarehouseError) as exc:
+        _fail(str(exc))
+    print_ingest(console, report)
+
+
+@gold_app.command("refresh")
+def gold_refresh(home: HomeOption = None, clickhouse_url: UrlOption = None) -> None:
+    """Recompute every gold table from silver (after a manual fix, or to be sure)."""
+    from pipelines import gold
+    from pipelines.warehouse import connect
+
+    client = connect(_settings(home, clickhouse_url))
+    done = gold.refresh(client, {table: {gold.ALL} for table in gold.BUILDERS})
+    console.print(f"Refreshed: {', '.join(f'{t} ({n} partitions)' for t, n in done.items())}")
+
+
+@app.command()
+def report(home: HomeOption = None, clickhouse_url: UrlOption = None) -> None:
+    """Top stores and SKUs by net revenue."""
+    from pipelines.report import print_warehouse
+    from pipelines.warehouse import connect
+
+    print_warehouse(console, connect(_settings(home, clickhouse_url)))
+
+
+@app.command()
+def doctor() -> None:
+    """Check what the pipeline needs on this machine (Java 17+ for Spark)."""
+    version = java_version()
+    if version is None or version < 17:
+        _fail("Spark needs Java 17 or newer and " + ("none was found" if version is None else f"Java {version} was found")
+              + ". Install it (Debian/Ubuntu: apt-get install openjdk-17-jre-headless; macOS: brew install openjdk@17) "
+              "or set JAVA_HOME.")
+    console.print(f"Java {version}: ok. Python {sys.version.split()[0]}: ok.")
+
+
+@app.command()
+def run(
+    scale: Annotated[str, typer.Option(help="Size of the generated dataset.")] = "small",
+    seed: int = 42,
+    home: HomeOption = None,
+    clickhouse_url: UrlOption = None,
+) -> None:
+    """The main job on the embedded defaults: generate a CosmeticCo dataset, ingest it, report."""
+    settings = _settings(home, clickhouse_url)
+    out = settings.data_dir / scale
+    generate(scale=scale, seed=seed, out=out, home=home)
+    ingest(paths=[out], mapping="cosmeticco", home=home, clickhouse_url=clickhouse_url)
+    report(home=home, clickhouse_url=clickhouse_url)
+
+
+if __name__ == "__main__":
+    app()
