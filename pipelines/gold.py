@@ -239,7 +239,8 @@ def refresh(client: Client, todo: dict[str, set[int]]) -> dict[str, int]:
         try:
             client.command(f"INSERT INTO {stage} {BUILDERS[gold]('')}", parameters={"months": months})
             for month in months:
-                client.command(f"ALTER TABLE gold.{gold} REPLACE PARTITION ID '{month}' FROM {stage}")
+                client.command(f"ALTER TABLE gold.{gold} REPLACE PARTITION ID '{month}' FROM {stage} "
+                               "SETTINGS allow_replace_partition_from_empty_source = 1")
         finally:
             client.command(f"DROP TABLE IF EXISTS {stage}")
         done[gold] = len(months)
@@ -256,7 +257,8 @@ def _swap_whole(client: Client, gold: str, select: str) -> None:
     client.command(f"CREATE TABLE {stage} AS gold.{gold}")
     try:
         client.command(f"INSERT INTO {stage} {select}")
-        client.command(f"ALTER TABLE gold.{gold} REPLACE PARTITION tuple() FROM {stage}")
+        client.command(f"ALTER TABLE gold.{gold} REPLACE PARTITION tuple() FROM {stage} "
+                       "SETTINGS allow_replace_partition_from_empty_source = 1")
     finally:
         client.command(f"DROP TABLE IF EXISTS {stage}")
 

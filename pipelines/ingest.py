@@ -109,8 +109,8 @@ def read_header(path: Path) -> list[str]:
         return list(pq.read_schema(path).names)
     opener = gzip.open if name.endswith(".gz") else open
     try:
-        with opener(path, "rt", encoding="utf-8", newline="") as fh:
-            first = fh.readline()
+        with opener(path, "rb") as fh:
+            first = fh.readline().decode("utf-8-sig")
     except UnicodeDecodeError as exc:
         raise IngestError(f"{path}: line 1: the header is not UTF-8 text ({exc.reason})") from exc
     except (OSError, EOFError) as exc:

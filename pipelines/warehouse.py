@@ -43,6 +43,14 @@ def connect(settings: Settings) -> Client:
         return client
 
 
+def close_all() -> None:
+    """Close every client this process opened, releasing the embedded warehouse for others."""
+    with _clients_lock:
+        for client in _clients.values():
+            client.close()
+        _clients.clear()
+
+
 def _open(settings: Settings) -> Client:
     if not settings.is_embedded:
         try:
@@ -52,6 +60,10 @@ def _open(settings: Settings) -> Client:
                 f"cannot reach the ClickHouse server at {url_without_secrets(settings.warehouse_url)}: {exc}"
             ) from exc
     path = settings.warehouse_path
+    other = next((url for url in _clients if url.startswith("chdb://")), None)
+    if other:
+        raise WarehouseError(f"this process already opened the embedded warehouse {other}; chDB opens one "
+                             f"data directory per process, so {path} cannot be opened too (close_all() first)")
     path.mkdir(parents=True, exist_ok=True)
     try:
         return clickhouse_connect.get_client(dsn=settings.warehouse_url)

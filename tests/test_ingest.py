@@ -1,0 +1,161 @@
+"""Ingestion: every bad-input class is quarantined with file, line, column and reason; nothing is lost."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import textwrap
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+import pytest
+
+from pipelines.ingest import IngestError
+from tests.conftest import SALES_HEADER, load, scalar, write_csv
+
+GOOD = ["T1", "1", "L1", "V2", "C9", "P1", "2", "40.00", "0", "2024-02-10 11:15:00"]
+
+
+def quarantine(client) -> list[tuple]:
+    return client.query("SELECT source_line, column_name, value, reason FROM meta.quarantine ORDER BY source_line").result_rows
+
+
+@pytest.mark.parametrize(
+    ("row", "column", "reason"),
+    [
+        (["T2", "1", "L1", "V2", "", "P1", "dois", "40.00", "0", "2024-02-10 11:15:00"], "quantity", "not a valid Int32"),
+        (["T2", "1", "L1", "V2", "", "", "1", "40.00", "0", "2024-02-10 11:15:00"], "sku", "missing required value"),
+        (["T2", "1", "L1", "V2", "", "P1", "1", "40.00", "0", "1999-12-31 10:00:00"], "sold_at", "date out of range"),
+        (["T2", "1", "L1", "V2", "", "P1", "1", "40.00", "0", "2031-01-01 10:00:00"], "sold_at", "date out of range"),
+        (["T2", "1", "L1", "V2", "", "P1", "1", "40.00", "0", "10 de fevereiro"], "sold_at", "not a valid DateTime"),
+        (["T2", "1", "L9", "V2", "", "P1", "1", "40.00", "0", "2024-02-10 11:15:00"], "store_id", "unknown store"),
+        (["T2", "1", "L1", "V9", "", "P1", "1", "40.00", "0", "2024-02-10 11:15:00"], "seller_id", "unknown seller"),
+        (["T2", "1", "L1", "V2", "", "P9", "1", "40.00", "0", "2024-02-10 11:15:00"], "sku", "unknown product"),
+        (["T2", "1", "L1", "V2", "", "P1", "1", "0", "0", "2024-02-10 11:15:00"], "unit_price", "price <= 0"),
+        (["T2", "1", "L1", "V2", "", "P1", "1", "-3.5", "0", "2024-02-10 11:15:00"], "unit_price", "price <= 0"),
+        (["T2", "1", "L1", "V2", "", "P1", "0", "40.00", "0", "2024-02-10 11:15:00"], "quantity", "quantity is 0"),
+        (GOOD, "ticket_id", "duplicate line"),
+        (["T1", "1", "L1", "V2", "C9", "P3", "1", "20.00", "0", "2024-02-10 11:15:00"], "ticket_id",
+         "duplicate key with different content"),
+    ],
+)
+def test_bad_row_is_quarantined_with_line_column_and_reason(client, settings, dims, tmp_path, row, column, reason):
+    sales = write_csv(tmp_path / "in", "vendas.csv", SALES_HEADER, [GOOD, row])
+    report = load(client, settings, dims, sales)
+    sales_result = next(t for f in report.files for t in f.tables if t.table == "sales")
+    assert (sales_result.read, sales_result.accepted, sales_result.quarantined) == (2, 1, 1)
+    assert quarantine(client) == [(3, column, row[SALES_HEADER.index(_source(column))], reason)]
+    assert scalar(client, "SELECT count() FROM silver.sales") == 1
+
+
+def _source(column: str) -> str:
+    return {"quantity": "quantidade", "sku": "cod_prod", "sold_at": "data_venda", "store_id": "cod_loja",
+            "seller_id": "cod_vendedor", "unit_price": "preco_unitario", "ticket_id": "cod_transacao"}[column]
+
+
+def test_negative_quantity_is_a_return_not_an_error(client, settings, dims, tmp_path):
+    ret = ["D1", "1", "L1", "V2", "", "P1", "-1", "40.00", "0", "2024-02-12 10:00:00"]
+    load(client, settings, dims, write_csv(tmp_path / "in", "vendas.csv", SALES_HEADER, [GOOD, ret]))
+    assert quarantine(client) == []
+    assert scalar(client, "SELECT sum(quantity) FROM silver.sales") == 1
+    assert scalar(client, "SELECT sum(units) FROM gold.daily_sales WHERE sku = 'P1'") == 1
+
+
+def test_encoding_errors_are_quarantined(client, settings, dims, tmp_path):
+    path = write_csv(tmp_path / "in", "vendas.csv", SALES_HEADER, [GOOD])
+    with path.open("ab") as fh:
+        fh.write(b"T3,1,L1,V2,,P\xff1,1,40.00,0,2024-02-10 11:15:00\n")
+    load(client, settings, dims, path)
+    [(line, column, _, reason)] = quarantine(client)
+    assert (line, column, reason) == (3, "sku", "encoding error (not UTF-8)")
+    assert scalar(client, "SELECT count() FROM silver.sales") == 1
+
+
+def test_accepted_plus_quarantined_equals_rows_read_on_a_mixed_file(client, settings, dims, tmp_path):
+    rows = [GOOD, GOOD, ["T2", "1", "L9", "V2", "", "P1", "1", "40", "0", "2024-02-10 10:00:00"],
+            ["T3", "1", "L1", "V2", "", "P2", "x", "100", "0", "2024-02-10 10:00:00"],
+            ["T4", "1", "L2", "V3", "", "P2", "1", "100", "5", "2024-02-11 17:00:00"]]
+    report = load(client, settings, dims, write_csv(tmp_path / "in", "vendas.csv", SALES_HEADER, rows))
+    sales = report.files[-1]
+    assert sales.read == 5 and sales.accepted == 2 and sales.quarantined == 3
+    assert sales.accepted + sales.quarantined == sales.read
+    assert scalar(client, "SELECT count() FROM meta.quarantine") == 3
+
+
+def test_reingesting_the_same_file_adds_nothing(client, settings, dims, tmp_path):
+    sales = write_csv(tmp_path / "in", "vendas.csv", SALES_HEADER, [GOOD])
+    load(client, settings, dims, sales)
+    again = load(client, settings, dims, sales)
+    assert all(f.skipped for f in again.files)
+    # the same rows in a differently named export are duplicates, not new sales
+    copy = write_csv(tmp_path / "in2", "vendas_copia.csv", SALES_HEADER, [GOOD])
+    load(client, settings, copy)
+    assert scalar(client, "SELECT count() FROM silver.sales") == 1
+    assert scalar(client, "SELECT sum(units) FROM gold.daily_sales") == 2
+
+
+def test_file_missing_a_mapped_column_is_rejected_whole(client, settings, dims, tmp_path):
+    load(client, settings, dims)
+    bad = write_csv(tmp_path / "in", "vendas.csv", SALES_HEADER[:-1], [GOOD[:-1]])
+    with pytest.raises(IngestError, match=r"vendas.csv: line 1: missing column\(s\) \['data_venda'\]"):
+        load(client, settings, bad)
+    assert scalar(client, "SELECT count() FROM silver.sales") == 0
+    assert scalar(client, "SELECT count() FROM silver.products") == 3  # earlier data untouched
+
+
+def test_unparseable_csv_is_rejected_naming_the_file(client, settings, dims, tmp_path):
+    path = tmp_path / "in" / "vendas.csv"
+    path.parent.mkdir()
+    path.write_text(",".join(SALES_HEADER) + "\n" + ",".join(GOOD) + "\nT2,1,L1,V2,,P1,2,40.00,0,2024-02-10,x,y\n")
+    with pytest.raises(IngestError, match="vendas.csv: cannot be parsed as CSV"):
+        load(client, settings, dims, path)
+    assert scalar(client, "SELECT count() FROM silver.sales_all") == 0
+
+
+def test_parquet_files_are_ingested_like_csv(client, settings, dims, tmp_path):
+    table = pa.table({h: [v] for h, v in zip(SALES_HEADER, GOOD)})
+    table = table.set_column(SALES_HEADER.index("quantidade"), "quantidade", pa.array([2], pa.int64()))
+    (tmp_path / "in").mkdir()
+    pq.write_table(table, tmp_path / "in" / "vendas.parquet")
+    load(client, settings, dims, tmp_path / "in" / "vendas.parquet")
+    assert client.query("SELECT ticket_id, quantity, unit_price FROM silver.sales").result_rows == [("T1", 2, 40)]
+
+
+def test_interrupted_ingest_leaves_no_partial_rows(settings, dims, tmp_path):
+    """Kill an ingest at many moments: each file is then either fully visible or absent."""
+    from pipelines.warehouse import close_all, connect
+
+    from pipelines.generator import generate
+
+    data = tmp_path / "gen"
+    generate("tiny", 3, data)
+    script = textwrap.dedent(f"""
+        from pathlib import Path
+        from pipelines.ingest import ingest
+        from pipelines.mapping import load_mapping
+        from pipelines.settings import load_settings
+        from pipelines.warehouse import connect
+        s = load_settings(home={str(settings.home)!r})
+        ingest(connect(s), s, [Path({str(data)!r})], load_mapping('cosmeticco'))
+    """)
+    expected = {p.name: sum(1 for _ in p.open()) - 1 for p in data.glob("*.csv")}
+    import time
+
+    for delay in (0.8, 1.6, 2.4):
+        proc = subprocess.Popen([sys.executable, "-c", script])
+        time.sleep(delay)
+        proc.kill()
+        proc.wait()
+        client = connect(settings)
+        seen = dict(client.query("SELECT source_file, count() FROM silver.sales GROUP BY source_file").result_rows)
+        committed = {r[0] for r in client.query("SELECT file_name FROM meta.ingest_files").result_rows}
+        if "vendas.csv" in committed:
+            assert seen == {"vendas.csv": expected["vendas.csv"]}
+        else:
+            assert seen == {}
+        close_all()
+    client = connect(settings)
+    report = load(client, settings, data)  # recovers the debris and finishes the job
+    assert scalar(client, "SELECT count() FROM silver.sales") == expected["vendas.csv"]
+    assert scalar(client, "SELECT count() FROM silver.sales_all") == expected["vendas.csv"]
+    assert report.accepted + sum(f.read for f in report.files if f.skipped) <= sum(expected.values())
