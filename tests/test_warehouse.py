@@ -1,0 +1,48 @@
+"""The warehouse: versioned DDL, one schema definition, clear errors when the engine is taken."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import time
+
+import pytest
+
+from pipelines.schema import TABLES
+from pipelines.warehouse import WarehouseLockedError, close_all, connect, migrate, migrations, schema_version
+
+
+def test_migrations_are_recorded_and_rerunning_is_a_no_op(client):
+    assert schema_version(client) == migrations()[-1].version
+    assert migrate(client) == []
+    assert client.query("SELECT count() FROM meta.schema_migrations").result_rows[0][0] == len(migrations())
+
+
+def test_silver_tables_match_the_canonical_model(client):
+    for table in TABLES.values():
+        cols = [r[0] for r in client.query(
+            "SELECT name FROM system.columns WHERE database = 'silver' AND table = {t:String} ORDER BY position",
+            parameters={"t": table.name}).result_rows]
+        assert cols == table.column_names + ["batch_id", "source_file", "source_line"], table.name
+
+
+def test_a_warehouse_in_use_by_another_process_says_who(settings):
+    holder = subprocess.Popen(
+        [sys.executable, "-c",
+         "import sys, time; from pipelines.settings import load_settings; from pipelines.warehouse import connect; "
+         f"connect(load_settings(home={str(settings.home)!r})); print('ready', flush=True); time.sleep(60)"],
+        stdout=subprocess.PIPE, text=True)
+    try:
+        assert holder.stdout.readline().strip() == "ready"
+        close_all()
+        with pytest.raises(WarehouseLockedError) as err:
+            connect(settings)
+        message = str(err.value)
+        assert str(settings.warehouse_path) in message
+        assert f"process {holder.pid}" in message
+        assert "Code: 36" not in message
+    finally:
+        holder.kill()
+        holder.wait()
+    time.sleep(0.2)
+    assert connect(settings) is not None  # free again once the holder is gone
