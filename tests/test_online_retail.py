@@ -41,7 +41,8 @@ def test_committed_slice_maps_and_reconciles(client, settings):
     check(client, settings, SLICE)
     countries = pd.read_csv(SLICE, dtype=str)["Country"].nunique()
     assert scalar(client, "SELECT count() FROM silver.stores") == countries == 7
-    assert scalar(client, "SELECT uniqExact(sku) FROM silver.sales") == scalar(client, "SELECT count() FROM silver.products")
+    assert scalar(client, "SELECT count() FROM silver.products") == pd.read_csv(SLICE, dtype=str)["StockCode"].nunique()
+    assert scalar(client, "SELECT count() FROM silver.sales WHERE sku NOT IN (SELECT sku FROM silver.products)") == 0
 
 
 @pytest.mark.skipif(not ONLINE_RETAIL.exists(), reason="the shared Online Retail file is not beside this checkout")
