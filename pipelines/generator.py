@@ -34,10 +34,11 @@ SCALES: dict[str, Scale] = {
     "tiny": Scale(stores=4, skus=80, days=120, tickets_per_store_day=40),
     "small": Scale(stores=20, skus=400, days=365, tickets_per_store_day=45),
     "medium": Scale(stores=30, skus=1000, days=730, tickets_per_store_day=60),
-    "large": Scale(stores=50, skus=2000, days=1095, tickets_per_store_day=80),
+    "large": Scale(stores=50, skus=2000, days=1095, tickets_per_store_day=100),
 }
 
-END_DATE = date(2026, 10, 31)  # fixed, so a seed gives the same files whatever today is
+END_DATE = date(2026, 10, 31)
+TICKET_BASE = 10_000_000  # ticket codes are numbers, as in the ERP  # fixed, so a seed gives the same files whatever today is
 
 CITIES = [  # city, state, region
     ("São Paulo", "SP", "Sudeste"), ("Rio de Janeiro", "RJ", "Sudeste"), ("Belo Horizonte", "MG", "Sudeste"),
@@ -214,8 +215,8 @@ def generate(scale: str, seed: int, out_dir: Path) -> dict[str, int]:
     day_factor = WEEKDAY_FACTOR[weekday] * season * retail_lift * holiday_factor * ~closed
     lam = cfg.tickets_per_store_day * store_size[:, None] * day_factor[None, :]
     tickets_per = rng.poisson(lam)  # stores x days
-    t_store = np.repeat(np.repeat(np.arange(n_st), n_days), tickets_per.ravel())
-    t_day = np.repeat(np.tile(np.arange(n_days), n_st), tickets_per.ravel())
+    t_store = np.repeat(np.repeat(np.arange(n_st, dtype=np.int16), n_days), tickets_per.ravel())
+    t_day = np.repeat(np.tile(np.arange(n_days, dtype=np.int16), n_st), tickets_per.ravel())
     n_tix = len(t_store)
     profile_p = {k: np.array(v, float) / sum(v) for k, v in PROFILES.items()}
     t_hour = np.empty(n_tix, dtype=np.int64)
@@ -234,9 +235,9 @@ def generate(scale: str, seed: int, out_dir: Path) -> dict[str, int]:
 
     # --- basket lines: popularity draws accepted by season/promo/activity, then planted pairs -----
     basket_size = 2 + rng.poisson(2.5, n_tix)  # slots; ~40% survive the acceptance below
-    slot_ticket = np.repeat(np.arange(n_tix), basket_size)
+    slot_ticket = np.repeat(np.arange(n_tix, dtype=np.int32), basket_size)
     cum = np.cumsum(popularity / popularity.sum())
-    slot_sku = np.minimum(np.searchsorted(cum, rng.random(len(slot_ticket))), n_sku - 1)
+    slot_sku = np.minimum(np.searchsorted(cum, rng.random(len(slot_ticket), dtype=np.float32)), n_sku - 1).astype(np.int32)
     slot_day = t_day[slot_ticket]
     slot_store = t_store[slot_ticket]
     month = np.array([d.month for d in day_dates])
@@ -253,7 +254,8 @@ def generate(scale: str, seed: int, out_dir: Path) -> dict[str, int]:
         pct[here] = np.maximum(pct[here], arr[slot_sku[here], slot_day[here]])
     weight = season_by_cat[cat_idx[slot_sku], slot_day] * (1 + PROMO_LIFT_PER_PCT * pct)
     active = (slot_day >= launch_day[slot_sku]) & (slot_day < discontinue_day[slot_sku])
-    keep = active & (rng.random(len(slot_sku)) < np.minimum(weight / 2.5, 1.0))
+    keep = active & (rng.random(len(slot_sku), dtype=np.float32) < np.minimum(weight / 2.5, 1.0))
+    del weight, active, pct, slot_day, slot_store
     line_ticket, line_sku = slot_ticket[keep], slot_sku[keep]
     pairs = _plant_pairs(rng, sub_arr, popularity)
     extra_t, extra_s = [], []
@@ -261,7 +263,7 @@ def generate(scale: str, seed: int, out_dir: Path) -> dict[str, int]:
         has_a = line_ticket[line_sku == a]
         add = has_a[rng.random(len(has_a)) < p]
         extra_t.append(add)
-        extra_s.append(np.full(len(add), b))
+        extra_s.append(np.full(len(add), b, dtype=np.int32))
     line_ticket = np.concatenate([line_ticket, *extra_t])
     line_sku = np.concatenate([line_sku, *extra_s])
     order = np.lexsort((line_sku, line_ticket))
@@ -270,80 +272,59 @@ def generate(scale: str, seed: int, out_dir: Path) -> dict[str, int]:
     line_ticket, line_sku = line_ticket[~dup], line_sku[~dup]
     qty = np.where(rng.random(len(line_sku)) < 0.12, 2, 1) + (rng.random(len(line_sku)) < 0.03)
 
-    # --- stock: daily simulation per store x sku, weekly replenishment, censoring -----------------
-    l_store, l_day = t_store[line_ticket], t_day[line_ticket]
-    pair = l_store * n_sku + line_sku
-    cell = pair * n_days + l_day
-    # lines in time order within each (pair, day); a line sells only while stock lasts
-    order = np.lexsort((t_second[line_ticket], cell))
-    cell_sorted = cell[order]
-    demand = np.bincount(cell, weights=qty, minlength=n_st * n_sku * n_days).reshape(n_st * n_sku, n_days)
-    mean_daily = demand.mean(axis=1)
-    order_up_to = np.ceil(mean_daily * 12 + 2 * np.sqrt(mean_daily * 7) + 1)
-    on_hand = order_up_to.copy()
-    supplier_failure = rng.random(n_st * n_sku) < 0.04  # planted: these pairs miss deliveries
-    failure_week = rng.integers(2, max(3, n_days // 7), n_st * n_sku)
-    start_stock = np.empty((n_st * n_sku, n_days), dtype=np.float32)
-    delivered = np.zeros((n_st * n_sku, n_days), dtype=bool)
-    pair_delivery = delivery_weekday[np.arange(n_st * n_sku) // n_sku]
-    for d in range(n_days):
-        due = pair_delivery == weekday[d]
-        due &= ~(supplier_failure & (failure_week <= d // 7) & (d // 7 <= failure_week + 2))
-        refill = due & (on_hand < order_up_to)
-        on_hand = np.where(refill, order_up_to, on_hand)
-        delivered[:, d] = refill
-        start_stock[:, d] = on_hand
-        on_hand = on_hand - np.minimum(demand[:, d], on_hand)
-    group_start = np.r_[0, np.flatnonzero(cell_sorted[1:] != cell_sorted[:-1]) + 1]
-    csum = np.cumsum(qty[order])
-    before = csum - np.repeat(csum[group_start] - qty[order][group_start], np.diff(np.r_[group_start, len(order)]))
-    sold_ok = np.empty(len(order), dtype=bool)
-    sold_ok[order] = before <= start_stock.ravel()[cell_sorted]
-    line_ticket, line_sku, qty = line_ticket[sold_ok], line_sku[sold_ok], qty[sold_ok]
-    sold = np.bincount(cell[sold_ok], weights=qty, minlength=demand.size).reshape(demand.shape)
-    end_stock = start_stock - sold
-    # a snapshot whenever on-hand moved (a sale or a delivery); readers carry it forward
-    snap = (sold > 0) | delivered
-    first_day = np.maximum(launch_day[np.arange(n_st * n_sku) % n_sku], 0)
-    snap |= np.arange(n_days)[None, :] == first_day[:, None]  # opening count
-    snap &= (np.arange(n_days)[None, :] >= launch_day[np.arange(n_st * n_sku) % n_sku][:, None])
-    snap_pair, snap_day = np.nonzero(snap)
+    # --- stock: daily simulation store by store (bounded memory), weekly deliveries, censoring -------
+    l_store = t_store[line_ticket]
+    by_store = np.argsort(l_store, kind="stable")
+    bounds = np.searchsorted(l_store[by_store], np.arange(n_st + 1))
+    sold_ok = np.zeros(len(line_ticket), dtype=bool)
+    snap_parts: list[tuple[np.ndarray, ...]] = []
+    stockout_days = supplier_failures = 0
+    for st in range(n_st):
+        idx = by_store[bounds[st]:bounds[st + 1]]
+        ok, snap_sku, snap_day, snap_on_hand, n_out, n_fail = _simulate_store(
+            rng, line_sku[idx], t_day[line_ticket[idx]], t_second[line_ticket[idx]], qty[idx],
+            n_days, weekday, int(delivery_weekday[st]), launch_day)
+        sold_ok[idx] = ok
+        snap_parts.append((np.full(len(snap_sku), st, np.int32), snap_sku, snap_day, snap_on_hand))
+        stockout_days += n_out
+        supplier_failures += n_fail
+    snap_store, snap_sku, snap_day, snap_on_hand = (np.concatenate(x) for x in zip(*snap_parts))
+    del snap_parts
     rows["estoque"] = _write(out_dir / "estoque.csv", {
-        "cod_loja": store_ids[snap_pair // n_sku], "cod_prod": sku_ids[snap_pair % n_sku],
-        "data": days[snap_day].astype(str), "estoque": end_stock[snap_pair, snap_day].astype(np.int64),
+        "cod_loja": _labels(store_ids, snap_store), "cod_prod": _labels(sku_ids, snap_sku),
+        "data": pa.array(days[snap_day]), "estoque": snap_on_hand,
     })
-    stockout_days = int((end_stock <= 0).sum())
-    del demand, start_stock, delivered, sold, end_stock, snap
+    del snap_store, snap_sku, snap_day, snap_on_hand
+    line_ticket, line_sku, qty = line_ticket[sold_ok], line_sku[sold_ok], qty[sold_ok]
 
     # --- sales file ------------------------------------------------------------------------------
     lt_store = t_store[line_ticket]
     lt_day = t_day[line_ticket]
-    unit_price = price_on_day[line_sku, lt_day]
+    unit_price = np.round(price_on_day[line_sku, lt_day], 2)
     pct = promo_pct_chain[line_sku, lt_day].astype(float)
     for st, arr in promo_pct_store.items():
         here = lt_store == st
         pct[here] = np.maximum(pct[here], arr[line_sku[here], lt_day[here]])
     discount = np.round(unit_price * qty * pct / 100, 2)
-    ticket_has = np.unique(line_ticket)
+    n_tickets_sold = len(np.unique(line_ticket))
     line_no = np.arange(len(line_ticket)) - np.searchsorted(line_ticket, line_ticket) + 1
     sold_at = (days[lt_day].astype("datetime64[s]") + t_second[line_ticket].astype("timedelta64[s]"))
     # returns: 0.8% of lines come back 1-20 days later, in a ticket of their own
     ret = np.flatnonzero(rng.random(len(line_ticket)) < 0.008)
     ret_day = np.minimum(lt_day[ret] + rng.integers(1, 21, len(ret)), n_days - 1)
     ret_at = days[ret_day].astype("datetime64[s]") + (OPEN_HOUR * 3600 + rng.integers(0, 11 * 3600, len(ret))).astype("timedelta64[s]")
-    ticket_code = np.char.add("T", np.arange(n_tix).astype(str))
-    customers = np.where(t_customer > 0, np.char.add("C", t_customer.astype(str)), "")
+    customer = np.r_[t_customer[line_ticket], t_customer[line_ticket[ret]]]
     rows["vendas"] = _write(out_dir / "vendas.csv", {
-        "cod_transacao": np.r_[ticket_code[line_ticket], np.char.add("D", np.arange(len(ret)).astype(str))],
-        "item": np.r_[line_no, np.ones(len(ret), dtype=int)],
-        "cod_loja": np.r_[store_ids[lt_store], store_ids[lt_store[ret]]],
-        "cod_vendedor": np.r_[seller_ids[t_seller[line_ticket]], seller_ids[t_seller[line_ticket[ret]]]],
-        "cod_cliente": np.r_[customers[line_ticket], customers[line_ticket[ret]]],
-        "cod_prod": np.r_[sku_ids[line_sku], sku_ids[line_sku[ret]]],
+        "cod_transacao": np.r_[TICKET_BASE + line_ticket, TICKET_BASE + n_tix + np.arange(len(ret))],
+        "item": np.r_[line_no, np.ones(len(ret), dtype=np.int64)],
+        "cod_loja": _labels(store_ids, np.r_[lt_store, lt_store[ret]]),
+        "cod_vendedor": _labels(seller_ids, np.r_[t_seller[line_ticket], t_seller[line_ticket[ret]]]),
+        "cod_cliente": pa.array(customer, mask=customer == 0),
+        "cod_prod": _labels(sku_ids, np.r_[line_sku, line_sku[ret]]),
         "quantidade": np.r_[qty, -qty[ret]],
         "preco_unitario": np.r_[unit_price, unit_price[ret]],
         "desconto": np.r_[discount, np.zeros(len(ret))],
-        "data_venda": np.r_[sold_at, ret_at].astype(str),
+        "data_venda": pa.array(np.r_[sold_at, ret_at]),
     })
 
     # --- targets, commission rules, schedules ----------------------------------------------------
@@ -395,13 +376,61 @@ def generate(scale: str, seed: int, out_dir: Path) -> dict[str, int]:
         "category_season": {c: {"months": [5, 12] if c == "perfumaria" else [12, 1, 2], "lift": 1.6 if c == "perfumaria" else 1.4 / 0.9}
                             for c in cat_season},
         "promo_lift_per_discount_pct": PROMO_LIFT_PER_PCT,
-        "supplier_failures": int(supplier_failure.sum()),
+        "supplier_failures": supplier_failures,
         "stockout_days": stockout_days,
-        "tickets": int(len(ticket_has)),
+        "tickets": n_tickets_sold,
         "return_lines": int(len(ret)),
     }
     (out_dir / "verdade.json").write_text(json.dumps(truth, ensure_ascii=False, indent=1), encoding="utf-8")
     return rows
+
+
+def _simulate_store(rng: np.random.Generator, sku: np.ndarray, day: np.ndarray, second: np.ndarray, qty: np.ndarray,
+                    n_days: int, weekday: np.ndarray, delivery_weekday: int, launch_day: np.ndarray):
+    """One store's stock, day by day: which lines could be sold, and the end-of-day snapshots.
+
+    Each SKU is refilled on the store's delivery weekday up to ~12 days of its mean demand; 4% of
+    SKUs suffer a supplier failure (three missed deliveries), so stock-outs are planted, not luck.
+    Lines are served in time order and a line sells only while stock lasts (censored demand).
+    """
+    n_sku = len(launch_day)
+    cell = sku.astype(np.int64) * n_days + day
+    demand = np.bincount(cell, weights=qty, minlength=n_sku * n_days).reshape(n_sku, n_days)
+    mean_daily = demand.mean(axis=1)
+    order_up_to = np.ceil(mean_daily * 12 + 2 * np.sqrt(mean_daily * 7) + 1)
+    failure = rng.random(n_sku) < 0.04
+    failure_week = rng.integers(2, max(3, n_days // 7), n_sku)
+    start = np.empty((n_sku, n_days), dtype=np.float32)
+    delivered = np.zeros((n_sku, n_days), dtype=bool)
+    on_hand = order_up_to.copy()
+    for d in range(n_days):
+        if weekday[d] == delivery_weekday:
+            blocked = failure & (failure_week <= d // 7) & (d // 7 <= failure_week + 2)
+            refill = ~blocked & (on_hand < order_up_to)
+            on_hand = np.where(refill, order_up_to, on_hand)
+            delivered[:, d] = refill
+        start[:, d] = on_hand
+        on_hand = on_hand - np.minimum(demand[:, d], on_hand)
+    order = np.lexsort((second, cell))
+    cell_sorted, qty_sorted = cell[order], qty[order]
+    group_start = np.r_[0, np.flatnonzero(cell_sorted[1:] != cell_sorted[:-1]) + 1]
+    csum = np.cumsum(qty_sorted)
+    through = csum - np.repeat(csum[group_start] - qty_sorted[group_start], np.diff(np.r_[group_start, len(order)]))
+    ok = np.empty(len(cell), dtype=bool)
+    ok[order] = through <= start.ravel()[cell_sorted]
+    sold = np.bincount(cell[ok], weights=qty[ok], minlength=n_sku * n_days).reshape(n_sku, n_days)
+    end = start - sold
+    days_idx = np.arange(n_days)[None, :]
+    snap = (sold > 0) | delivered | (days_idx == np.maximum(launch_day, 0)[:, None])  # moves + opening count
+    snap &= days_idx >= launch_day[:, None]
+    snap_sku, snap_day = np.nonzero(snap)
+    return (ok, snap_sku.astype(np.int32), snap_day.astype(np.int32), end[snap_sku, snap_day].astype(np.int32),
+            int((end <= 0).sum()), int(failure.sum()))
+
+
+def _labels(names: np.ndarray, index: np.ndarray) -> pa.Array:
+    """names[index] built by Arrow (compact strings, unlike numpy's fixed-width unicode)."""
+    return pa.array(names.tolist()).take(pa.array(index))
 
 
 def _plant_pairs(rng: np.random.Generator, sub: np.ndarray, popularity: np.ndarray) -> list[tuple[int, int, float]]:
@@ -419,6 +448,7 @@ def _plant_pairs(rng: np.random.Generator, sub: np.ndarray, popularity: np.ndarr
 
 def _write(path: Path, columns: dict) -> int:
     """One CSV with a header; values as given (strings stay strings, empty = missing)."""
-    table = pa.table({k: pa.array(np.asarray(v).tolist() if not isinstance(v, np.ndarray) else v) for k, v in columns.items()})
+    table = pa.table({k: v if isinstance(v, (pa.Array, np.ndarray)) else pa.array(np.asarray(v).tolist())
+                      for k, v in columns.items()})
     pacsv.write_csv(table, path, pacsv.WriteOptions(quoting_style="needed"))
     return table.num_rows

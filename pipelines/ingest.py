@@ -192,7 +192,7 @@ def _source_relation(client: Client, settings: Settings, path: Path, header: lis
     stage = f"meta.stage_{batch}"
     client.command(f"CREATE TABLE {stage} ({structure}, _line UInt64) ENGINE = Memory")
     try:
-        if settings.is_embedded:
+        if settings.is_embedded and settings.ingest_reader == "engine":
             literal = str(path.resolve()).replace("\\", "\\\\").replace("'", "\\'")
             if is_parquet:  # the file's own types stay out of bronze: everything as text, like a CSV
                 cols = ", ".join(f"toString(`{_ident(c)}`)" for c in header)

@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 import sys
 from pathlib import Path
+from typing import Literal
 
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -27,6 +28,9 @@ class Settings(BaseSettings):
     timezone: str = Field("America/Sao_Paulo", description="Stores' local time zone.")
     spark_master: str = Field("local[*]", description="Spark master URL for feature pipelines.")
     earliest_sale_date: str = Field("2000-01-01", description="Sales before this date are quarantined.")
+    ingest_reader: Literal["engine", "client"] = Field(
+        "engine", description="engine: the embedded ClickHouse reads files itself; client: Python parses and streams "
+        "them (always the case with a server, which cannot see this machine's files).")
 
     @property
     def warehouse_path(self) -> Path:

@@ -159,3 +159,29 @@ def test_interrupted_ingest_leaves_no_partial_rows(settings, dims, tmp_path):
     assert scalar(client, "SELECT count() FROM silver.sales") == expected["vendas.csv"]
     assert scalar(client, "SELECT count() FROM silver.sales_all") == expected["vendas.csv"]
     assert report.accepted + sum(f.read for f in report.files if f.skipped) <= sum(expected.values())
+
+
+def test_client_side_reader_gives_the_same_result_as_the_engine_reader(client, settings, dims, tmp_path):
+    """The path a ClickHouse server uses (Python parses, streams rows) quarantines the same rows."""
+    rows = [GOOD, GOOD, ["T2", "1", "L9", "V2", "", "P1", "1", "40", "0", "2024-02-10 10:00:00"]]
+    sales = write_csv(tmp_path / "in", "vendas.csv", SALES_HEADER, rows)
+    with sales.open("ab") as fh:
+        fh.write(b"T3,1,L1,V2,,P\xff1,1,40.00,0,2024-02-10 11:15:00\n")
+    client_settings = settings.model_copy(update={"ingest_reader": "client"})
+    report = load(client, client_settings, dims, sales)
+    assert (report.files[-1].accepted, report.files[-1].quarantined) == (1, 3)
+    assert [(r[0], r[3]) for r in quarantine(client)] == [
+        (3, "duplicate line"), (4, "unknown store"), (5, "encoding error (not UTF-8)")]
+
+
+def test_settings_come_from_environment_and_flags_override(monkeypatch, tmp_path):
+    from pipelines.settings import load_settings
+
+    monkeypatch.setenv("VITRINE_HOME", str(tmp_path / "from-env"))
+    monkeypatch.setenv("VITRINE_CLICKHOUSE_URL", "http://u:secret@db:8123")
+    s = load_settings()
+    assert s.home == tmp_path / "from-env" and not s.is_embedded and s.warehouse_url == "http://u:secret@db:8123"
+    s = load_settings(home=tmp_path / "flag", clickhouse_url=None)
+    assert s.home == tmp_path / "flag"
+    monkeypatch.delenv("VITRINE_CLICKHOUSE_URL")
+    assert load_settings(home=tmp_path).warehouse_url == f"chdb://{tmp_path.resolve()}/warehouse"

@@ -1,0 +1,43 @@
+"""The `vitrine` command as a user runs it: the main job, and errors as messages, not tracebacks."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+from tests.conftest import SALES_HEADER, write_csv
+
+VITRINE = [sys.executable, "-m", "pipelines.cli"]
+
+
+def run(*args: str, home: Path) -> subprocess.CompletedProcess:
+    return subprocess.run([*VITRINE, *args, "--home", str(home)], capture_output=True, text=True, timeout=300,
+                          env={"COLUMNS": "200", "PATH": "/usr/bin:/bin"})
+
+
+def test_main_job_generates_ingests_and_reports(tmp_path):
+    result = run("run", "--scale", "tiny", home=tmp_path)
+    assert result.returncode == 0, result.stderr
+    out = result.stdout
+    assert "Files ingested" in out and "vendas.csv" in out
+    assert "Top stores by net revenue" in out and "Top SKUs by net revenue" in out
+    assert "R$ " in out and "L00" in out
+    again = run("ingest", str(tmp_path / "data" / "tiny"), home=tmp_path)
+    assert again.returncode == 0 and out.count("vendas.csv") == 1
+    assert "already ingested, skipped" in again.stdout
+
+
+def test_bad_file_is_a_clear_error_without_traceback(tmp_path):
+    bad = write_csv(tmp_path / "in", "vendas.csv", SALES_HEADER[:3], [["1", "1", "L1"]])
+    result = run("ingest", str(bad), home=tmp_path)
+    assert result.returncode == 1
+    assert "vendas.csv: line 1: missing column(s)" in result.stdout
+    assert "Traceback" not in result.stdout + result.stderr
+
+
+def test_unknown_scale_and_mapping_are_refused(tmp_path):
+    result = run("generate", "--scale", "huge", home=tmp_path)
+    assert result.returncode == 1 and "unknown scale 'huge'" in result.stdout
+    result = run("ingest", str(tmp_path), "--mapping", "nope", home=tmp_path)
+    assert result.returncode == 1 and "unknown mapping 'nope'" in result.stdout
