@@ -34,7 +34,7 @@ SCALES: dict[str, Scale] = {
     "tiny": Scale(stores=4, skus=80, days=120, tickets_per_store_day=40),
     "small": Scale(stores=20, skus=400, days=365, tickets_per_store_day=45),
     "medium": Scale(stores=30, skus=1000, days=730, tickets_per_store_day=60),
-    "large": Scale(stores=50, skus=2000, days=1095, tickets_per_store_day=100),
+    "large": Scale(stores=50, skus=2000, days=1095, tickets_per_store_day=106),
 }
 
 END_DATE = date(2026, 10, 31)

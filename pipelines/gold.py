@@ -31,6 +31,9 @@ FEEDS: dict[str, tuple[str, ...]] = {
 WHOLE_HISTORY = {"stock", "promotions", "commission_rules", "products", "sellers", "prices", "costs"}
 
 NET = "(quantity * unit_price - discount)"
+# Baskets with more distinct SKUs than this are bulk or wholesale orders, not a shopper's basket:
+# they are left out of basket counts (they would add n^2/2 pairs each and drown the real pairs).
+MAX_BASKET_SKUS = 50
 
 
 def _month_filter(column: str) -> str:
@@ -142,8 +145,9 @@ def _basket_month(months: str) -> str:
 
 def _baskets(months: str) -> str:
     """One row per basket: its month and its distinct SKUs (sorted)."""
-    return (f"SELECT toStartOfMonth(min(sold_at)) AS month, arraySort(groupUniqArray(sku)) AS skus "
-            f"FROM silver.sales WHERE quantity > 0 AND {_month_filter('sold_at')} GROUP BY ticket_id")
+    return (f"SELECT toStartOfMonth(min(sold_at)) AS month, groupUniqArray(sku) AS skus "
+            f"FROM silver.sales WHERE quantity > 0 AND {_month_filter('sold_at')} GROUP BY ticket_id "
+            f"HAVING length(skus) <= {MAX_BASKET_SKUS}")
 
 
 def _basket_item_month(months: str) -> str:
@@ -152,10 +156,9 @@ def _basket_item_month(months: str) -> str:
 
 def _basket_pair_month(months: str) -> str:
     return f"""
-    SELECT month, pair.1 AS sku_a, pair.2 AS sku_b, count() AS baskets
-    FROM ({_baskets(months)})
-    ARRAY JOIN arrayFlatten(arrayMap((a, i) -> arrayMap(b -> (a, b), arraySlice(skus, i + 1)),
-                                     skus, arrayEnumerate(skus))) AS pair
+    SELECT month, sku_a, sku_b, count() AS baskets
+    FROM ({_baskets(months)}) ARRAY JOIN skus AS sku_a ARRAY JOIN skus AS sku_b
+    WHERE sku_a < sku_b
     GROUP BY month, sku_a, sku_b
     """
 

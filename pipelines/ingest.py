@@ -17,6 +17,7 @@ import csv
 import gzip
 import hashlib
 import io
+import time
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -359,6 +360,8 @@ class IngestReport:
     files: list[FileResult]
     gold_months: dict[str, int]
     recovered_tables: int
+    load_seconds: float = 0.0  # bronze + validation + silver
+    gold_seconds: float = 0.0
 
     @property
     def read(self) -> int:
@@ -391,6 +394,7 @@ def ingest(client: Client, settings: Settings, paths: list[Path], mapping: Mappi
     """
     from pipelines import gold
 
+    started = time.perf_counter()
     recovered = recover(client, settings)
     planned = plan(expand_paths(paths), mapping)
     pending = gold.pending_batches(client)  # from a run that crashed between commit and gold refresh
@@ -404,10 +408,11 @@ def ingest(client: Client, settings: Settings, paths: list[Path], mapping: Mappi
             if not result.skipped:
                 pending[result.batch_id] = result.months
     finally:
+        loaded = time.perf_counter()
         todo: dict[str, set[int]] = {}
         for months_by_table in pending.values():
             for table, months in gold.affected(months_by_table).items():
                 todo.setdefault(table, set()).update(months)
         done = gold.refresh(client, todo)
         gold.mark_refreshed(client, {b: set().union(*m.values()) if m else set() for b, m in pending.items()})
-    return IngestReport(results, done, recovered)
+    return IngestReport(results, done, recovered, loaded - started, time.perf_counter() - loaded)
