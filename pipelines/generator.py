@@ -76,6 +76,14 @@ PROFILES = {
 OPEN_HOUR = 10
 WEEKDAY_FACTOR = np.array([0.85, 0.9, 0.95, 1.0, 1.15, 1.45, 0.6])  # Monday..Sunday
 PROMO_LIFT_PER_PCT = 0.04  # +4% demand per discount point: a 25% promotion sells 2x
+CATEGORY_SEASON = {  # category: (months, demand multiplier in them); perfume peaks at Mother's Day and Christmas
+    "perfumaria": ([5, 12], 1.6),
+    "skincare": ([12, 1, 2], 1.4),
+}
+COMMISSION_RULES = [  # code, kind (categoria | faixa), category, minimum attainment %, rate
+    ("R1", "categoria", "", "", 0.03), ("R2", "categoria", "perfumaria", "", 0.04),
+    ("R3", "categoria", "skincare", "", 0.05), ("R4", "faixa", "", "100", 0.01), ("R5", "faixa", "", "120", 0.02),
+]
 
 
 def retail_dates(years: range) -> dict[date, tuple[str, float]]:
@@ -96,6 +104,63 @@ def retail_dates(years: range) -> dict[date, tuple[str, float]]:
     return out
 
 
+@dataclass(frozen=True)
+class Calendar:
+    start: date
+    days: np.ndarray  # datetime64[D], one per day
+    weekday: np.ndarray  # 0 = Monday
+    dates: list[date]
+
+    @property
+    def n(self) -> int:
+        return len(self.days)
+
+
+@dataclass(frozen=True)
+class Stores:
+    ids: np.ndarray
+    size: np.ndarray  # traffic multiplier
+    profile: np.ndarray  # name of the hourly profile each store follows
+    delivery_weekday: np.ndarray
+    sellers_per_store: np.ndarray
+    seller_store: np.ndarray  # store index of each seller
+    seller_ids: np.ndarray
+
+
+@dataclass(frozen=True)
+class Catalogue:
+    ids: np.ndarray
+    category: np.ndarray  # index into CATEGORIES
+    subcategory: np.ndarray
+    popularity: np.ndarray
+    launch_day: np.ndarray  # day index (negative = before the period)
+    discontinue_day: np.ndarray
+    price_on_day: np.ndarray  # sku x day
+
+
+@dataclass(frozen=True)
+class Promotions:
+    chain_pct: np.ndarray  # sku x day discount of chain-wide promotions
+    store_pct: dict[int, np.ndarray]  # store index -> sku x day discount
+
+    def pct(self, sku: np.ndarray, day: np.ndarray, store: np.ndarray) -> np.ndarray:
+        """Discount (%) in force for each (sku, day, store)."""
+        out = self.chain_pct[sku, day].astype(np.float64)
+        for st, arr in self.store_pct.items():
+            here = store == st
+            out[here] = np.maximum(out[here], arr[sku[here], day[here]])
+        return out
+
+
+@dataclass(frozen=True)
+class Tickets:
+    store: np.ndarray
+    day: np.ndarray
+    second: np.ndarray  # second of the day
+    seller: np.ndarray
+    customer: np.ndarray  # 0 = anonymous
+
+
 def generate(scale: str, seed: int, out_dir: Path) -> dict[str, int]:
     """Write the CosmeticCo export files for ``scale`` into ``out_dir``; returns rows per file."""
     cfg = SCALES[scale]
@@ -103,161 +168,193 @@ def generate(scale: str, seed: int, out_dir: Path) -> dict[str, int]:
     out_dir.mkdir(parents=True, exist_ok=True)
     start = END_DATE - timedelta(days=cfg.days - 1)
     days = np.arange(np.datetime64(start), np.datetime64(END_DATE) + 1)
-    n_days = len(days)
-    day_dates = [start + timedelta(days=int(i)) for i in range(n_days)]
-    weekday = (days.view("int64") - 4) % 7  # 1970-01-01 was a Thursday; 0 = Monday
+    cal = Calendar(start, days, (days.view("int64") - 4) % 7,  # 1970-01-01 was a Thursday
+                   [start + timedelta(days=i) for i in range(len(days))])
     rows: dict[str, int] = {}
+    stores = _stores(rng, cfg.stores, cal, out_dir, rows)
+    catalogue = _catalogue(rng, cfg.skus, cal, out_dir, rows)
+    promotions = _promotions(rng, catalogue, stores, cal, out_dir, rows)
+    retail = retail_dates(range(start.year, END_DATE.year + 1))
+    tickets = _tickets(rng, cfg, stores, cal, retail)
+    line_ticket, line_sku, qty, pairs = _basket_lines(rng, tickets, catalogue, promotions, cal)
+    sold_ok, stock_facts = _censor_by_stock(rng, tickets, line_ticket, line_sku, qty, stores, catalogue, cal,
+                                            out_dir, rows)
+    sales_facts = _sales_file(rng, tickets, line_ticket[sold_ok], line_sku[sold_ok], qty[sold_ok], stores,
+                              catalogue, promotions, cal, out_dir, rows)
+    _targets_rules_schedules(rng, stores, cal, sales_facts.pop("seller_month"), out_dir, rows)
+    truth = {
+        "scale": scale, "seed": seed, "start": start.isoformat(), "end": END_DATE.isoformat(),
+        "complementary_pairs": [
+            {"sku_a": catalogue.ids[a], "sku_b": catalogue.ids[b], "p_b_given_a": p,
+             "subcategories": [catalogue.subcategory[a], catalogue.subcategory[b]]}
+            for a, b, p in pairs
+        ],
+        "peak_hours": {
+            stores.ids[i]: sorted((OPEN_HOUR + np.argsort(PROFILES[stores.profile[i]])[::-1][:3]).tolist())
+            for i in range(len(stores.ids))
+        },
+        "store_profiles": dict(zip(stores.ids.tolist(), stores.profile.tolist())),
+        "weekday_factor": WEEKDAY_FACTOR.tolist(),
+        "retail_dates": {d.isoformat(): {"name": n, "lift": round(f, 3)} for d, (n, f) in sorted(retail.items())},
+        "category_season": {c: {"months": months, "lift": lift} for c, (months, lift) in CATEGORY_SEASON.items()},
+        "promo_lift_per_discount_pct": PROMO_LIFT_PER_PCT,
+        **stock_facts,
+        **sales_facts,
+    }
+    (out_dir / "verdade.json").write_text(json.dumps(truth, ensure_ascii=False, indent=1), encoding="utf-8")
+    return rows
 
-    # --- stores, sellers -------------------------------------------------------------------
-    n_st = cfg.stores
+
+def _stores(rng: np.random.Generator, n_st: int, cal: Calendar, out_dir: Path, rows: dict[str, int]) -> Stores:
+    """Stores in Brazilian cities with sizes, traffic profiles and delivery days; their sellers."""
     city_idx = rng.integers(0, len(CITIES), n_st)
     city_idx[: min(n_st, len(CITIES))] = rng.permutation(len(CITIES))[: min(n_st, len(CITIES))]
-    store_size = np.round(rng.lognormal(0, 0.45, n_st).clip(0.4, 3.0), 2)
-    store_ids = np.array([f"L{i + 1:03d}" for i in range(n_st)])
-    profile_names = np.array(list(PROFILES))[rng.integers(0, len(PROFILES), n_st)]
+    size = np.round(rng.lognormal(0, 0.45, n_st).clip(0.4, 3.0), 2)
+    ids = np.array([f"L{i + 1:03d}" for i in range(n_st)])
+    profile = np.array(list(PROFILES))[rng.integers(0, len(PROFILES), n_st)]
     delivery_weekday = rng.integers(0, 5, n_st)
-    opened = [start - timedelta(days=int(x)) for x in rng.integers(400, 5000, n_st)]
+    opened = [cal.start - timedelta(days=int(x)) for x in rng.integers(400, 5000, n_st)]
     rows["lojas"] = _write(out_dir / "lojas.csv", {
-        "cod_loja": store_ids,
+        "cod_loja": ids,
         "nome": [f"CosmeticCo {CITIES[c][0]} {i + 1}" for i, c in enumerate(city_idx)],
         "cidade": [CITIES[c][0] for c in city_idx], "uf": [CITIES[c][1] for c in city_idx],
         "regiao": [CITIES[c][2] for c in city_idx], "data_abertura": [d.isoformat() for d in opened],
     })
-    sellers_per_store = np.clip(np.round(3 + store_size * 3), 3, 12).astype(int)
+    sellers_per_store = np.clip(np.round(3 + size * 3), 3, 12).astype(int)
     seller_store = np.repeat(np.arange(n_st), sellers_per_store)
     n_sel = len(seller_store)
     seller_ids = np.array([f"V{i + 1:04d}" for i in range(n_sel)])
     is_manager = np.r_[True, seller_store[1:] != seller_store[:-1]]  # first seller of each store
-    seller_names = [f"{FIRST_NAMES[a]} {LAST_NAMES[b]}" for a, b in
-                    zip(rng.integers(0, len(FIRST_NAMES), n_sel), rng.integers(0, len(LAST_NAMES), n_sel))]
+    names = [f"{FIRST_NAMES[a]} {LAST_NAMES[b]}" for a, b in
+             zip(rng.integers(0, len(FIRST_NAMES), n_sel), rng.integers(0, len(LAST_NAMES), n_sel))]
     rows["vendedores"] = _write(out_dir / "vendedores.csv", {
-        "id_employee": seller_ids, "cod_loja": store_ids[seller_store], "nome": seller_names,
+        "id_employee": seller_ids, "cod_loja": ids[seller_store], "nome": names,
         "cargo": np.where(is_manager, "gerente", "vendedor"),
-        "data_admissao": [(start - timedelta(days=int(x))).isoformat() for x in rng.integers(30, 2000, n_sel)],
+        "data_admissao": [(cal.start - timedelta(days=int(x))).isoformat() for x in rng.integers(30, 2000, n_sel)],
     })
+    return Stores(ids, size, profile, delivery_weekday, sellers_per_store, seller_store, seller_ids)
 
-    # --- catalogue, prices, costs ------------------------------------------------------------
-    n_sku = cfg.skus
+
+def _catalogue(rng: np.random.Generator, n_sku: int, cal: Calendar, out_dir: Path, rows: dict[str, int]) -> Catalogue:
+    """Products with Zipf popularity, launches and discontinuations, and price and cost histories."""
     cat_names = list(CATEGORIES)
     cat_idx = rng.choice(len(cat_names), n_sku, p=[CATEGORIES[c][2] for c in cat_names])
-    sub_names: list[str] = []
-    for c in cat_idx:
-        subs = CATEGORIES[cat_names[c]][0]
-        sub_names.append(subs[rng.integers(0, len(subs))])
-    sub_arr = np.array(sub_names)
+    sub = np.array([CATEGORIES[cat_names[c]][0][rng.integers(0, len(CATEGORIES[cat_names[c]][0]))] for c in cat_idx])
     brand = np.array(BRANDS)[rng.integers(0, len(BRANDS), n_sku)]
-    sku_ids = np.array([f"P{i + 1:05d}" for i in range(n_sku)])
-    base_price = np.round(np.array([CATEGORIES[cat_names[c]][1] for c in cat_idx])
-                          * rng.lognormal(0, 0.35, n_sku), 1) - 0.1
-    popularity = 1.0 / np.arange(1, n_sku + 1) ** 0.9  # Zipf: a long tail of intermittent demand
-    popularity = popularity[rng.permutation(n_sku)]
-    launch_day = np.where(rng.random(n_sku) < 0.12, rng.integers(0, max(n_days - 30, 1), n_sku), -rng.integers(30, 900, n_sku))
-    discontinue_day = np.where(rng.random(n_sku) < 0.05, rng.integers(n_days // 2, n_days, n_sku), n_days + 1)
+    ids = np.array([f"P{i + 1:05d}" for i in range(n_sku)])
+    base_price = np.round(np.array([CATEGORIES[cat_names[c]][1] for c in cat_idx]) * rng.lognormal(0, 0.35, n_sku), 1) - 0.1
+    popularity = (1.0 / np.arange(1, n_sku + 1) ** 0.9)[rng.permutation(n_sku)]  # long tail: intermittent demand
+    launch_day = np.where(rng.random(n_sku) < 0.12, rng.integers(0, max(cal.n - 30, 1), n_sku),
+                          -rng.integers(30, 900, n_sku))
+    discontinue_day = np.where(rng.random(n_sku) < 0.05, rng.integers(cal.n // 2, cal.n, n_sku), cal.n + 1)
     sizes = np.array(["30ml", "50ml", "100ml", "200ml", "un"])[rng.integers(0, 5, n_sku)]
-    names = [f"{s.capitalize()} {b} {z}" for s, b, z in zip(sub_arr, brand, sizes)]
+    names = [f"{s.capitalize()} {b} {z}" for s, b, z in zip(sub, brand, sizes)]
     rows["produtos"] = _write(out_dir / "produtos.csv", {
-        "cod_prod": sku_ids, "nome_abrev": [n[:24] for n in names], "nome": names,
-        "categoria": np.array(cat_names)[cat_idx], "sub_categoria": sub_arr, "marca": brand,
-        "data_lancamento": [(start + timedelta(days=int(d))).isoformat() for d in launch_day],
+        "cod_prod": ids, "nome_abrev": [n[:24] for n in names], "nome": names,
+        "categoria": np.array(cat_names)[cat_idx], "sub_categoria": sub, "marca": brand,
+        "data_lancamento": [(cal.start + timedelta(days=int(d))).isoformat() for d in launch_day],
     })
-    # price history: 1-3 changes inside the period (+3..12% each); cost 40-65% of the first price
-    price_on_day = np.repeat(base_price[:, None], n_days, axis=1)
+    # price history: 1-3 rises inside the period (+3..12% each); cost 40-65% of the price
+    price_on_day = np.repeat(base_price[:, None], cal.n, axis=1)
     price_rows: dict[str, list] = {"cod_prod": [], "preco": [], "data_inicio": [], "data_fim": []}
     cost_rows: dict[str, list] = {"cod_prod": [], "custo": [], "data_inicio": [], "data_fim": []}
     n_changes = rng.integers(1, 4, n_sku)
     cost_ratio = rng.uniform(0.4, 0.65, n_sku)
     for i in range(n_sku):
-        cuts = np.sort(rng.choice(np.arange(30, n_days), n_changes[i], replace=False))
-        bounds = np.r_[0, cuts, n_days]
+        bounds = np.r_[0, np.sort(rng.choice(np.arange(30, cal.n), n_changes[i], replace=False)), cal.n]
         price = base_price[i]
-        first_from = start - timedelta(days=400)
         for k in range(len(bounds) - 1):
             price_on_day[i, bounds[k]:bounds[k + 1]] = price
-            valid_from = first_from if k == 0 else start + timedelta(days=int(bounds[k]))
-            valid_to = "" if k == len(bounds) - 2 else (start + timedelta(days=int(bounds[k + 1]) - 1)).isoformat()
-            for table, value in ((price_rows, price), (cost_rows, round(price * cost_ratio[i], 2))):
-                table["cod_prod"].append(sku_ids[i])
-                table["preco" if table is price_rows else "custo"].append(round(value, 2))
+            valid_from = cal.start - timedelta(days=400) if k == 0 else cal.start + timedelta(days=int(bounds[k]))
+            valid_to = "" if k == len(bounds) - 2 else (cal.start + timedelta(days=int(bounds[k + 1]) - 1)).isoformat()
+            for table, column, value in ((price_rows, "preco", price), (cost_rows, "custo", price * cost_ratio[i])):
+                table["cod_prod"].append(ids[i])
+                table[column].append(round(value, 2))
                 table["data_inicio"].append(valid_from.isoformat())
                 table["data_fim"].append(valid_to)
             price = round(price * rng.uniform(1.03, 1.12), 1) - 0.1
     rows["precos"] = _write(out_dir / "precos.csv", price_rows)
     rows["custos"] = _write(out_dir / "custos.csv", cost_rows)
+    return Catalogue(ids, cat_idx, sub, popularity, launch_day, discontinue_day, np.round(price_on_day, 2))
 
-    # --- promotions: chain-wide or one store, 10-30% off, 5-14 days -----------------------------
-    n_promo = max(3, n_days // 6)
-    promo_sku = rng.choice(n_sku, n_promo, p=popularity / popularity.sum())
-    promo_start = rng.integers(0, n_days - 5, n_promo)
-    promo_len = rng.integers(5, 15, n_promo)
-    promo_store = np.where(rng.random(n_promo) < 0.6, -1, rng.integers(0, n_st, n_promo))
-    promo_pct = rng.choice([10, 15, 20, 25, 30], n_promo)
-    promo_pct_chain = np.zeros((n_sku, n_days), dtype=np.float32)  # chain-wide discount by day
-    promo_pct_store: dict[int, np.ndarray] = {}
-    for s, d0, ln, st, pct in zip(promo_sku, promo_start, promo_len, promo_store, promo_pct):
-        target = promo_pct_chain if st < 0 else promo_pct_store.setdefault(int(st), np.zeros((n_sku, n_days), np.float32))
-        target[s, d0:d0 + ln] = np.maximum(target[s, d0:d0 + ln], pct)
+
+def _promotions(rng: np.random.Generator, catalogue: Catalogue, stores: Stores, cal: Calendar, out_dir: Path,
+                rows: dict[str, int]) -> Promotions:
+    """Chain-wide or single-store promotions, 10-30% off for 5-14 days, on popular SKUs mostly."""
+    n_sku, n_st = len(catalogue.ids), len(stores.ids)
+    n_promo = max(3, cal.n // 6)
+    sku = rng.choice(n_sku, n_promo, p=catalogue.popularity / catalogue.popularity.sum())
+    first = rng.integers(0, cal.n - 5, n_promo)
+    length = rng.integers(5, 15, n_promo)
+    store = np.where(rng.random(n_promo) < 0.6, -1, rng.integers(0, n_st, n_promo))
+    pct = rng.choice([10, 15, 20, 25, 30], n_promo)
+    chain = np.zeros((n_sku, cal.n), dtype=np.float32)
+    per_store: dict[int, np.ndarray] = {}
+    for s, d0, ln, st, p in zip(sku, first, length, store, pct):
+        target = chain if st < 0 else per_store.setdefault(int(st), np.zeros((n_sku, cal.n), np.float32))
+        target[s, d0:d0 + ln] = np.maximum(target[s, d0:d0 + ln], p)
     rows["promocoes"] = _write(out_dir / "promocoes.csv", {
-        "cod_promo": [f"PR{i + 1:04d}" for i in range(n_promo)], "cod_prod": sku_ids[promo_sku],
-        "cod_loja": np.where(promo_store < 0, "", store_ids[promo_store.clip(0)]),
-        "data_inicio": [day_dates[d].isoformat() for d in promo_start],
-        "data_fim": [day_dates[min(d + ln - 1, n_days - 1)].isoformat() for d, ln in zip(promo_start, promo_len)],
-        "desconto_pct": promo_pct,
+        "cod_promo": [f"PR{i + 1:04d}" for i in range(n_promo)], "cod_prod": catalogue.ids[sku],
+        "cod_loja": np.where(store < 0, "", stores.ids[store.clip(0)]),
+        "data_inicio": [cal.dates[d].isoformat() for d in first],
+        "data_fim": [cal.dates[min(d + ln - 1, cal.n - 1)].isoformat() for d, ln in zip(first, length)],
+        "desconto_pct": pct,
     })
+    return Promotions(chain, per_store)
 
-    # --- tickets per store and day ---------------------------------------------------------------
-    retail = retail_dates(range(start.year, END_DATE.year + 1))
-    br_holidays = holidays.country_holidays("BR", years=range(start.year, END_DATE.year + 1))
-    day_of_year = np.array([d.timetuple().tm_yday for d in day_dates])
+
+def _tickets(rng: np.random.Generator, cfg: Scale, stores: Stores, cal: Calendar,
+             retail: dict[date, tuple[str, float]]) -> Tickets:
+    """Tickets per store and day (size x weekday x season x retail dates x holidays), at hours that
+    follow the store's profile (Saturdays lean to the afternoon), each with a seller of the store."""
+    br_holidays = holidays.country_holidays("BR", years=range(cal.start.year, END_DATE.year + 1))
+    day_of_year = np.array([d.timetuple().tm_yday for d in cal.dates])
     season = 1 + 0.12 * np.cos(2 * np.pi * (day_of_year - 350) / 365.25)  # summer/Christmas high
-    retail_lift = np.array([retail.get(d, ("", 1.0))[1] for d in day_dates])
-    closed = np.array([(d.month, d.day) in {(12, 25), (1, 1)} for d in day_dates])
-    holiday_factor = np.where([d in br_holidays for d in day_dates], 0.7, 1.0)
-    day_factor = WEEKDAY_FACTOR[weekday] * season * retail_lift * holiday_factor * ~closed
-    lam = cfg.tickets_per_store_day * store_size[:, None] * day_factor[None, :]
-    tickets_per = rng.poisson(lam)  # stores x days
-    t_store = np.repeat(np.repeat(np.arange(n_st, dtype=np.int16), n_days), tickets_per.ravel())
-    t_day = np.repeat(np.tile(np.arange(n_days, dtype=np.int16), n_st), tickets_per.ravel())
-    n_tix = len(t_store)
-    profile_p = {k: np.array(v, float) / sum(v) for k, v in PROFILES.items()}
-    t_hour = np.empty(n_tix, dtype=np.int64)
-    for name, p in profile_p.items():
-        mask = profile_names[t_store] == name
-        # Saturdays pull traffic into the afternoon for every profile
-        sat = mask & (weekday[t_day] == 5)
-        t_hour[mask & ~sat] = OPEN_HOUR + rng.choice(12, (mask & ~sat).sum(), p=p)
+    retail_lift = np.array([retail.get(d, ("", 1.0))[1] for d in cal.dates])
+    closed = np.array([(d.month, d.day) in {(12, 25), (1, 1)} for d in cal.dates])
+    holiday_factor = np.where([d in br_holidays for d in cal.dates], 0.7, 1.0)
+    day_factor = WEEKDAY_FACTOR[cal.weekday] * season * retail_lift * holiday_factor * ~closed
+    n_st = len(stores.ids)
+    per_store_day = rng.poisson(cfg.tickets_per_store_day * stores.size[:, None] * day_factor[None, :]).ravel()
+    store = np.repeat(np.repeat(np.arange(n_st, dtype=np.int16), cal.n), per_store_day)
+    day = np.repeat(np.tile(np.arange(cal.n, dtype=np.int16), n_st), per_store_day)
+    n_tix = len(store)
+    hour = np.empty(n_tix, dtype=np.int64)
+    for name, weights in PROFILES.items():
+        p = np.array(weights, float) / sum(weights)
+        mask = stores.profile[store] == name
+        sat = mask & (cal.weekday[day] == 5)
+        hour[mask & ~sat] = OPEN_HOUR + rng.choice(12, (mask & ~sat).sum(), p=p)
         sat_p = p * np.r_[np.full(4, 0.7), np.full(8, 1.15)]
-        t_hour[sat] = OPEN_HOUR + rng.choice(12, sat.sum(), p=sat_p / sat_p.sum())
-    t_second = t_hour * 3600 + rng.integers(0, 3600, n_tix)
-    # seller: any seller of the store (they rotate over shifts)
-    first_seller = np.r_[0, np.cumsum(sellers_per_store)[:-1]]
-    t_seller = first_seller[t_store] + (rng.random(n_tix) * sellers_per_store[t_store]).astype(int)
-    t_customer = np.where(rng.random(n_tix) < 0.4, rng.integers(1, max(200, n_tix // 6), n_tix), 0)
+        hour[sat] = OPEN_HOUR + rng.choice(12, sat.sum(), p=sat_p / sat_p.sum())
+    second = hour * 3600 + rng.integers(0, 3600, n_tix)
+    first_seller = np.r_[0, np.cumsum(stores.sellers_per_store)[:-1]]
+    seller = first_seller[store] + (rng.random(n_tix) * stores.sellers_per_store[store]).astype(int)
+    customer = np.where(rng.random(n_tix) < 0.4, rng.integers(1, max(200, n_tix // 6), n_tix), 0)
+    return Tickets(store, day, second, seller, customer)
 
-    # --- basket lines: popularity draws accepted by season/promo/activity, then planted pairs -----
-    basket_size = 2 + rng.poisson(2.5, n_tix)  # slots; ~40% survive the acceptance below
-    slot_ticket = np.repeat(np.arange(n_tix, dtype=np.int32), basket_size)
-    cum = np.cumsum(popularity / popularity.sum())
+
+def _basket_lines(rng: np.random.Generator, tickets: Tickets, catalogue: Catalogue, promotions: Promotions,
+                  cal: Calendar) -> tuple[np.ndarray, np.ndarray, np.ndarray, list[tuple[int, int, float]]]:
+    """Basket lines (ticket, sku, quantity): popularity draws accepted by category season, promotion
+    lift and whether the SKU is on sale yet, plus the planted complementary pairs."""
+    n_sku = len(catalogue.ids)
+    slot_ticket = np.repeat(np.arange(len(tickets.store), dtype=np.int32), 2 + rng.poisson(2.5, len(tickets.store)))
+    cum = np.cumsum(catalogue.popularity / catalogue.popularity.sum())
     slot_sku = np.minimum(np.searchsorted(cum, rng.random(len(slot_ticket), dtype=np.float32)), n_sku - 1).astype(np.int32)
-    slot_day = t_day[slot_ticket]
-    slot_store = t_store[slot_ticket]
-    month = np.array([d.month for d in day_dates])
-    cat_season = {  # category seasonality planted: perfume peaks at Christmas and Mother's Day
-        "perfumaria": np.where(np.isin(month, [5, 12]), 1.6, 1.0),
-        "skincare": np.where(np.isin(month, [12, 1, 2]), 1.4, 0.9),
-    }
-    season_by_cat = np.ones((len(cat_names), n_days))
-    for c, curve in cat_season.items():
-        season_by_cat[cat_names.index(c)] = curve
-    pct = promo_pct_chain[slot_sku, slot_day]
-    for st, arr in promo_pct_store.items():
-        here = slot_store == st
-        pct[here] = np.maximum(pct[here], arr[slot_sku[here], slot_day[here]])
-    weight = season_by_cat[cat_idx[slot_sku], slot_day] * (1 + PROMO_LIFT_PER_PCT * pct)
-    active = (slot_day >= launch_day[slot_sku]) & (slot_day < discontinue_day[slot_sku])
+    slot_day = tickets.day[slot_ticket]
+    month = np.array([d.month for d in cal.dates])
+    season_by_cat = np.ones((len(CATEGORIES), cal.n))
+    for c, (months, lift) in CATEGORY_SEASON.items():
+        season_by_cat[list(CATEGORIES).index(c)] = np.where(np.isin(month, months), lift, 1.0)
+    pct = promotions.pct(slot_sku, slot_day, tickets.store[slot_ticket])
+    weight = season_by_cat[catalogue.category[slot_sku], slot_day] * (1 + PROMO_LIFT_PER_PCT * pct)
+    active = (slot_day >= catalogue.launch_day[slot_sku]) & (slot_day < catalogue.discontinue_day[slot_sku])
+    # ~40% of slots survive; the cap at 1 only bites for deep promotions in a category's season
     keep = active & (rng.random(len(slot_sku), dtype=np.float32) < np.minimum(weight / 2.5, 1.0))
-    del weight, active, pct, slot_day, slot_store
     line_ticket, line_sku = slot_ticket[keep], slot_sku[keep]
-    pairs = _plant_pairs(rng, sub_arr, popularity)
+    del slot_ticket, slot_sku, slot_day, pct, weight, active, keep
+    pairs = _plant_pairs(rng, catalogue.subcategory, catalogue.popularity)
     extra_t, extra_s = [], []
     for a, b, p in pairs:
         has_a = line_ticket[line_sku == a]
@@ -268,121 +365,104 @@ def generate(scale: str, seed: int, out_dir: Path) -> dict[str, int]:
     line_sku = np.concatenate([line_sku, *extra_s])
     order = np.lexsort((line_sku, line_ticket))
     line_ticket, line_sku = line_ticket[order], line_sku[order]
-    dup = np.r_[False, (line_ticket[1:] == line_ticket[:-1]) & (line_sku[1:] == line_sku[:-1])]
-    line_ticket, line_sku = line_ticket[~dup], line_sku[~dup]
+    repeated = np.r_[False, (line_ticket[1:] == line_ticket[:-1]) & (line_sku[1:] == line_sku[:-1])]
+    line_ticket, line_sku = line_ticket[~repeated], line_sku[~repeated]
     qty = np.where(rng.random(len(line_sku)) < 0.12, 2, 1) + (rng.random(len(line_sku)) < 0.03)
+    return line_ticket, line_sku, qty, pairs
 
-    # --- stock: daily simulation store by store (bounded memory), weekly deliveries, censoring -------
-    l_store = t_store[line_ticket]
+
+def _censor_by_stock(rng: np.random.Generator, tickets: Tickets, line_ticket: np.ndarray, line_sku: np.ndarray,
+                     qty: np.ndarray, stores: Stores, catalogue: Catalogue, cal: Calendar, out_dir: Path,
+                     rows: dict[str, int]) -> tuple[np.ndarray, dict[str, int]]:
+    """Simulate stock store by store (bounded memory); write the snapshots; which lines could sell."""
+    l_store = tickets.store[line_ticket]
     by_store = np.argsort(l_store, kind="stable")
-    bounds = np.searchsorted(l_store[by_store], np.arange(n_st + 1))
+    bounds = np.searchsorted(l_store[by_store], np.arange(len(stores.ids) + 1))
     sold_ok = np.zeros(len(line_ticket), dtype=bool)
-    snap_parts: list[tuple[np.ndarray, ...]] = []
+    parts: list[tuple[np.ndarray, ...]] = []
     stockout_days = supplier_failures = 0
-    for st in range(n_st):
+    for st in range(len(stores.ids)):
         idx = by_store[bounds[st]:bounds[st + 1]]
         ok, snap_sku, snap_day, snap_on_hand, n_out, n_fail = _simulate_store(
-            rng, line_sku[idx], t_day[line_ticket[idx]], t_second[line_ticket[idx]], qty[idx],
-            n_days, weekday, int(delivery_weekday[st]), launch_day)
+            rng, line_sku[idx], tickets.day[line_ticket[idx]], tickets.second[line_ticket[idx]], qty[idx],
+            cal.n, cal.weekday, int(stores.delivery_weekday[st]), catalogue.launch_day)
         sold_ok[idx] = ok
-        snap_parts.append((np.full(len(snap_sku), st, np.int32), snap_sku, snap_day, snap_on_hand))
+        parts.append((np.full(len(snap_sku), st, np.int32), snap_sku, snap_day, snap_on_hand))
         stockout_days += n_out
         supplier_failures += n_fail
-    snap_store, snap_sku, snap_day, snap_on_hand = (np.concatenate(x) for x in zip(*snap_parts))
-    del snap_parts
+    snap_store, snap_sku, snap_day, snap_on_hand = (np.concatenate(x) for x in zip(*parts))
     rows["estoque"] = _write(out_dir / "estoque.csv", {
-        "cod_loja": _labels(store_ids, snap_store), "cod_prod": _labels(sku_ids, snap_sku),
-        "data": pa.array(days[snap_day]), "estoque": snap_on_hand,
+        "cod_loja": _labels(stores.ids, snap_store), "cod_prod": _labels(catalogue.ids, snap_sku),
+        "data": pa.array(cal.days[snap_day]), "estoque": snap_on_hand,
     })
-    del snap_store, snap_sku, snap_day, snap_on_hand
-    line_ticket, line_sku, qty = line_ticket[sold_ok], line_sku[sold_ok], qty[sold_ok]
+    return sold_ok, {"stockout_days": stockout_days, "supplier_failures": supplier_failures,
+                     "lines_lost_to_stockouts": int((~sold_ok).sum())}
 
-    # --- sales file ------------------------------------------------------------------------------
-    lt_store = t_store[line_ticket]
-    lt_day = t_day[line_ticket]
-    unit_price = np.round(price_on_day[line_sku, lt_day], 2)
-    pct = promo_pct_chain[line_sku, lt_day].astype(float)
-    for st, arr in promo_pct_store.items():
-        here = lt_store == st
-        pct[here] = np.maximum(pct[here], arr[line_sku[here], lt_day[here]])
-    discount = np.round(unit_price * qty * pct / 100, 2)
-    n_tickets_sold = len(np.unique(line_ticket))
+
+def _sales_file(rng: np.random.Generator, tickets: Tickets, line_ticket: np.ndarray, line_sku: np.ndarray,
+                qty: np.ndarray, stores: Stores, catalogue: Catalogue, promotions: Promotions, cal: Calendar,
+                out_dir: Path, rows: dict[str, int]) -> dict:
+    """Write vendas.csv: the sold lines at the day's price and promotion, plus returns (0.8% of
+    lines come back 1-20 days later in a ticket of their own). Returns facts for the truth file
+    and each seller's revenue by month (for targets)."""
+    lt_store, lt_day = tickets.store[line_ticket], tickets.day[line_ticket]
+    unit_price = catalogue.price_on_day[line_sku, lt_day]
+    discount = np.round(unit_price * qty * promotions.pct(line_sku, lt_day, lt_store) / 100, 2)
     line_no = np.arange(len(line_ticket)) - np.searchsorted(line_ticket, line_ticket) + 1
-    sold_at = (days[lt_day].astype("datetime64[s]") + t_second[line_ticket].astype("timedelta64[s]"))
-    # returns: 0.8% of lines come back 1-20 days later, in a ticket of their own
+    sold_at = cal.days[lt_day].astype("datetime64[s]") + tickets.second[line_ticket].astype("timedelta64[s]")
     ret = np.flatnonzero(rng.random(len(line_ticket)) < 0.008)
-    ret_day = np.minimum(lt_day[ret] + rng.integers(1, 21, len(ret)), n_days - 1)
-    ret_at = days[ret_day].astype("datetime64[s]") + (OPEN_HOUR * 3600 + rng.integers(0, 11 * 3600, len(ret))).astype("timedelta64[s]")
-    customer = np.r_[t_customer[line_ticket], t_customer[line_ticket[ret]]]
+    ret_day = np.minimum(lt_day[ret] + rng.integers(1, 21, len(ret)), cal.n - 1)
+    ret_at = cal.days[ret_day].astype("datetime64[s]") + (
+        OPEN_HOUR * 3600 + rng.integers(0, 11 * 3600, len(ret))).astype("timedelta64[s]")
+    customer = np.r_[tickets.customer[line_ticket], tickets.customer[line_ticket[ret]]]
+    n_tix = len(tickets.store)
     rows["vendas"] = _write(out_dir / "vendas.csv", {
         "cod_transacao": np.r_[TICKET_BASE + line_ticket, TICKET_BASE + n_tix + np.arange(len(ret))],
         "item": np.r_[line_no, np.ones(len(ret), dtype=np.int64)],
-        "cod_loja": _labels(store_ids, np.r_[lt_store, lt_store[ret]]),
-        "cod_vendedor": _labels(seller_ids, np.r_[t_seller[line_ticket], t_seller[line_ticket[ret]]]),
+        "cod_loja": _labels(stores.ids, np.r_[lt_store, lt_store[ret]]),
+        "cod_vendedor": _labels(stores.seller_ids, np.r_[tickets.seller[line_ticket], tickets.seller[line_ticket[ret]]]),
         "cod_cliente": pa.array(customer, mask=customer == 0),
-        "cod_prod": _labels(sku_ids, np.r_[line_sku, line_sku[ret]]),
+        "cod_prod": _labels(catalogue.ids, np.r_[line_sku, line_sku[ret]]),
         "quantidade": np.r_[qty, -qty[ret]],
         "preco_unitario": np.r_[unit_price, unit_price[ret]],
         "desconto": np.r_[discount, np.zeros(len(ret))],
         "data_venda": pa.array(np.r_[sold_at, ret_at]),
     })
-
-    # --- targets, commission rules, schedules ----------------------------------------------------
-    revenue = unit_price * qty - discount
-    month_idx = (days[lt_day].astype("datetime64[M]") - days[0].astype("datetime64[M]")).astype(int)
-    n_months = int(month_idx.max()) + 1
-    seller_month = np.bincount(t_seller[line_ticket] * n_months + month_idx, weights=revenue,
+    month_idx = (cal.days[lt_day].astype("datetime64[M]") - cal.days[0].astype("datetime64[M]")).astype(int)
+    n_months, n_sel = int(month_idx.max()) + 1, len(stores.seller_ids)
+    seller_month = np.bincount(tickets.seller[line_ticket] * n_months + month_idx, weights=unit_price * qty - discount,
                                minlength=n_sel * n_months).reshape(n_sel, n_months)
-    months = np.arange(days[0].astype("datetime64[M]"), days[0].astype("datetime64[M]") + n_months)
+    return {"tickets": int(len(np.unique(line_ticket))), "return_lines": int(len(ret)), "seller_month": seller_month}
+
+
+def _targets_rules_schedules(rng: np.random.Generator, stores: Stores, cal: Calendar, seller_month: np.ndarray,
+                             out_dir: Path, rows: dict[str, int]) -> None:
+    """Monthly targets near each seller's typical sales, the commission rules, and the last eight
+    weeks of shifts (morning 10-16 or evening 16-22, one day off a week)."""
+    n_sel, n_months = seller_month.shape
+    months = np.arange(cal.days[0].astype("datetime64[M]"), cal.days[0].astype("datetime64[M]") + n_months)
     typical = np.maximum(seller_month.mean(axis=1, keepdims=True), 100)
     target = np.round(typical * rng.uniform(0.9, 1.15, (n_sel, n_months)) / 100) * 100
     rows["metas"] = _write(out_dir / "metas.csv", {
-        "id_employee": np.repeat(seller_ids, n_months), "mes": np.tile(months.astype(str), n_sel),
+        "id_employee": np.repeat(stores.seller_ids, n_months), "mes": np.tile(months.astype(str), n_sel),
         "sales_target": target.ravel(),
     })
-    rules = [("R1", "categoria", "", "", 0.03), ("R2", "categoria", "perfumaria", "", 0.04),
-             ("R3", "categoria", "skincare", "", 0.05), ("R4", "faixa", "", "100", 0.01),
-             ("R5", "faixa", "", "120", 0.02)]
     rows["regras_comissao"] = _write(out_dir / "regras_comissao.csv", {
-        "cod_regra": [r[0] for r in rules], "tipo": [r[1] for r in rules], "categoria": [r[2] for r in rules],
-        "atingimento_min": [r[3] for r in rules], "taxa": [r[4] for r in rules],
+        "cod_regra": [r[0] for r in COMMISSION_RULES], "tipo": [r[1] for r in COMMISSION_RULES],
+        "categoria": [r[2] for r in COMMISSION_RULES], "atingimento_min": [r[3] for r in COMMISSION_RULES],
+        "taxa": [r[4] for r in COMMISSION_RULES],
     })
-    # schedules for the last 8 weeks: sellers alternate morning (10-16) and evening (16-22) shifts
-    sched_days = np.arange(max(0, n_days - 56), n_days)
+    sched_days = np.arange(max(0, cal.n - 56), cal.n)
     s_sel = np.repeat(np.arange(n_sel), len(sched_days))
     s_day = np.tile(sched_days, n_sel)
     works = (s_day + s_sel) % 7 != 0  # one day off a week, staggered
     s_sel, s_day = s_sel[works], s_day[works]
     morning = (s_sel + s_day // 7) % 2 == 0
-    shift_start = days[s_day].astype("datetime64[s]") + np.where(morning, 10, 16).astype("timedelta64[h]")
+    shift_start = cal.days[s_day].astype("datetime64[s]") + np.where(morning, 10, 16).astype("timedelta64[h]")
     rows["escalas"] = _write(out_dir / "escalas.csv", {
-        "cod_loja": store_ids[seller_store[s_sel]], "id_employee": seller_ids[s_sel],
-        "inicio": shift_start.astype(str), "fim": (shift_start + np.timedelta64(6, "h")).astype(str),
+        "cod_loja": stores.ids[stores.seller_store[s_sel]], "id_employee": stores.seller_ids[s_sel],
+        "inicio": pa.array(shift_start), "fim": pa.array(shift_start + np.timedelta64(6, "h")),
     })
-
-    truth = {
-        "scale": scale, "seed": seed, "start": start.isoformat(), "end": END_DATE.isoformat(),
-        "complementary_pairs": [
-            {"sku_a": sku_ids[a], "sku_b": sku_ids[b], "p_b_given_a": p, "subcategories": [sub_arr[a], sub_arr[b]]}
-            for a, b, p in pairs
-        ],
-        "peak_hours": {
-            store_ids[i]: sorted((OPEN_HOUR + np.argsort(PROFILES[profile_names[i]])[::-1][:3]).tolist())
-            for i in range(n_st)
-        },
-        "store_profiles": dict(zip(store_ids.tolist(), profile_names.tolist())),
-        "weekday_factor": WEEKDAY_FACTOR.tolist(),
-        "retail_dates": {d.isoformat(): {"name": n, "lift": round(f, 3)} for d, (n, f) in sorted(retail.items())},
-        "category_season": {c: {"months": [5, 12] if c == "perfumaria" else [12, 1, 2], "lift": 1.6 if c == "perfumaria" else 1.4 / 0.9}
-                            for c in cat_season},
-        "promo_lift_per_discount_pct": PROMO_LIFT_PER_PCT,
-        "supplier_failures": supplier_failures,
-        "stockout_days": stockout_days,
-        "tickets": n_tickets_sold,
-        "return_lines": int(len(ret)),
-    }
-    (out_dir / "verdade.json").write_text(json.dumps(truth, ensure_ascii=False, indent=1), encoding="utf-8")
-    return rows
 
 
 def _simulate_store(rng: np.random.Generator, sku: np.ndarray, day: np.ndarray, second: np.ndarray, qty: np.ndarray,

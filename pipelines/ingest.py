@@ -26,10 +26,11 @@ from pathlib import Path
 from clickhouse_connect.driver.client import Client
 
 from pipelines.mapping import FileMapping, Mapping, TableMapping
-from pipelines.schema import TABLES, Column, Table, load_order
+from pipelines.schema import TABLES, Table, load_order
 from pipelines.settings import Settings
+from pipelines.validation import rules, typed_columns, verdict_sql
+from pipelines.warehouse import COMMITTED
 
-COMMITTED = "(SELECT batch_id FROM meta.ingest_files)"
 SUPPORTED = (".csv", ".csv.gz", ".parquet")
 
 
@@ -262,67 +263,10 @@ def _engine_message(exc: Exception) -> str:
     return text[start + 14:].strip().split("\n")[0][:500] if start >= 0 else text[:500]
 
 
-def _typed(col: Column, raw: str, fmt: str | None) -> str:
-    """SQL that turns the raw text `raw` into the column's type, or NULL when it does not parse."""
-    t = col.type
-    if t == "String":
-        return f"nullIf(trimBoth({raw}), '')"
-    if t.startswith("DateTime"):
-        return f"parseDateTimeOrNull({raw}, '{fmt}', 'UTC')" if fmt else f"parseDateTime64BestEffortOrNull({raw}, 0, 'UTC')"
-    if t == "Date":
-        inner = f"parseDateTimeOrNull({raw}, '{fmt}', 'UTC')" if fmt else f"parseDateTime64BestEffortOrNull({raw}, 0, 'UTC')"
-        return f"toDate({inner})"
-    if t.startswith("Decimal"):
-        return f"toDecimal64OrNull({raw}, 4)"
-    if t in ("Int32", "UInt32", "Float64"):
-        return f"to{t}OrNull({raw})"
-    raise ValueError(f"no parser for type {t}")
-
-
 def _load_silver(client: Client, settings: Settings, table: Table, mapping: TableMapping, batch: str) -> TableResult:
     """Validate the batch's bronze rows: the good ones to silver, the others to quarantine."""
-    checks: list[tuple[str, str, str]] = []  # (condition, reason, column)
-    typed: dict[str, str] = {}
-    for col in table.columns:
-        raw = f"ifNull(`{col.name}`, '')"
-        if col.default is not None:
-            raw = f"if(trimBoth({raw}) = '', '{col.default}', {raw})"
-        typed[col.name] = _typed(col, raw, mapping.formats.get(col.name))
-        checks.append((f"NOT isValidUTF8({raw})", "encoding error (not UTF-8)", col.name))
-    for col in table.columns:
-        raw = f"trimBoth(ifNull(`{col.name}`, ''))"
-        if col.required:
-            checks.append((f"{raw} = ''", "missing required value", col.name))
-        checks.append((f"{raw} != '' AND t_{col.name} IS NULL", f"not a valid {col.type.split('(')[0]}", col.name))
-    for col in table.columns:
-        if col.check:
-            checks.append((f"t_{col.name} IS NOT NULL AND NOT ({col.check.format(v=f't_{col.name}')})",
-                           col.check_reason, col.name))
-    if table.append_only and table.month_column:
-        m = f"t_{table.month_column}"
-        checks.append((f"{m} IS NOT NULL AND ({m} < toDateTime('{settings.earliest_sale_date} 00:00:00', 'UTC') "
-                       f"OR {m} > now('UTC') + INTERVAL 1 DAY)", "date out of range", table.month_column))
-    for col in table.columns:
-        if col.references:
-            ref = TABLES[col.references]
-            checks.append((f"t_{col.name} IS NOT NULL AND t_{col.name} NOT IN (SELECT `{ref.key[0]}` FROM "
-                           f"silver.{ref.name}_all WHERE batch_id IN {COMMITTED} OR batch_id = {{b:String}})",
-                           f"unknown {ref.name.removesuffix('s')}", col.name))
-    if table.append_only:
-        key = ", ".join(f"t_{k}" for k in table.key)
-        stored_key = ", ".join(f"`{k}`" for k in table.key)
-        raw_key = ", ".join(f"trimBoth(ifNull(`{k}`, ''))" for k in table.key)
-        this_batch = f"FROM bronze.{table.name} WHERE batch_id = {{b:String}}"
-        checks.append((f"row_hash IN (SELECT row_hash FROM silver.{table.name}_all WHERE batch_id IN {COMMITTED}) "
-                       f"OR source_line NOT IN (SELECT min(source_line) {this_batch} GROUP BY row_hash)",
-                       "duplicate line", table.key[0]))
-        checks.append((f"({key}) IN (SELECT {stored_key} FROM silver.{table.name}_all WHERE batch_id IN {COMMITTED}) "
-                       f"OR source_line NOT IN (SELECT min(source_line) {this_batch} GROUP BY {raw_key})",
-                       "duplicate key with different content", table.key[0]))
-    verdict = "multiIf(" + ", ".join(
-        f"{cond}, ('{reason}', '{column}', ifNull(`{column}`, ''))" for cond, reason, column in checks
-    ) + ", ('', '', ''))"
-    typed_select = ", ".join(f"{expr} AS t_{name}" for name, expr in typed.items())
+    typed_select = ", ".join(f"{expr} AS t_{name}" for name, expr in typed_columns(table, mapping).items())
+    verdict = verdict_sql(rules(table, settings))
     raw_json = "toJSONString(map(" + ", ".join(f"'{c}', ifNull(`{c}`, '')" for c in table.column_names) + "))"
     inner = f"SELECT *, {typed_select} FROM bronze.{table.name} WHERE batch_id = {{b:String}}"
     stage = f"meta.validate_{batch}_{table.name}"

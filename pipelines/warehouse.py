@@ -19,6 +19,9 @@ from clickhouse_connect.driver.client import Client
 
 from pipelines.settings import Settings
 
+# Batches whose ingest committed; silver views and validation read only these (see ingest.py).
+COMMITTED = "(SELECT batch_id FROM meta.ingest_files)"
+
 _clients: dict[str, Client] = {}
 _clients_lock = threading.Lock()
 

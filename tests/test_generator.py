@@ -69,7 +69,7 @@ def test_weekends_and_retail_dates_lift_sales(tmp_path):
     generate("small", 5, tmp_path)
     sales = pd.read_csv(tmp_path / "vendas.csv", usecols=["cod_transacao", "data_venda"], dtype=str)
     days = pd.to_datetime(sales.drop_duplicates("cod_transacao")["data_venda"]).dt.normalize().value_counts()
-    by_weekday = days.groupby(days.index.dayofweek).mean()
+    by_weekday = days.groupby(days.index.day_of_week).mean()
     assert by_weekday[5] > 1.3 * by_weekday[0]  # Saturday vs Monday
     truth = json.loads((tmp_path / "verdade.json").read_text())
     peak_days = [pd.Timestamp(d) for d, v in truth["retail_dates"].items() if v["lift"] > 2.0]
