@@ -84,3 +84,11 @@ def test_stock_outs_censor_sales_and_every_file_ingests_cleanly(client, settings
     assert stockouts > 0
     # sales never exceed what was on hand: a day that ends at zero sold at most its opening stock
     assert client.query("SELECT count() FROM gold.daily_sales WHERE on_hand < 0").result_rows[0][0] == 0
+
+
+def test_promotions_lift_daily_units(client, settings, tiny):
+    load(client, settings, tiny)
+    on, off = client.query(
+        "SELECT avgIf(units, on_promo = 1), avgIf(units, on_promo = 0) FROM gold.daily_sales "
+        "WHERE (store_id, sku) IN (SELECT store_id, sku FROM gold.daily_sales WHERE on_promo = 1)").result_rows[0]
+    assert on > 1.3 * off
