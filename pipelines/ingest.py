@@ -128,17 +128,15 @@ def recover(client: Client, settings: Settings) -> int:
     With the embedded engine this process owns the warehouse, so every uncommitted batch is dead.
     With a server another ingest may be running: only batches older than six hours are removed.
     """
-    age = "" if settings.is_embedded else " AND ingested_at < now() - INTERVAL 6 HOUR"
     cleaned = 0
-    targets = [f"bronze.{t}" for t in TABLES] + [f"silver.{t}_all" for t in TABLES]
-    for table in targets:
-        where = f"batch_id NOT IN {COMMITTED}{age}"
+    targets = [(f"bronze.{t}", "ingested_at") for t in TABLES] + [(f"silver.{t}_all", "ingested_at") for t in TABLES]
+    for table, stamp in [*targets, ("meta.quarantine", "quarantined_at")]:
+        where = f"batch_id NOT IN {COMMITTED}"
+        if not settings.is_embedded:
+            where += f" AND {stamp} < now() - INTERVAL 6 HOUR"
         if client.query(f"SELECT count() FROM {table} WHERE {where}").result_rows[0][0]:
             client.command(f"ALTER TABLE {table} DELETE WHERE {where} SETTINGS mutations_sync = 2")
             cleaned += 1
-    q_age = "" if settings.is_embedded else " AND quarantined_at < now() - INTERVAL 6 HOUR"
-    client.command(f"ALTER TABLE meta.quarantine DELETE WHERE batch_id NOT IN {COMMITTED}{q_age} "
-                   "SETTINGS mutations_sync = 2")
     return cleaned
 
 
@@ -157,10 +155,11 @@ def ingest_file(client: Client, settings: Settings, path: Path, entry: FileMappi
         raise IngestError(f"{path}: line 1: missing column(s) {missing} required by mapping {mapping_name!r} "
                           f"(the header has {header})")
     result.batch_id = batch = uuid.uuid4().hex
-    source, cleanup = _source_relation(client, settings, path, header, batch)
+    stage, drop_stage = _stage_file(client, settings, path, header, batch)
+    order = load_order({t.table for t in entry.tables})
     try:
-        for table_mapping in sorted(entry.tables, key=lambda t: load_order({x.table for x in entry.tables}).index(t.table)):
-            _load_bronze(client, source, header, table_mapping, path, batch)
+        for table_mapping in sorted(entry.tables, key=lambda t: order.index(t.table)):
+            _load_bronze(client, stage, header, table_mapping, path, batch)
             result.tables.append(_load_silver(client, settings, TABLES[table_mapping.table], table_mapping, batch))
             month_col = TABLES[table_mapping.table].month_column
             if month_col:
@@ -171,7 +170,7 @@ def ingest_file(client: Client, settings: Settings, path: Path, entry: FileMappi
             else:
                 result.months[table_mapping.table] = set()
     finally:
-        cleanup()
+        drop_stage()
     client.insert(
         "meta.ingest_files",
         [[batch, path.name, str(path.resolve()), sha, mapping_name, [t.table for t in result.tables],
@@ -182,7 +181,7 @@ def ingest_file(client: Client, settings: Settings, path: Path, entry: FileMappi
     return result
 
 
-def _source_relation(client: Client, settings: Settings, path: Path, header: list[str], batch: str):
+def _stage_file(client: Client, settings: Settings, path: Path, header: list[str], batch: str):
     """A staging table holding the file's rows (every column as String, plus ``_line``) and its clean-up.
 
     The file is parsed once; every table the file feeds reads the staging table. The embedded

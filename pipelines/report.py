@@ -36,8 +36,9 @@ def print_ingest(console: Console, report: IngestReport) -> None:
         for (tbl, reason), n in sorted(reasons.items(), key=lambda kv: -kv[1]):
             q.add_row(tbl, reason, f"{n:,}")
         console.print(q)
+    swapped = ", ".join(f"{t} {n}" for t, n in report.gold_months.items()) or "nothing new"
     console.print(f"Loaded in {report.load_seconds:.1f} s; gold refreshed in {report.gold_seconds:.1f} s "
-                  f"({', '.join(f'{t}: {n} months' for t, n in report.gold_months.items()) or 'nothing new'}).")
+                  f"(partitions swapped: {swapped}).")
     if report.recovered_tables:
         console.print(f"[yellow]Removed the rows of an interrupted earlier ingest from {report.recovered_tables} tables.")
 
