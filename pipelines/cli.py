@@ -11,11 +11,14 @@ import typer
 from rich.console import Console
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
+from features.definitions import DEFAULT_SETS
 from pipelines.settings import Settings, java_version, load_settings
 
 app = typer.Typer(help="vitrine: forecasts, staffing and cross-sell for retail stores.", no_args_is_help=True)
 gold_app = typer.Typer(help="The gold layer.")
 app.add_typer(gold_app, name="gold")
+features_app = typer.Typer(help="Spark feature pipelines over the warehouse.")
+app.add_typer(features_app, name="features")
 console = Console()
 
 HomeOption = Annotated[Path | None, typer.Option("--home", help="Overrides VITRINE_HOME.")]
@@ -93,6 +96,53 @@ def gold_refresh(home: HomeOption = None, clickhouse_url: UrlOption = None) -> N
     console.print(f"Refreshed: {', '.join(f'{t} ({n} partitions)' for t, n in done.items())}")
 
 
+@features_app.command("build")
+def features_build(
+    sets: Annotated[str, typer.Option(help="Comma-separated feature sets (vitrine features list).")] =
+        ",".join(DEFAULT_SETS),
+    as_of: Annotated[str | None, typer.Option(help="Use only data before this day (YYYY-MM-DD); default: all.")] = None,
+    home: HomeOption = None,
+    clickhouse_url: UrlOption = None,
+    spark_master: Annotated[str | None, typer.Option(help="Overrides VITRINE_SPARK_MASTER.")] = None,
+) -> None:
+    """Compute the feature sets in Spark from ClickHouse and record each run (meta.feature_runs)."""
+    from datetime import date
+
+    from features.build import FeatureInputError, build
+    from features.spark import SparkSetupError
+    from pipelines.warehouse import WarehouseError
+
+    settings = load_settings(home=home, clickhouse_url=clickhouse_url, spark_master=spark_master)
+    try:
+        cut = date.fromisoformat(as_of) if as_of else None
+    except ValueError:
+        _fail(f"--as-of {as_of!r} is not a date (YYYY-MM-DD)")
+    started = time.perf_counter()
+    try:
+        with console.status("Starting Spark…") as status:
+            runs = build(settings, tuple(s.strip() for s in sets.split(",") if s.strip()), cut,
+                         on_step=lambda name: status.update(f"Building {name} in Spark ({settings.spark_master})…"))
+    except (FeatureInputError, SparkSetupError, WarehouseError, KeyError) as exc:
+        _fail(str(exc).strip('"'))
+    for r in runs:
+        console.print(f"{r.feature_set}: {r.rows:,} rows in {r.seconds:.1f} s -> {r.path}")
+    console.print(f"Features as of {runs[0].as_of} built in {time.perf_counter() - started:.1f} s.")
+
+
+@features_app.command("list")
+def features_list(name: Annotated[str, typer.Argument(help="A feature set.")] = "demand_day") -> None:
+    """Print a feature set's keys, targets and features (the one list training and serving use)."""
+    from features.definitions import feature_set
+
+    try:
+        chosen = feature_set(name)
+    except KeyError as exc:
+        _fail(str(exc).strip('"'))
+    console.print(f"[bold]{chosen.name}[/bold]  keys: {', '.join(chosen.keys)}  targets: {', '.join(chosen.targets) or '-'}")
+    for f in chosen.features:
+        console.print(f"  {f.name:<32} {f.kind:<12} {f.description}")
+
+
 @app.command()
 def report(home: HomeOption = None, clickhouse_url: UrlOption = None) -> None:
     """Top stores and SKUs by net revenue."""
@@ -120,12 +170,13 @@ def run(
     home: HomeOption = None,
     clickhouse_url: UrlOption = None,
 ) -> None:
-    """The main job on the embedded defaults: generate a CosmeticCo dataset, ingest it, report."""
+    """The main job on the embedded defaults: generate a CosmeticCo dataset, ingest it, report, build features."""
     settings = _settings(home, clickhouse_url)
     out = settings.data_dir / scale
     generate(scale=scale, seed=seed, out=out, home=home)
     ingest(paths=[out], mapping="cosmeticco", home=home, clickhouse_url=clickhouse_url)
     report(home=home, clickhouse_url=clickhouse_url)
+    features_build(home=home, clickhouse_url=clickhouse_url, spark_master=None, as_of=None, sets=",".join(DEFAULT_SETS))
 
 
 if __name__ == "__main__":

@@ -16,10 +16,11 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 from pathlib import Path
 
-import holidays
 import numpy as np
 import pyarrow as pa
 import pyarrow.csv as pacsv
+
+from pipelines.calendar import brazil_holidays, retail_dates
 
 
 @dataclass(frozen=True)
@@ -84,24 +85,6 @@ COMMISSION_RULES = [  # code, kind (categoria | faixa), category, minimum attain
     ("R1", "categoria", "", "", 0.03), ("R2", "categoria", "perfumaria", "", 0.04),
     ("R3", "categoria", "skincare", "", 0.05), ("R4", "faixa", "", "100", 0.01), ("R5", "faixa", "", "120", 0.02),
 ]
-
-
-def retail_dates(years: range) -> dict[date, tuple[str, float]]:
-    """Brazilian retail dates and the demand multiplier planted for each (days before them too)."""
-    out: dict[date, tuple[str, float]] = {}
-    for y in years:
-        may = date(y, 5, 1)
-        mothers = may + timedelta(days=(6 - may.weekday()) % 7 + 7)  # 2nd Sunday of May
-        nov = date(y, 11, 30)
-        black_friday = nov - timedelta(days=(nov.weekday() - 4) % 7)  # last Friday of November
-        for name, day, lift, lead in [
-            ("Dia das Mães", mothers, 2.2, 7), ("Dia dos Namorados", date(y, 6, 12), 1.8, 4),
-            ("Black Friday", black_friday, 2.5, 2), ("Natal", date(y, 12, 24), 2.4, 10),
-        ]:
-            for k in range(lead + 1):
-                d = day - timedelta(days=k)
-                out[d] = (name, max(out.get(d, ("", 1.0))[1], 1 + (lift - 1) * (1 - k / (lead + 1))))
-    return out
 
 
 @dataclass(frozen=True)
@@ -307,7 +290,7 @@ def _tickets(rng: np.random.Generator, cfg: Scale, stores: Stores, cal: Calendar
              retail: dict[date, tuple[str, float]]) -> Tickets:
     """Tickets per store and day (size x weekday x season x retail dates x holidays), at hours that
     follow the store's profile (Saturdays lean to the afternoon), each with a seller of the store."""
-    br_holidays = holidays.country_holidays("BR", years=range(cal.start.year, END_DATE.year + 1))
+    br_holidays = brazil_holidays(range(cal.start.year, END_DATE.year + 1))
     day_of_year = np.array([d.timetuple().tm_yday for d in cal.dates])
     season = 1 + 0.12 * np.cos(2 * np.pi * (day_of_year - 350) / 365.25)  # summer/Christmas high
     retail_lift = np.array([retail.get(d, ("", 1.0))[1] for d in cal.dates])

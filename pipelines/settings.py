@@ -27,6 +27,10 @@ class Settings(BaseSettings):
     )
     timezone: str = Field("America/Sao_Paulo", description="Stores' local time zone.")
     spark_master: str = Field("local[*]", description="Spark master URL for feature pipelines.")
+    spark_driver_memory: str = Field("6g", description="Spark driver memory (local mode: all of Spark's memory).")
+    spark_shuffle_partitions: int = Field(16, description="Partitions after a Spark shuffle (AQE merges small ones).")
+    clickhouse_read_slices: int = Field(
+        8, description="Parallel slices Spark reads a ClickHouse server in (by hash of the first key column).")
     earliest_sale_date: str = Field("2000-01-01", description="Sales before this date are quarantined.")
     ingest_reader: Literal["engine", "client"] = Field(
         "engine", description="engine: the embedded ClickHouse reads files itself; client: Python parses and streams "

@@ -23,6 +23,9 @@ def test_main_job_generates_ingests_and_reports(tmp_path):
     assert "Files ingested" in out and "vendas.csv" in out
     assert "Top stores by net revenue" in out and "Top SKUs by net revenue" in out
     assert "R$ " in out and "L00" in out
+    for feature_set in ("demand_day", "demand_week", "traffic_hour", "basket_lines", "customer_items"):
+        assert f"{feature_set}: " in out and "rows in" in out
+    assert list((tmp_path / "features" / "demand_day").iterdir())  # the Parquet run folder
     again = run("ingest", str(tmp_path / "data" / "tiny"), home=tmp_path)
     assert again.returncode == 0 and out.count("vendas.csv") == 1
     assert "already ingested, skipped" in again.stdout
@@ -41,3 +44,16 @@ def test_unknown_scale_and_mapping_are_refused(tmp_path):
     assert result.returncode == 1 and "unknown scale 'huge'" in result.stdout
     result = run("ingest", str(tmp_path), "--mapping", "nope", home=tmp_path)
     assert result.returncode == 1 and "unknown mapping 'nope'" in result.stdout
+
+
+def test_features_commands_explain_themselves(tmp_path):
+    listed = subprocess.run([*VITRINE, "features", "list", "demand_week"], capture_output=True, text=True,
+                            env={"COLUMNS": "200", "PATH": "/usr/bin:/bin"})
+    assert listed.returncode == 0 and "units_lag_4" in listed.stdout and "units_mean_13" in listed.stdout
+    empty = run("features", "build", home=tmp_path)
+    assert empty.returncode == 1 and "no sales to build features from: ingest data first" in empty.stdout
+    bad = run("features", "build", "--as-of", "yesterday", home=tmp_path)
+    assert bad.returncode == 1 and "--as-of 'yesterday' is not a date" in bad.stdout
+    unknown = subprocess.run([*VITRINE, "features", "list", "demand_month"], capture_output=True, text=True)
+    assert unknown.returncode == 1 and "unknown feature set 'demand_month'" in unknown.stdout
+    assert "Traceback" not in empty.stdout + empty.stderr + bad.stderr + unknown.stderr

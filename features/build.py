@@ -1,0 +1,169 @@
+"""``vitrine features build``: read ClickHouse, compute the feature sets in Spark, write and record them.
+
+Each set is written as Parquet to ``VITRINE_HOME/features/<set>/<run_id>/`` (first under a
+``.tmp`` name, renamed when complete), then committed by a row in ``meta.feature_runs``. A build
+that dies half-way leaves no visible run. ``as_of`` bounds what is read: only data from before it.
+"""
+
+from __future__ import annotations
+
+import time
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta, timezone
+from pathlib import Path
+
+from pyspark.sql import DataFrame, SparkSession
+
+from features import source
+from features.baskets import basket_lines, customer_items
+from features.calendar import calendar_frame
+from features.definitions import DEFAULT_SETS, GRANULARITIES, feature_set
+from features.demand import demand_features
+from features.source import TableQuery
+from features.spark import spark_session
+from features.traffic import traffic_features
+from pipelines.settings import Settings
+from pipelines.warehouse import connect
+
+
+class FeatureInputError(ValueError):
+    """The warehouse holds nothing to build features from; the message says what to do."""
+
+
+@dataclass(frozen=True)
+class FeatureRun:
+    run_id: str
+    feature_set: str
+    as_of: date
+    path: Path
+    rows: int
+    seconds: float
+
+
+def build(settings: Settings, sets: tuple[str, ...] = DEFAULT_SETS, as_of: date | None = None,
+          on_step: Callable[[str], None] = lambda _: None) -> list[FeatureRun]:
+    """Build ``sets`` from data before ``as_of`` (default: all data) and record each run."""
+    for name in sets:
+        feature_set(name)  # unknown names fail before any work
+    client = connect(settings)
+    last_day = client.query("SELECT max(date), count() FROM gold.daily_sales").result_rows[0]
+    if not last_day[1]:
+        raise FeatureInputError("the warehouse has no sales to build features from: ingest data first "
+                                "(vitrine ingest <folder>, or vitrine run for generated data)")
+    as_of = as_of or last_day[0] + timedelta(days=1)
+    if not client.query(f"SELECT count() FROM gold.daily_sales WHERE date < '{as_of}'").result_rows[0][0]:
+        raise FeatureInputError(f"no sales before {as_of}: choose a later --as-of (data starts "
+                                f"{client.query('SELECT min(date) FROM gold.daily_sales').result_rows[0][0]})")
+    spark = spark_session(settings)
+    inputs = Inputs(spark, settings, as_of)
+    runs = []
+    try:
+        for name in sets:
+            on_step(name)
+            started = time.perf_counter()
+            frame = inputs.frame(name)
+            runs.append(_write_and_record(settings, name, frame, as_of, started))
+    finally:
+        source.remove_handoff(inputs.handoff)
+    return runs
+
+
+class Inputs:
+    """The ClickHouse reads feature sets share, each done once per build (lazily)."""
+
+    def __init__(self, spark: SparkSession, settings: Settings, as_of: date) -> None:
+        self.spark, self.settings, self.as_of = spark, settings, as_of
+        self.handoff = settings.home.resolve() / "handoff" / uuid.uuid4().hex[:12]
+        self._read: dict[str, DataFrame] = {}
+        self.first_day = connect(settings).query("SELECT min(date) FROM gold.daily_sales").result_rows[0][0]
+
+    def table(self, key: str) -> DataFrame:
+        if key not in self._read:
+            self._read[key] = source.read(self.spark, self.settings, _queries(self.as_of)[key], self.handoff)
+        return self._read[key]
+
+    def calendar(self, period_days: int) -> DataFrame:
+        frame = calendar_frame(self.first_day, self.as_of, period_days)
+        return self.spark.createDataFrame(frame, "date date, holidays_in_period int, retail_event_in_period int, "
+                                          "days_to_next_event int, days_since_last_event int, next_event string")
+
+    def frame(self, name: str) -> DataFrame:
+        if name.startswith("demand_"):
+            g = GRANULARITIES[name.removeprefix("demand_")]
+            return demand_features(self.table("daily"), self.table("prices"), self.table("promotions"),
+                                   self.table("stores"), self.table("products"), self.calendar(g.period_days), g)
+        if name == "traffic_hour":
+            return traffic_features(self.table("hourly"), self.table("promotions"), self.table("stores"),
+                                    self.calendar(1))
+        if name == "basket_lines":
+            return self.baskets()
+        if name == "customer_items":
+            return customer_items(self.baskets())
+        raise KeyError(name)
+
+    def baskets(self) -> DataFrame:
+        if "baskets" not in self._read:
+            self._read["baskets"] = basket_lines(self.table("sales")).cache()
+        return self._read["baskets"]
+
+
+def _queries(as_of: date) -> dict[str, TableQuery]:
+    """Everything the feature sets read, with the columns they use and the as-of cut."""
+    cut = f"'{as_of.isoformat()}'"
+    return {
+        # Dense series: the months gold leaves out of a series are filled with 0 units, observed = 0.
+        "daily": TableQuery("gold.daily_sales",
+                            ("store_id", "sku", "date", "units", "toFloat64(revenue) AS revenue", "on_hand",
+                             "toUInt8(1) AS observed"),
+                            f"date < {cut}", slice_by="store_id, sku", order_by="store_id, sku, date WITH FILL"),
+        "hourly": TableQuery("gold.hourly_traffic",
+                             ("store_id", "date", "toInt32(hour) AS hour", "toInt64(tickets) AS tickets", "items"),
+                             f"date < {cut}", slice_by="store_id"),
+        "sales": TableQuery("silver.sales",
+                            ("ticket_id", "store_id", "customer_id", "sku", "quantity", "toDate(sold_at) AS sold_on"),
+                            f"sold_at < {cut}", slice_by="ticket_id"),
+        "prices": TableQuery("silver.prices", ("sku", "toFloat64(price) AS price", "valid_from", "valid_to"),
+                             f"valid_from < {cut}", slice_by="sku"),
+        "promotions": TableQuery("silver.promotions",
+                                 ("sku", "store_id", "starts_on", "ends_on", "discount_pct"),
+                                 f"starts_on < {cut}", slice_by="sku"),
+        "stores": TableQuery("silver.stores", ("store_id", "region", "state", "opened_on")),
+        "products": TableQuery("silver.products", ("sku", "category", "subcategory", "brand", "launched_on")),
+    }
+
+
+def _write_and_record(settings: Settings, name: str, frame: DataFrame, as_of: date, started: float) -> FeatureRun:
+    run_id = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%S") + "-" + uuid.uuid4().hex[:6]
+    final = settings.home.resolve() / "features" / name / run_id
+    partial = final.with_name(run_id + ".tmp")
+    frame.write.mode("overwrite").parquet(str(partial))
+    partial.rename(final)
+    rows = frame.sparkSession.read.parquet(str(final)).count()
+    seconds = time.perf_counter() - started
+    connect(settings).insert(
+        "meta.feature_runs",
+        [[run_id, name, as_of, str(final), rows, frame.columns, seconds, settings.spark_master]],
+        column_names=["run_id", "feature_set", "as_of", "path", "rows", "columns", "seconds", "spark_master"],
+    )
+    return FeatureRun(run_id, name, as_of, final, rows, seconds)
+
+
+def latest_run(settings: Settings, name: str) -> FeatureRun | None:
+    """The newest committed run of a feature set, or None when it was never built."""
+    rows = connect(settings).query(
+        "SELECT run_id, as_of, path, rows, seconds FROM meta.feature_runs WHERE feature_set = {name:String} "
+        "ORDER BY created_at DESC LIMIT 1", parameters={"name": name}).result_rows
+    if not rows:
+        return None
+    run_id, as_of, path, rows_, seconds = rows[0]
+    return FeatureRun(run_id, name, as_of, Path(path), rows_, seconds)
+
+
+if __name__ == "__main__":  # spark-submit --master URL features/build.py [--sets …] [--as-of …]
+    import sys
+
+    from pipelines.cli import app
+
+    app(["features", "build", *sys.argv[1:]])
