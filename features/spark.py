@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import warnings
+from pathlib import Path
 
 from pyspark.sql import SparkSession
 
@@ -32,7 +33,9 @@ def spark_session(settings: Settings, app: str = "vitrine-features") -> SparkSes
     os.environ.update(settings.spark_environment())
     builder = SparkSession.builder.appName(app)
     if "PYSPARK_GATEWAY_PORT" not in os.environ:  # not under spark-submit, whose --master and memory rule
-        builder = builder.master(settings.spark_master).config("spark.driver.memory", settings.spark_driver_memory)
+        log_config = Path(__file__).with_name("log4j2.properties")
+        builder = builder.master(settings.spark_master).config("spark.driver.memory", settings.spark_driver_memory) \
+            .config("spark.driver.extraJavaOptions", f"-Dlog4j2.configurationFile=file:{log_config}")
     # pyspark warns on every pandas conversion that pandas 3 is not fully supported; we use only
     # the parts that work (plain DataFrames, Arrow conversion; see STACK.md), so say it once here.
     warnings.filterwarnings("ignore", message="PySpark does not yet fully support pandas")
