@@ -1,0 +1,85 @@
+"""MLflow conventions every vitrine model follows: where runs go, and the champion gate.
+
+Tracking and registry default to SQLite + a local artifact folder under ``VITRINE_HOME``; a set
+``MLFLOW_TRACKING_URI`` (any MLflow server) wins. The alias ``champion`` of a registered model
+moves to a new version only through :func:`champion_gate`, which compares the candidate with the
+current champion scored on the *same* backtest and records its decision on the version.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+
+from pipelines.settings import Settings
+
+CHAMPION = "champion"
+
+
+def tracking_uri(settings: Settings) -> str:
+    """``MLFLOW_TRACKING_URI`` when set, else SQLite under VITRINE_HOME."""
+    return os.environ.get("MLFLOW_TRACKING_URI") or f"sqlite:///{settings.home.resolve() / 'mlflow.db'}"
+
+
+def configure(settings: Settings, experiment: str) -> str:
+    """Point MLflow at vitrine's store and select ``experiment`` (created with a local artifact folder)."""
+    import mlflow
+
+    uri = tracking_uri(settings)
+    mlflow.set_tracking_uri(uri)
+    mlflow.set_registry_uri(uri)
+    if mlflow.get_experiment_by_name(experiment) is None:
+        artifacts = None if os.environ.get("MLFLOW_TRACKING_URI") else (settings.home.resolve() / "mlruns").as_uri()
+        mlflow.create_experiment(experiment, artifact_location=artifacts)
+    mlflow.set_experiment(experiment)
+    return uri
+
+
+@dataclass(frozen=True)
+class GateDecision:
+    model: str
+    version: str
+    metric: str
+    candidate: float
+    champion: float | None
+    promoted: bool
+    reason: str
+
+
+def champion_gate(model: str, version: str, metric: str, candidate: float, champion: float | None,
+                  lower_is_better: bool = True) -> GateDecision:
+    """Move ``champion`` to ``version`` if it beats the champion's score on the same backtest.
+
+    The rule: promote when there is no champion yet, or when the candidate is strictly better on
+    ``metric``; a tie keeps the champion (no churn for nothing). A NaN candidate never wins. The
+    decision is written on the version as tags (``gate.decision``, ``gate.reason``).
+    """
+    from mlflow import MlflowClient
+
+    if candidate != candidate:  # NaN
+        promoted, reason = False, f"candidate {metric} is not a number"
+    elif champion is None:
+        promoted, reason = True, "no champion yet"
+    else:
+        better = candidate < champion if lower_is_better else candidate > champion
+        direction = "lower" if lower_is_better else "higher"
+        promoted = better
+        reason = (f"{metric} {candidate:.4f} vs champion {champion:.4f}: "
+                  + (f"{direction} is better, promoted" if better else "not better, champion kept"))
+    client = MlflowClient()
+    if promoted:
+        client.set_registered_model_alias(model, CHAMPION, version)
+    client.set_model_version_tag(model, version, "gate.decision", "promoted" if promoted else "rejected")
+    client.set_model_version_tag(model, version, "gate.reason", reason)
+    return GateDecision(model, version, metric, candidate, champion, promoted, reason)
+
+
+def champion_version(model: str) -> str | None:
+    """The version the ``champion`` alias points at, or None when there is none."""
+    from mlflow import MlflowClient
+    from mlflow.exceptions import MlflowException
+
+    try:
+        return str(MlflowClient().get_model_version_by_alias(model, CHAMPION).version)
+    except MlflowException:
+        return None
