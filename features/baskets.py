@@ -13,7 +13,6 @@ from pyspark.sql import functions as F
 from pyspark.sql.window import Window
 
 from features.definitions import BASKET_LINES, CUSTOMER_ITEMS
-from features.demand import select_feature_set
 from pipelines.gold import MAX_BASKET_SKUS
 
 
@@ -35,7 +34,7 @@ def basket_lines(sales: DataFrame) -> DataFrame:
     total = baskets.count()
     out = lines.join(baskets, "ticket_id").join(F.broadcast(items), "sku") \
         .withColumn("idf", F.log(F.lit(float(max(total, 1))) / F.col("n")))
-    return select_feature_set(out, BASKET_LINES)
+    return BASKET_LINES.select(out)
 
 
 def customer_items(lines: DataFrame) -> DataFrame:
@@ -43,4 +42,4 @@ def customer_items(lines: DataFrame) -> DataFrame:
     known = lines.where(F.col("customer_id") != "")
     out = known.groupBy("customer_id", "sku").agg(
         F.count("*").alias("baskets"), F.sum("units").alias("units"), F.max("sold_on").alias("last_bought"))
-    return select_feature_set(out, CUSTOMER_ITEMS)
+    return CUSTOMER_ITEMS.select(out)

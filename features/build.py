@@ -47,17 +47,16 @@ def build(settings: Settings, sets: tuple[str, ...] = DEFAULT_SETS, as_of: date 
     """Build ``sets`` from data before ``as_of`` (default: all data) and record each run."""
     for name in sets:
         feature_set(name)  # unknown names fail before any work
-    client = connect(settings)
-    last_day = client.query("SELECT max(date), count() FROM gold.daily_sales").result_rows[0]
-    if not last_day[1]:
+    first_day, last_day, rows = connect(settings).query(
+        "SELECT min(date), max(date), count() FROM gold.daily_sales").result_rows[0]
+    if not rows:
         raise FeatureInputError("the warehouse has no sales to build features from: ingest data first "
                                 "(vitrine ingest <folder>, or vitrine run for generated data)")
-    as_of = as_of or last_day[0] + timedelta(days=1)
-    if not client.query(f"SELECT count() FROM gold.daily_sales WHERE date < '{as_of}'").result_rows[0][0]:
-        raise FeatureInputError(f"no sales before {as_of}: choose a later --as-of (data starts "
-                                f"{client.query('SELECT min(date) FROM gold.daily_sales').result_rows[0][0]})")
+    as_of = as_of or last_day + timedelta(days=1)
+    if as_of <= first_day:
+        raise FeatureInputError(f"no sales before {as_of}: choose a later --as-of (data starts {first_day})")
     spark = spark_session(settings)
-    inputs = Inputs(spark, settings, as_of)
+    inputs = Inputs(spark, settings, first_day, as_of)
     runs = []
     try:
         for name in sets:
@@ -73,11 +72,10 @@ def build(settings: Settings, sets: tuple[str, ...] = DEFAULT_SETS, as_of: date 
 class Inputs:
     """The ClickHouse reads feature sets share, each done once per build (lazily)."""
 
-    def __init__(self, spark: SparkSession, settings: Settings, as_of: date) -> None:
-        self.spark, self.settings, self.as_of = spark, settings, as_of
+    def __init__(self, spark: SparkSession, settings: Settings, first_day: date, as_of: date) -> None:
+        self.spark, self.settings, self.first_day, self.as_of = spark, settings, first_day, as_of
         self.handoff = settings.home.resolve() / "handoff" / uuid.uuid4().hex[:12]
         self._read: dict[str, DataFrame] = {}
-        self.first_day = connect(settings).query("SELECT min(date) FROM gold.daily_sales").result_rows[0][0]
 
     def table(self, key: str) -> DataFrame:
         if key not in self._read:

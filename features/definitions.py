@@ -12,7 +12,10 @@ promotions of ``d`` are features because they are planned, known before the day 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
+
+if TYPE_CHECKING:  # the CLI lists features without starting pyspark
+    from pyspark.sql import DataFrame
 
 
 @dataclass(frozen=True)
@@ -64,6 +67,13 @@ class FeatureSet:
     @property
     def categorical(self) -> list[str]:
         return [f.name for f in self.features if f.kind == "categorical"]
+
+    def select(self, df: DataFrame) -> DataFrame:
+        """Exactly this set's columns of ``df``, in order; a missing column is a bug, said plainly."""
+        missing = [c for c in self.columns if c not in df.columns]
+        if missing:
+            raise RuntimeError(f"{self.name}: the pipeline did not compute {', '.join(missing)}")
+        return df.select(*self.columns)
 
 
 def _num(name: str, description: str) -> Feature:

@@ -15,7 +15,7 @@ from pyspark.sql import functions as F
 from pyspark.sql.window import Window
 
 from features.calendar import EPOCH
-from features.definitions import FeatureSet, Granularity, demand
+from features.definitions import Granularity, demand
 from features.history import History
 
 FAR_FUTURE = date(9999, 12, 31)
@@ -46,8 +46,8 @@ def demand_features(daily: DataFrame, prices: DataFrame, promotions: DataFrame, 
     for w in g.windows:
         history[f"units_mean_{w}"] = h.mean("run_units", w)
         history[f"units_std_{w}"] = h.std("run_units", "run_units_sq", w)
-        history[f"units_zero_share_{w}"] = h.share("run_unsold", w)
-    history[f"stockout_share_{g.stock_window}"] = h.share("run_out", g.stock_window)
+        history[f"units_zero_share_{w}"] = h.mean("run_unsold", w)
+    history[f"stockout_share_{g.stock_window}"] = h.mean("run_out", g.stock_window)
     history["on_hand_start"] = h.lag("on_hand_end", 1)
     history["regular_price_change_pct"] = 100 * (F.col("regular_price") / h.lag("regular_price", g.lags[-1]) - 1)
     history["series_age"] = h.age
@@ -68,15 +68,7 @@ def demand_features(daily: DataFrame, prices: DataFrame, promotions: DataFrame, 
         .withColumn("store_age_days", F.datediff("date", "opened_on"))
         .withColumn("days_since_launch", F.datediff("date", "launched_on"))
     )
-    return select_feature_set(features, demand(g))
-
-
-def select_feature_set(df: DataFrame, feature_set: FeatureSet) -> DataFrame:
-    """Exactly the feature set's columns, in its order; a missing column is a bug, said plainly."""
-    missing = [c for c in feature_set.columns if c not in df.columns]
-    if missing:
-        raise RuntimeError(f"{feature_set.name}: the pipeline did not compute {', '.join(missing)}")
-    return df.select(*feature_set.columns)
+    return demand(g).select(features)
 
 
 def _with_prices_and_promotions(daily: DataFrame, prices: DataFrame, promotions: DataFrame) -> DataFrame:

@@ -58,12 +58,9 @@ class History:
         return self.lag(running, 1) - F.coalesce(self.lag(running, w + 1), F.lit(0))
 
     def mean(self, running: str, w: int) -> Column:
+        """Mean over the last ``w`` periods (of a 0/1 column: the share of periods where it was 1)."""
         n = self.periods_seen(w)
         return F.when(n > 0, self.sum_last(running, w) / n)
-
-    def share(self, running: str, w: int) -> Column:
-        """Share of the last ``w`` periods in which the 0/1 column behind ``running`` was 1."""
-        return self.mean(running, w)
 
     def std(self, running: str, running_squares: str, w: int) -> Column:
         """Population standard deviation over the last ``w`` periods."""

@@ -24,7 +24,6 @@ from __future__ import annotations
 import json
 import shutil
 import uuid
-from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -104,7 +103,7 @@ def _read_handoff(spark: SparkSession, settings: Settings, query: TableQuery, sc
                   handoff: Path) -> DataFrame:
     folder = handoff / f"{query.table.replace('.', '_')}-{uuid.uuid4().hex[:8]}"
     folder.mkdir(parents=True)
-    partition = f"{_slice_hash(query, slices)}" if query.slice_by else "0"
+    partition = _slice_hash(query, slices) if query.slice_by else "0"
     connect(settings).command(
         f"INSERT INTO FUNCTION file('{folder}/part-{{_partition_id}}.parquet', 'Parquet') "
         f"PARTITION BY {partition} {query.sql()}"
@@ -148,12 +147,6 @@ class ClickHouseDataSource(DataSource):
         return ClickHouseReader(dict(self.options), schema)
 
 
-class _Slice(InputPartition):
-    def __init__(self, index: int) -> None:
-        super().__init__(index)
-        self.index = index
-
-
 class ClickHouseReader(DataSourceReader):
     def __init__(self, options: dict[str, str], schema: StructType) -> None:
         self.schema = schema
@@ -161,16 +154,16 @@ class ClickHouseReader(DataSourceReader):
         self.queries: list[str] = json.loads(options["queries"])
 
     def partitions(self) -> list[InputPartition]:
-        return [_Slice(i) for i in range(len(self.queries))]
+        return [InputPartition(i) for i in range(len(self.queries))]
 
-    def read(self, partition: _Slice):
+    def read(self, partition: InputPartition):
         import clickhouse_connect
         from pyspark.sql.pandas.types import to_arrow_schema
 
         target = to_arrow_schema(self.schema)  # Spark's types, nullable, whatever ClickHouse sent
         client = clickhouse_connect.get_client(dsn=self.url)
         try:
-            with client.query_arrow_stream(self.queries[partition.index]) as stream:
+            with client.query_arrow_stream(self.queries[partition.value]) as stream:
                 for batch in stream:
                     yield batch.cast(target)
         finally:

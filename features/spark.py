@@ -43,7 +43,6 @@ def spark_session(settings: Settings, app: str = "vitrine-features") -> SparkSes
         builder.config("spark.sql.shuffle.partitions", str(settings.spark_shuffle_partitions))
         .config("spark.sql.session.timeZone", "UTC")
         .config("spark.sql.execution.arrow.pyspark.enabled", "true")
-        .config("spark.sql.sources.partitionOverwriteMode", "dynamic")
         .config("spark.ui.showConsoleProgress", "false")
         .getOrCreate()
     )

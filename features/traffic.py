@@ -13,7 +13,6 @@ from pyspark.sql.window import Window
 
 from features.calendar import EPOCH
 from features.definitions import TRAFFIC
-from features.demand import select_feature_set
 
 
 def traffic_features(hourly: DataFrame, promotions: DataFrame, stores: DataFrame, calendar: DataFrame) -> DataFrame:
@@ -61,4 +60,4 @@ def traffic_features(hourly: DataFrame, promotions: DataFrame, stores: DataFrame
         .join(F.broadcast(stores.select("store_id", F.col("region").alias("store_region"))), "store_id", "left")
         .withColumn("month", F.month("date"))
     )
-    return select_feature_set(features, TRAFFIC)
+    return TRAFFIC.select(features)
