@@ -11,7 +11,7 @@ import time
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 from pyspark.sql import DataFrame, SparkSession
@@ -133,7 +133,7 @@ def _queries(as_of: date) -> dict[str, TableQuery]:
 
 
 def _write_and_record(settings: Settings, name: str, frame: DataFrame, as_of: date, started: float) -> FeatureRun:
-    run_id = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%S") + "-" + uuid.uuid4().hex[:6]
+    run_id = datetime.now(UTC).strftime("%Y%m%dT%H%M%S") + "-" + uuid.uuid4().hex[:6]
     final = settings.home.resolve() / "features" / name / run_id
     partial = final.with_name(run_id + ".tmp")
     frame.write.mode("overwrite").parquet(str(partial))

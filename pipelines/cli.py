@@ -42,7 +42,8 @@ def generate(
     home: HomeOption = None,
 ) -> None:
     """Write a synthetic CosmeticCo export (one CSV per table, plus verdade.json with the planted truth)."""
-    from pipelines.generator import SCALES, generate as run_generate
+    from pipelines.generator import SCALES
+    from pipelines.generator import generate as run_generate
 
     if scale not in SCALES:
         _fail(f"unknown scale {scale!r}: use one of {', '.join(SCALES)}")
@@ -62,7 +63,8 @@ def ingest(
     clickhouse_url: UrlOption = None,
 ) -> None:
     """Load export files into the warehouse: bronze, validated silver (bad rows quarantined), gold."""
-    from pipelines.ingest import IngestError, expand_paths, ingest as run_ingest
+    from pipelines.ingest import IngestError, expand_paths
+    from pipelines.ingest import ingest as run_ingest
     from pipelines.mapping import MappingError, load_mapping
     from pipelines.report import print_ingest
     from pipelines.warehouse import WarehouseError, connect

@@ -415,7 +415,7 @@ def _sales_file(rng: np.random.Generator, tickets: Tickets, line_ticket: np.ndar
     n_months, n_sel = int(month_idx.max()) + 1, len(stores.seller_ids)
     seller_month = np.bincount(tickets.seller[line_ticket] * n_months + month_idx, weights=unit_price * qty - discount,
                                minlength=n_sel * n_months).reshape(n_sel, n_months)
-    return {"tickets": int(len(np.unique(line_ticket))), "return_lines": int(len(ret)), "seller_month": seller_month}
+    return {"tickets": len(np.unique(line_ticket)), "return_lines": len(ret), "seller_month": seller_month}
 
 
 def _targets_rules_schedules(rng: np.random.Generator, stores: Stores, cal: Calendar, seller_month: np.ndarray,

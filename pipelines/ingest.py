@@ -203,7 +203,7 @@ def _stage_file(client: Client, settings: Settings, path: Path, header: list[str
                                f"FROM file('{literal}', 'CSVWithNames', '{structure}')")
         else:
             client.insert_arrow(stage, _read_arrow(path, header))
-    except Exception as exc:  # noqa: BLE001 - the parser's message names the row and column
+    except Exception as exc:
         client.command(f"DROP TABLE IF EXISTS {stage}")
         raise IngestError(f"{path}: cannot be parsed as {'Parquet' if is_parquet else 'CSV'}: "
                           f"{_engine_message(exc)}") from exc
@@ -251,7 +251,7 @@ def _load_bronze(client: Client, stage: str, header: list[str], mapping: TableMa
     cols = "batch_id, source_file, source_line, row_hash, " + ", ".join(f"`{c}`" for c in table.column_names)
     try:
         client.command(f"INSERT INTO bronze.{table.name} ({cols}) {query}", parameters={"b": batch, "f": path.name})
-    except Exception as exc:  # noqa: BLE001 - a mapping expression the engine rejects
+    except Exception as exc:
         raise IngestError(f"{path}: the mapping for table {table.name} does not apply to this file: "
                           f"{_engine_message(exc)}") from exc
 

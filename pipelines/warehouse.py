@@ -58,7 +58,7 @@ def _open(settings: Settings) -> Client:
     if not settings.is_embedded:
         try:
             return clickhouse_connect.get_client(dsn=settings.warehouse_url)
-        except Exception as exc:  # noqa: BLE001 - any connection failure gets one clear message
+        except Exception as exc:
             raise WarehouseError(
                 f"cannot reach the ClickHouse server at {url_without_secrets(settings.warehouse_url)}: {exc}"
             ) from exc
@@ -70,7 +70,7 @@ def _open(settings: Settings) -> Client:
     path.mkdir(parents=True, exist_ok=True)
     try:
         return clickhouse_connect.get_client(dsn=settings.warehouse_url)
-    except Exception as exc:  # noqa: BLE001
+    except Exception as exc:
         owner = embedded_owner_pid(path)
         if owner is not None or "Code: 36" in str(exc):
             who = f"process {owner}" if owner else "another process"

@@ -35,10 +35,10 @@ def serve(data_dir: str, port_file: str, log_file: str) -> None:
         def log_message(self, *_: object) -> None:
             pass
 
-        def do_GET(self) -> None:  # noqa: N802 (http.server's name)
+        def do_GET(self) -> None:
             self._answer(b"")
 
-        def do_POST(self) -> None:  # noqa: N802
+        def do_POST(self) -> None:
             body = self._body()
             if self.headers.get("Content-Encoding") == "lz4":
                 import lz4.frame

@@ -13,7 +13,7 @@ import pytest
 
 from features.build import FeatureInputError, build
 from features.calendar import EPOCH
-from features.definitions import demand, feature_set, GRANULARITIES
+from features.definitions import GRANULARITIES, demand, feature_set
 from features.spark import spark_session
 from pipelines.calendar import brazil_holidays, retail_event_days
 from pipelines.settings import load_settings

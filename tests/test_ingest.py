@@ -123,9 +123,8 @@ def test_parquet_files_are_ingested_like_csv(client, settings, dims, tmp_path):
 
 def test_interrupted_ingest_leaves_no_partial_rows(settings, dims, tmp_path):
     """Kill an ingest at many moments: each file is then either fully visible or absent."""
-    from pipelines.warehouse import close_all, connect
-
     from pipelines.generator import generate
+    from pipelines.warehouse import close_all, connect
 
     data = tmp_path / "gen"
     generate("tiny", 3, data)

@@ -9,7 +9,14 @@ import time
 import pytest
 
 from pipelines.schema import TABLES
-from pipelines.warehouse import WarehouseLockedError, close_all, connect, migrate, migrations, schema_version
+from pipelines.warehouse import (
+    WarehouseLockedError,
+    close_all,
+    connect,
+    migrate,
+    migrations,
+    schema_version,
+)
 
 
 def test_migrations_are_recorded_and_rerunning_is_a_no_op(client):

@@ -8,6 +8,7 @@ current champion scored on the *same* backtest and records its decision on the v
 
 from __future__ import annotations
 
+import math
 import os
 from dataclasses import dataclass
 
@@ -56,7 +57,7 @@ def champion_gate(model: str, version: str, metric: str, candidate: float, champ
     """
     from mlflow import MlflowClient
 
-    if candidate != candidate:  # NaN
+    if math.isnan(candidate):
         promoted, reason = False, f"candidate {metric} is not a number"
     elif champion is None:
         promoted, reason = True, "no champion yet"
