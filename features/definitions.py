@@ -23,6 +23,9 @@ class Feature:
     name: str
     kind: Literal["numeric", "categorical"]
     description: str
+    # Known for a future period at forecast time (calendar, planned prices and promotions), so a
+    # forecaster may read it from the day it predicts rather than from the forecast's origin.
+    known_ahead: bool = False
 
 
 @dataclass(frozen=True)
@@ -84,13 +87,17 @@ def _cat(name: str, description: str) -> Feature:
     return Feature(name, "categorical", description)
 
 
-CALENDAR = (
+def _ahead(feature: Feature) -> Feature:
+    return Feature(feature.name, feature.kind, feature.description, known_ahead=True)
+
+
+CALENDAR = tuple(map(_ahead, (
     _num("holidays_in_period", "national holidays of Brazil falling in the period"),
     _num("retail_event_in_period", "1 when a retail date (Mães, Namorados, Black Friday, Natal) falls in the period"),
     _num("days_to_next_event", "days from the period's start to the next retail date"),
     _num("days_since_last_event", "days from the last retail date before the period's start"),
     _cat("next_event", "name of the next retail date"),
-)
+)))
 ATTRIBUTES = (
     _cat("store_region", "store's region"),
     _cat("store_state", "store's state"),
@@ -108,7 +115,7 @@ def demand(granularity: Granularity) -> FeatureSet:
     history = [
         *(_num(f"units_lag_{k}", f"units sold {k} {unit} earlier (0 when the series existed but sold nothing)")
           for k in g.lags),
-        _num("units_lag_year", f"units sold {g.year_lag} {unit} earlier (same weekday last year)"),
+        _ahead(_num("units_lag_year", f"units sold {g.year_lag} {unit} earlier (same weekday last year)")),
     ]
     for w in g.windows:
         history += [
@@ -117,7 +124,7 @@ def demand(granularity: Granularity) -> FeatureSet:
             _num(f"units_zero_share_{w}", f"share of the last {w} {unit} with no sale"),
         ]
     day_only = (
-        [_num("day_of_week", "0 = Monday"), _num("day_of_month", "1..31")] if g.name == "day" else []
+        [_ahead(_num("day_of_week", "0 = Monday")), _ahead(_num("day_of_month", "1..31"))] if g.name == "day" else []
     )
     return FeatureSet(
         name=f"demand_{g.name}",
@@ -126,15 +133,15 @@ def demand(granularity: Granularity) -> FeatureSet:
         features=(
             *history,
             *day_only,
-            _num("week_of_year", "ISO week"),
-            _num("month", "1..12"),
+            _ahead(_num("week_of_year", "ISO week")),
+            _ahead(_num("month", "1..12")),
             *CALENDAR,
-            _num("regular_price", "list price on the period's first day with data"),
+            _ahead(_num("regular_price", "list price on the period's first day with data")),
             _num("regular_price_change_pct", f"list price change vs {g.lags[-1]} {unit} earlier, in %"),
-            _num("promo_depth_pct", "mean promotion discount over the period's days, in %"),
-            _num("promo_days_share", "share of the period's days on promotion"),
-            _num("price", "expected selling price: list price less the mean promotion discount"),
-            _num("price_vs_regular", "price / regular_price"),
+            _ahead(_num("promo_depth_pct", "mean promotion discount over the period's days, in %")),
+            _ahead(_num("promo_days_share", "share of the period's days on promotion")),
+            _ahead(_num("price", "expected selling price: list price less the mean promotion discount")),
+            _ahead(_num("price_vs_regular", "price / regular_price")),
             _num("on_hand_start", "units on hand at the end of the previous period (null: unknown)"),
             _num("out_of_stock_at_start", "1 when on_hand_start is 0"),
             _num(f"stockout_share_{g.stock_window}",

@@ -9,6 +9,7 @@ says which arrays and which lengths.
 from __future__ import annotations
 
 import numpy as np
+import pandas as pd
 from numpy.typing import ArrayLike
 
 
@@ -76,3 +77,31 @@ def pinball(actual: ArrayLike, quantile_forecast: ArrayLike, q: float) -> float:
     a = _arrays(actual=actual, quantile_forecast=quantile_forecast)
     diff = a["actual"] - a["quantile_forecast"]
     return float(np.mean(np.maximum(q * diff, (q - 1) * diff)))
+
+
+def naive_scales(history: pd.DataFrame, keys: list[str]) -> pd.DataFrame:
+    """Per series (indexed by ``keys``): the in-sample one-step naive's mean squared (``sq``) and
+    absolute (``ab``) error over ``history`` (``keys``, ``date``, ``units``, dense): the
+    denominators of :func:`rmsse` and :func:`mase`, computed once for many series."""
+    if not keys:
+        raise ValueError("name the key columns of the series (a single series: add a constant column)")
+    ordered = history.sort_values([*keys, "date"])
+    step = ordered.groupby(keys, observed=True, sort=False)["units"].diff()
+    return ordered[keys].assign(sq=step ** 2, ab=step.abs()).groupby(keys, observed=True).mean()
+
+
+def scaled_errors(forecasts: pd.DataFrame, scales: pd.DataFrame, keys: list[str], forecast: str = "mean"
+                  ) -> pd.DataFrame:
+    """RMSSE and MASE of many series at once (what :func:`rmsse` and :func:`mase` give one by one).
+
+    ``forecasts``: ``keys``, ``actual`` and the ``forecast`` column; ``scales``: from
+    :func:`naive_scales`. One row per series; a series whose history never changes has NaN (no
+    scale), as with the single-series functions.
+    """
+    miss = forecasts["actual"] - forecasts[forecast]
+    errors = forecasts[keys].assign(sq_err=miss ** 2, abs_err=miss.abs()).groupby(keys, observed=True).mean()
+    joined = errors.join(scales, how="left")
+    return pd.DataFrame({
+        "rmsse": np.sqrt(joined["sq_err"] / joined["sq"].where(joined["sq"] > 0)),
+        "mase": joined["abs_err"] / joined["ab"].where(joined["ab"] > 0),
+    })

@@ -17,6 +17,8 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 from statistics import NormalDist
 
+import pandas as pd
+
 Z_90 = NormalDist().inv_cdf(0.9)  # 1.2816: P90 sits this many σ above the median
 
 
@@ -78,3 +80,38 @@ class _Point:
 
     def inv_cdf(self, _: float) -> float:
         return self.mean
+
+
+def alert_list(forecast: pd.DataFrame, on_hand: pd.DataFrame, origin: date, lead_time_days: int | dict[str, int],
+               review_days: int, service_level: float = 0.95) -> pd.DataFrame:
+    """Stock advice for every store × SKU, riskiest first within each store.
+
+    ``forecast``: ``store_id``, ``sku``, ``date`` (from ``origin + 1``), ``mean`` and ``sd`` (the
+    forecaster's standard deviation of daily demand); ``on_hand``: ``store_id``, ``sku``,
+    ``on_hand`` (and optionally ``on_order``, ``category``). ``lead_time_days`` is one lead time, or
+    one per category (key ``"*"`` for the rest). Daily demand enters :func:`stock_advice` as normal
+    with that mean and sd (its P90 is mean + 1.2816 sd). A SKU with no stock record is not advised
+    on (nothing is known of its shelf), and is left out rather than guessed.
+    """
+    stock = on_hand.set_index(["store_id", "sku"])
+    rows = []
+    for (store, sku), days in forecast.sort_values("date").groupby(["store_id", "sku"], observed=True, sort=False):
+        if (store, sku) not in stock.index:
+            continue
+        record = stock.loc[(store, sku)]
+        category = str(record.get("category", "")) if hasattr(record, "get") else ""
+        lead = lead_time_days if isinstance(lead_time_days, int) else lead_time_days.get(category, lead_time_days["*"])
+        mean = days["mean"].to_numpy(float)
+        advice = stock_advice(origin, list(mean), list(mean + Z_90 * days["sd"].to_numpy(float)),
+                              on_hand=float(max(record["on_hand"], 0)), lead_time_days=lead, review_days=review_days,
+                              service_level=service_level, on_order=float(record.get("on_order", 0.0)))
+        rows.append({"store_id": store, "sku": sku, "on_hand": float(record["on_hand"]), "lead_time_days": lead,
+                     "days_of_cover": advice.days_of_cover, "stockout_date": advice.stockout_date,
+                     "stockout_probability": advice.stockout_probability, "order_up_to": advice.order_up_to,
+                     "order_quantity": advice.order_quantity})
+    columns = ["store_id", "sku", "on_hand", "lead_time_days", "days_of_cover", "stockout_date",
+               "stockout_probability", "order_up_to", "order_quantity"]
+    alerts = pd.DataFrame(rows, columns=columns)
+    alerts["cover_rank"] = alerts["days_of_cover"].fillna(10 ** 6)
+    return alerts.sort_values(["store_id", "stockout_probability", "cover_rank"], ascending=[True, False, True]) \
+        .drop(columns="cover_rank").reset_index(drop=True)

@@ -19,6 +19,8 @@ gold_app = typer.Typer(help="The gold layer.")
 app.add_typer(gold_app, name="gold")
 features_app = typer.Typer(help="Spark feature pipelines over the warehouse.")
 app.add_typer(features_app, name="features")
+train_app = typer.Typer(help="Train, backtest and register the models in MLflow.")
+app.add_typer(train_app, name="train")
 console = Console()
 
 HomeOption = Annotated[Path | None, typer.Option("--home", help="Overrides VITRINE_HOME.")]
@@ -145,6 +147,47 @@ def features_list(name: Annotated[str, typer.Argument(help="A feature set.")] = 
         console.print(f"  {f.name:<32} {f.kind:<12} {f.description}")
 
 
+@train_app.command("forecast")
+def train_forecast_command(
+    horizon: Annotated[int, typer.Option(help="Days to forecast.")] = 28,
+    folds: Annotated[int, typer.Option(help="Scored backtest folds (one more calibrates the quantiles).")] = 3,
+    max_train_rows: Annotated[int | None, typer.Option(help="Examples sampled per LightGBM fit [default: 1,000,000].")] = None,
+    rounds: Annotated[int | None, typer.Option(help="LightGBM boosting rounds [default: 250].")] = None,
+    prophet_levels: Annotated[str, typer.Option(help="Levels Prophet is fitted on (comma-separated; empty: none).")] =
+        "category_store,store,chain",
+    lead_time_days: Annotated[int, typer.Option(help="Supplier lead time for the stock advice.")] = 7,
+    review_days: Annotated[int, typer.Option(help="Days between orders.")] = 7,
+    service_level: Annotated[float, typer.Option(help="Target chance of not running out before the next delivery.")] = 0.95,
+    evaluate_only: Annotated[bool, typer.Option("--evaluate-only", help="Backtest and log only; register nothing.")]
+        = False,
+    home: HomeOption = None,
+    clickhouse_url: UrlOption = None,
+) -> None:
+    """Backtest the stock forecaster against the baselines and Prophet, fit it, log it to MLflow, gate it."""
+    from training.backtest import LEVELS, BacktestConfig
+    from training.forecast import ForecastTrainingError, StockPolicy, train_forecast
+
+    levels = tuple(level.strip() for level in prophet_levels.split(",") if level.strip())
+    unknown = [level for level in levels if level not in LEVELS or level == "sku_store"]
+    if unknown:
+        _fail(f"--prophet-levels: unknown or unsupported {', '.join(unknown)} (use category_store, store, chain)")
+    if horizon < 1 or folds < 1 or not 0 < service_level < 1:
+        _fail("--horizon and --folds must be at least 1 and --service-level within (0, 1)")
+    settings = _settings(home, clickhouse_url)
+    tuned = {k: v for k, v in {"max_train_rows": max_train_rows, "rounds": rounds}.items() if v is not None}
+    config = BacktestConfig(horizon=horizon, folds=folds, prophet_levels=levels, **tuned)
+    try:
+        with console.status("Loading features…") as status:
+            result = train_forecast(settings, config, StockPolicy(lead_time_days, review_days, service_level),
+                                    on_step=lambda step: status.update(f"Forecaster: {step}…"),
+                                    evaluate_only=evaluate_only)
+    except ForecastTrainingError as exc:
+        _fail(str(exc))
+    from pipelines.report import print_forecast_training
+
+    print_forecast_training(console, result)
+
+
 @app.command()
 def report(home: HomeOption = None, clickhouse_url: UrlOption = None) -> None:
     """Top stores and SKUs by net revenue."""
@@ -172,13 +215,15 @@ def run(
     home: HomeOption = None,
     clickhouse_url: UrlOption = None,
 ) -> None:
-    """The main job on the embedded defaults: generate a CosmeticCo dataset, ingest it, report, build features."""
+    """The main job on the embedded defaults: generate a CosmeticCo dataset, ingest it, report, build features,
+    train the stock forecaster."""
     settings = _settings(home, clickhouse_url)
     out = settings.data_dir / scale
     generate(scale=scale, seed=seed, out=out, home=home)
     ingest(paths=[out], mapping="cosmeticco", home=home, clickhouse_url=clickhouse_url)
     report(home=home, clickhouse_url=clickhouse_url)
     features_build(home=home, clickhouse_url=clickhouse_url, spark_master=None, as_of=None, sets=",".join(DEFAULT_SETS))
+    train_forecast_command(home=home, clickhouse_url=clickhouse_url)
 
 
 if __name__ == "__main__":

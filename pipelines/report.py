@@ -60,3 +60,29 @@ def print_warehouse(console: Console, client: Client, top: int = 5) -> None:
         for key, name, revenue, units in rows:
             table.add_row(key, name or "", brl(float(revenue)), f"{units:,}")
         console.print(table)
+
+
+def print_forecast_training(console: Console, result) -> None:
+    """The backtest per level, the gate's decision and the riskiest stock-outs (training.forecast)."""
+    table = Table(title="Backtest (mean of the scored folds)")
+    for column in ("level", "model", "RMSSE", "MASE", "WAPE", "bias", "P10–P90 coverage"):
+        table.add_column(column, justify="left" if column in ("level", "model") else "right")
+    for row in result.summary.itertuples(index=False):
+        winner = result.winners.get(row.level) == row.model
+        table.add_row(row.level, f"[bold]{row.model}[/bold]" if winner else row.model, f"{row.rmsse:.3f}",
+                      f"{row.mase:.3f}", f"{row.wape:.1%}", f"{row.bias:+.1%}",
+                      "" if row.coverage != row.coverage else f"{row.coverage:.1%}")
+    console.print(table)
+    if not result.version:
+        console.print(f"Backtest logged as MLflow run {result.run_id} ({result.reason}).")
+        return
+    console.print(f"Model version {result.version}: {'promoted to champion' if result.promoted else 'not promoted'} "
+                  f"({result.reason}). MLflow run {result.run_id}.")
+    alerts = result.alerts.sort_values("stockout_probability", ascending=False).head(5)
+    risk = Table(title="Highest stock-out risks before the next delivery")
+    for column in ("store", "sku", "on hand", "runs out", "risk", "order"):
+        risk.add_column(column)
+    for a in alerts.itertuples(index=False):
+        risk.add_row(a.store_id, a.sku, f"{a.on_hand:.0f}", a.stockout_date.strftime("%d/%m") if a.stockout_date else "—",
+                     f"{a.stockout_probability:.0%}", f"{a.order_quantity}")
+    console.print(risk)

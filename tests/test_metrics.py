@@ -6,7 +6,10 @@ import math
 
 import pytest
 
-from models.metrics import bias, coverage, mase, pinball, rmsse, wape
+import numpy as np
+import pandas as pd
+
+from models.metrics import bias, coverage, mase, naive_scales, pinball, rmsse, scaled_errors, wape
 
 HISTORY = [2, 4, 2, 4, 2]  # one-step naive errors: 2, 2, 2, 2 -> scale |.| = 2, scale ^2 = 4
 
@@ -44,3 +47,18 @@ def test_interval_coverage_and_quantile_loss():
 def test_bad_inputs_say_what_is_wrong(call, message):
     with pytest.raises(ValueError, match=message):
         call()
+
+
+def test_many_series_at_once_score_as_one_at_a_time():
+    rng = np.random.default_rng(3)
+    history = pd.DataFrame([(s, d, float(rng.poisson(2 + s))) for s in range(4) for d in range(30)],
+                           columns=["s", "date", "units"])
+    history.loc[history["s"] == 3, "units"] = 5.0  # a flat series: no scale, NaN as with rmsse()
+    forecasts = pd.DataFrame([(s, d, float(rng.poisson(2)), rng.uniform(0, 4)) for s in range(4) for d in range(7)],
+                             columns=["s", "date", "actual", "mean"])
+    got = scaled_errors(forecasts, naive_scales(history.sample(frac=1, random_state=1), ["s"]), ["s"])
+    for s in range(3):
+        h, f = history[history["s"] == s]["units"], forecasts[forecasts["s"] == s]
+        assert got.loc[s, "rmsse"] == pytest.approx(rmsse(f["actual"], f["mean"], h))
+        assert got.loc[s, "mase"] == pytest.approx(mase(f["actual"], f["mean"], h))
+    assert np.isnan(got.loc[3, "rmsse"]) and np.isnan(got.loc[3, "mase"])

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import math
 import os
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from pipelines.settings import Settings
@@ -48,17 +49,25 @@ class GateDecision:
 
 
 def champion_gate(model: str, version: str, metric: str, candidate: float, champion: float | None,
-                  lower_is_better: bool = True) -> GateDecision:
+                  lower_is_better: bool = True, blockers: Sequence[str] = (), same_config: bool = False
+                  ) -> GateDecision:
     """Move ``champion`` to ``version`` if it beats the champion's score on the same backtest.
 
     The rule: promote when there is no champion yet, or when the candidate is strictly better on
-    ``metric``; a tie keeps the champion (no churn for nothing). A NaN candidate never wins. The
-    decision is written on the version as tags (``gate.decision``, ``gate.reason``).
+    ``metric``; a tie keeps the champion (no churn for nothing). A NaN candidate never wins, nor
+    does one with ``blockers`` (reasons found by the caller, e.g. "does not beat the baselines").
+    ``same_config``: the champion is this very method fitted on older data; scored on the same
+    backtest it would tie, so the fresher fit is promoted. The decision is written on the version
+    as tags (``gate.decision``, ``gate.reason``).
     """
     from mlflow import MlflowClient
 
     if math.isnan(candidate):
         promoted, reason = False, f"candidate {metric} is not a number"
+    elif blockers:
+        promoted, reason = False, "; ".join(blockers)
+    elif same_config:
+        promoted, reason = True, "same configuration as the champion, fitted on newer data"
     elif champion is None:
         promoted, reason = True, "no champion yet"
     else:

@@ -1,0 +1,80 @@
+"""Known-ahead demand features for days not sold yet: calendar, planned list price and promotion.
+
+The Spark pipeline (demand.py) computes these columns for every past day; a forecast needs them
+for the days it predicts, which have no sales rows. The rules are the same, so the values are the
+same (tests/test_forecast.py compares both on past days): the list price valid that day (the
+latest ``valid_from`` wins), the deepest promotion running at the store or chain-wide.
+A few thousand series × 28 days: pandas, straight from the warehouse.
+"""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+
+import numpy as np
+import pandas as pd
+
+from features.calendar import calendar_frame
+from pipelines.settings import Settings
+from pipelines.warehouse import connect
+
+
+def planned_days(settings: Settings, series: pd.DataFrame, first: date, days: int) -> pd.DataFrame:
+    """For each (store_id, sku) of ``series`` and each day of ``[first, first + days)``: the
+    known-ahead columns of ``demand_day`` except ``units_lag_year`` (the caller has the history)."""
+    last = first + timedelta(days=days - 1)
+    client = connect(settings)
+
+    def frame(sql: str, columns: list[str]) -> pd.DataFrame:
+        result = client.query(sql)  # query_df drops the columns of an empty result; keep them
+        return pd.DataFrame(result.result_rows, columns=columns)
+
+    prices = frame("SELECT sku, toFloat64(price), valid_from, valid_to FROM silver.prices "
+                   f"WHERE valid_from <= '{last}' AND (valid_to IS NULL OR valid_to >= '{first}')",
+                   ["sku", "price", "valid_from", "valid_to"])
+    promotions = frame("SELECT sku, store_id, starts_on, ends_on, toFloat64(discount_pct) FROM silver.promotions "
+                       f"WHERE starts_on <= '{last}' AND ends_on >= '{first}'",
+                       ["sku", "store_id", "starts_on", "ends_on", "discount_pct"])
+    return known_ahead(series, first, days, prices, promotions)
+
+
+def known_ahead(series: pd.DataFrame, first: date, days: int, prices: pd.DataFrame, promotions: pd.DataFrame
+                ) -> pd.DataFrame:
+    """The known-ahead columns from price and promotion rows (see :func:`planned_days`)."""
+    dates = pd.date_range(pd.Timestamp(first), periods=days, freq="D")
+    grid = series[["store_id", "sku"]].drop_duplicates().merge(pd.DataFrame({"date": dates}), how="cross")
+
+    price_rows = prices.assign(valid_from=pd.to_datetime(prices["valid_from"]),
+                               valid_to=pd.to_datetime(prices["valid_to"]))
+    priced = grid[["sku", "date"]].drop_duplicates().merge(price_rows, on="sku", how="inner")
+    priced = priced[(priced["valid_from"] <= priced["date"])
+                    & (priced["valid_to"].isna() | (priced["valid_to"] >= priced["date"]))]
+    priced = priced.sort_values("valid_from").drop_duplicates(["sku", "date"], keep="last")
+    grid = grid.merge(priced[["sku", "date", "price"]].rename(columns={"price": "regular_price"}),
+                      on=["sku", "date"], how="left")
+
+    last = dates[-1]
+    promo_days = promotions.assign(
+        date=[list(pd.date_range(max(pd.Timestamp(a), dates[0]), min(pd.Timestamp(b), last), freq="D"))
+              for a, b in zip(promotions["starts_on"], promotions["ends_on"])]).explode("date")
+    promo_days = promo_days.dropna(subset=["date"]).astype({"date": "datetime64[ns]", "discount_pct": float})
+    at_store = promo_days["store_id"].fillna("").astype(str) != ""
+    store_depth = promo_days[at_store].groupby(["sku", "store_id", "date"], as_index=False)["discount_pct"].max()
+    chain_depth = promo_days[~at_store].groupby(["sku", "date"], as_index=False)["discount_pct"].max()
+    grid = grid.merge(store_depth.rename(columns={"discount_pct": "store_depth"}), on=["sku", "store_id", "date"],
+                      how="left").merge(chain_depth.rename(columns={"discount_pct": "chain_depth"}),
+                                        on=["sku", "date"], how="left")
+    depth = np.maximum(grid.pop("store_depth").fillna(0).to_numpy(float), grid.pop("chain_depth").fillna(0).to_numpy(float))
+    grid["promo_depth_pct"] = depth
+    grid["promo_days_share"] = (depth > 0).astype(float)
+    grid["price"] = grid["regular_price"] * (1 - depth / 100)
+    grid["price_vs_regular"] = 1 - depth / 100
+
+    calendar = calendar_frame(first, first + timedelta(days=days - 1), 1).assign(
+        date=lambda f: pd.to_datetime(f["date"]))
+    grid = grid.merge(calendar, on="date", how="left")
+    grid["day_of_week"] = grid["date"].dt.day_of_week
+    grid["day_of_month"] = grid["date"].dt.day
+    grid["week_of_year"] = grid["date"].dt.isocalendar().week.astype(int)
+    grid["month"] = grid["date"].dt.month
+    return grid

@@ -1,0 +1,73 @@
+"""Prophet where it is strong: smooth aggregate series (category × store, store, chain).
+
+Aggregates have enough volume for Prophet's weekly and yearly seasonality to show, and the
+retail dates act as holidays with the ramp the calendar gives them (``RETAIL_EVENTS``: the lift
+builds over the days before the event). National holidays are holidays too. Series are fitted in
+a process pool, one fit per series; Stan is single-threaded, so workers = cores.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import multiprocessing
+from concurrent.futures import ProcessPoolExecutor
+from datetime import date
+
+import pandas as pd
+
+from pipelines.calendar import RETAIL_EVENTS, brazil_holidays, retail_event_days
+
+INTERVAL = 0.8  # P10–P90
+
+
+def holidays_frame(first: date, last: date) -> pd.DataFrame:
+    """Prophet's holidays table: retail dates (with their ramp) and Brazil's national holidays."""
+    years = range(first.year, last.year + 2)
+    rows = [{"holiday": name, "ds": pd.Timestamp(day), "lower_window": -RETAIL_EVENTS[name][1], "upper_window": 0}
+            for name, day in retail_event_days(years)]
+    rows += [{"holiday": "feriado", "ds": pd.Timestamp(day), "lower_window": 0, "upper_window": 0}
+             for day in brazil_holidays(years)]
+    return pd.DataFrame(rows)
+
+
+def fit_predict(history: pd.DataFrame, horizon: int, holidays: pd.DataFrame) -> pd.DataFrame:
+    """Fit one series (``date``, ``units``) and forecast ``horizon`` days after its last date.
+
+    Returns ``date``, ``mean``, ``p10``, ``p90`` (never below 0: units are counts).
+    """
+    from prophet import Prophet
+
+    frame = pd.DataFrame({"ds": pd.to_datetime(history["date"]), "y": history["units"].astype(float)})
+    yearly = (frame["ds"].max() - frame["ds"].min()).days >= 365
+    model = Prophet(holidays=holidays, weekly_seasonality=True, yearly_seasonality=yearly,
+                    daily_seasonality=False, interval_width=INTERVAL, uncertainty_samples=200)
+    model.fit(frame)
+    future = model.make_future_dataframe(periods=horizon, include_history=False)
+    out = model.predict(future)
+    return pd.DataFrame({"date": out["ds"], "mean": out["yhat"].clip(lower=0),
+                         "p10": out["yhat_lower"].clip(lower=0), "p90": out["yhat_upper"].clip(lower=0)})
+
+
+def forecast_many(histories: dict[tuple, pd.DataFrame], horizon: int, workers: int | None = None) -> dict[tuple, pd.DataFrame]:
+    """:func:`fit_predict` for every series, in parallel; keys are whatever identifies a series."""
+    if not histories:
+        return {}
+    first = min(pd.Timestamp(h["date"].min()) for h in histories.values()).date()
+    last = max(pd.Timestamp(h["date"].max()) for h in histories.values()).date()
+    holidays = holidays_frame(first, last)
+    keys = list(histories)
+    workers = min(workers or os.cpu_count() or 1, len(keys))
+    # spawn, not fork: the caller may hold a Spark gateway or a chDB session, which must not be copied
+    context = multiprocessing.get_context("spawn")
+    with ProcessPoolExecutor(max_workers=workers, initializer=_quiet, mp_context=context) as pool:
+        results = pool.map(fit_predict, (histories[k] for k in keys), [horizon] * len(keys), [holidays] * len(keys),
+                           chunksize=max(1, len(keys) // (4 * workers)))
+        return dict(zip(keys, results))
+
+
+def _quiet() -> None:
+    """Stan's progress lines and Prophet's optional-plotting notice, once per fit, drown the CLI."""
+    for name in ("cmdstanpy", "prophet.plot"):
+        logging.getLogger(name).disabled = True
+    logging.getLogger("prophet").setLevel(logging.ERROR)

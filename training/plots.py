@@ -1,0 +1,64 @@
+"""The backtest pictures logged with every forecaster run (matplotlib, no display needed)."""
+
+from __future__ import annotations
+
+import matplotlib
+
+matplotlib.use("Agg")
+
+import matplotlib.pyplot as plt  # noqa: E402
+import pandas as pd  # noqa: E402
+from matplotlib.figure import Figure  # noqa: E402
+
+
+def forecast_plot(forecasts: pd.DataFrame, per_level: int = 2) -> Figure:
+    """Actual vs LightGBM (with P10–P90) and the seasonal naive, for the busiest series of each level."""
+    levels = ["chain", "store", "category_store", "sku_store"]
+    fig, axes = plt.subplots(len(levels), per_level, figsize=(6 * per_level, 3 * len(levels)), squeeze=False)
+    for row, level in enumerate(levels):
+        ours = forecasts[(forecasts["level"] == level) & (forecasts["model"] == "lightgbm")]
+        busiest = ours.groupby("series")["actual"].sum().nlargest(per_level).index
+        for col in range(per_level):
+            ax = axes[row][col]
+            if col >= len(busiest):
+                ax.axis("off")
+                continue
+            series = ours[ours["series"] == busiest[col]].sort_values("date")
+            naive = forecasts[(forecasts["level"] == level) & (forecasts["model"] == "seasonal_naive")
+                              & (forecasts["series"] == busiest[col])].sort_values("date")
+            ax.plot(series["date"], series["actual"], color="black", label="actual")
+            ax.plot(series["date"], series["mean"], color="tab:blue", label="lightgbm")
+            if "p10" in series and series["p10"].notna().all():
+                ax.fill_between(series["date"], series["p10"], series["p90"], color="tab:blue", alpha=0.2,
+                                label="P10–P90")
+            ax.plot(naive["date"], naive["mean"], color="tab:gray", linestyle="--", label="seasonal naive")
+            ax.set_title(f"{level}: {busiest[col]}", fontsize=9)
+            ax.tick_params(axis="x", labelrotation=30, labelsize=7)
+    axes[0][0].legend(fontsize=7)
+    fig.tight_layout()
+    return fig
+
+
+def importance_plot(importance: pd.Series, top: int = 20) -> Figure:
+    fig, ax = plt.subplots(figsize=(7, 6))
+    importance.head(top)[::-1].plot.barh(ax=ax, color="tab:blue")
+    ax.set_xlabel("share of total gain")
+    ax.set_title("LightGBM feature importance (last fold)")
+    fig.tight_layout()
+    return fig
+
+
+def coverage_plot(summary: pd.DataFrame) -> Figure:
+    """P10–P90 coverage per level and model, against the 80% it should have."""
+    rows = summary.dropna(subset=["coverage"])
+    fig, ax = plt.subplots(figsize=(7, 4))
+    labels = [f"{r.level}\n{r.model}" for r in rows.itertuples()]
+    ax.bar(labels, rows["coverage"], color="tab:blue")
+    ax.axhline(0.8, color="black", linestyle="--", label="target 80%")
+    ax.axhspan(0.75, 0.85, color="green", alpha=0.1, label="75–85%")
+    ax.set_ylim(0, 1)
+    ax.set_ylabel("share of actuals inside P10–P90")
+    ax.tick_params(axis="x", labelsize=7)
+    ax.legend(fontsize=8)
+    fig.tight_layout()
+    return fig
