@@ -9,8 +9,8 @@ a process pool, one fit per series; Stan is single-threaded, so workers = cores.
 from __future__ import annotations
 
 import logging
-import os
 import multiprocessing
+import os
 from concurrent.futures import ProcessPoolExecutor
 from datetime import date
 

@@ -223,7 +223,7 @@ def run(
     ingest(paths=[out], mapping="cosmeticco", home=home, clickhouse_url=clickhouse_url)
     report(home=home, clickhouse_url=clickhouse_url)
     features_build(home=home, clickhouse_url=clickhouse_url, spark_master=None, as_of=None, sets=",".join(DEFAULT_SETS))
-    train_forecast_command(home=home, clickhouse_url=clickhouse_url)
+    train_forecast_command(horizon=14 if scale == "tiny" else 28, home=home, clickhouse_url=clickhouse_url)
 
 
 if __name__ == "__main__":

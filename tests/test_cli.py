@@ -26,6 +26,8 @@ def test_main_job_generates_ingests_and_reports(tmp_path):
     for feature_set in ("demand_day", "demand_week", "traffic_hour", "basket_lines", "customer_items"):
         assert f"{feature_set}: " in out and "rows in" in out
     assert list((tmp_path / "features" / "demand_day").iterdir())  # the Parquet run folder
+    assert "Backtest" in out and "sku_store" in out and "promoted to champion (no champion yet)" in out
+    assert "Highest stock-out risks" in out
     again = run("ingest", str(tmp_path / "data" / "tiny"), home=tmp_path)
     assert again.returncode == 0 and out.count("vendas.csv") == 1
     assert "already ingested, skipped" in again.stdout

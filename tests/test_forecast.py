@@ -23,9 +23,20 @@ from pipelines.ingest import ingest
 from pipelines.mapping import load_mapping
 from pipelines.settings import load_settings
 from pipelines.warehouse import close_all, connect
-from training.backtest import BacktestConfig, _ByDate, forecast_cells, load_panel, training_examples
 from tests.conftest import REPO
-from training.forecast import MODEL_NAME, ForecastTrainingError, load_units, train_forecast
+from training.backtest import (
+    BacktestConfig,
+    ByDate,
+    forecast_cells,
+    load_panel,
+    training_examples,
+)
+from training.forecast import (
+    MODEL_NAME,
+    ForecastTrainingError,
+    load_units,
+    train_forecast,
+)
 
 # Long enough for last year's Dia das Mães (11/05/2025) to be in the history of a late-April origin.
 SCALE = generator.Scale(stores=3, skus=60, days=600, tickets_per_store_day=70)
@@ -59,7 +70,7 @@ def panel(warehouse):
 
 def fitted_before(panel, cutoff: pd.Timestamp, horizon: int = 28):
     frame, columns = panel
-    by_date = _ByDate(frame)
+    by_date = ByDate(frame)
     config = replace(SMALL, train_days=364, max_train_rows=400_000, rounds=200)
     model = DemandModel(columns).fit(training_examples(by_date, columns, cutoff, config, np.random.default_rng(1)),
                                      rounds=config.rounds)

@@ -4,12 +4,20 @@ from __future__ import annotations
 
 import math
 
-import pytest
-
 import numpy as np
 import pandas as pd
+import pytest
 
-from models.metrics import bias, coverage, mase, naive_scales, pinball, rmsse, scaled_errors, wape
+from models.metrics import (
+    bias,
+    coverage,
+    mase,
+    naive_scales,
+    pinball,
+    rmsse,
+    scaled_errors,
+    wape,
+)
 
 HISTORY = [2, 4, 2, 4, 2]  # one-step naive errors: 2, 2, 2, 2 -> scale |.| = 2, scale ^2 = 4
 

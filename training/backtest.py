@@ -6,7 +6,7 @@ models/forecaster.py); each later fold is scored with the spread learnt on the f
 no fold sees its own errors. Every fold retrains on examples whose predicted day is at most the
 fold's origin.
 
-Levels: SKU × store, category × store, store, chain. LightGBM forecasts SKU × store and sums up
+Levels: SKU × store, SKU (chain-wide), category × store, store, chain. LightGBM forecasts SKU × store and sums up
 (bottom-up), so its forecasts agree across levels by construction; the baselines and Prophet are
 fitted on each level's own aggregated history. The level's winner is the lowest mean RMSSE; a
 model that does not beat both baselines on a level is not used there.
@@ -18,7 +18,7 @@ demand); aggregates are scored as sold.
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -31,11 +31,13 @@ from models.metrics import naive_scales, scaled_errors
 
 LEVELS: dict[str, list[str]] = {
     "sku_store": ["store_id", "sku"],
+    "sku": ["sku"],  # chain-wide, what purchasing buys
     "category_store": ["store_id", "category"],
     "store": ["store_id"],
     "chain": ["chain"],
 }
 BASELINES = ("seasonal_naive", "moving_average")
+MIN_HISTORY_DAYS = 56  # before the first fold: enough for the 28-day windows to mean something
 
 
 @dataclass(frozen=True)
@@ -94,7 +96,7 @@ def load_panel(path: Path, columns: Columns, since: pd.Timestamp | None = None) 
     return frame.sort_values("date", kind="stable").reset_index(drop=True)
 
 
-class _ByDate:
+class ByDate:
     """Fast day-range slices of a date-sorted panel."""
 
     def __init__(self, panel: pd.DataFrame) -> None:
@@ -111,7 +113,7 @@ class _ByDate:
         return self.between(day - pd.Timedelta(days=1), day)
 
 
-def training_examples(by_date: _ByDate, columns: Columns, cutoff: pd.Timestamp, config: BacktestConfig,
+def training_examples(by_date: ByDate, columns: Columns, cutoff: pd.Timestamp, config: BacktestConfig,
                       rng: np.random.Generator) -> pd.DataFrame:
     """Examples from origins every ``origin_step`` days before ``cutoff``, predicted days ≤ ``cutoff``,
     sampled uniformly down to ``max_train_rows``."""
@@ -134,7 +136,7 @@ def training_examples(by_date: _ByDate, columns: Columns, cutoff: pd.Timestamp, 
     return pd.concat(parts, ignore_index=True)
 
 
-def forecast_cells(model: DemandModel, by_date: _ByDate, origin: pd.Timestamp, horizon: int) -> pd.DataFrame:
+def forecast_cells(model: DemandModel, by_date: ByDate, origin: pd.Timestamp, horizon: int) -> pd.DataFrame:
     """Mean forecast for every series with a row on ``origin``, over the ``horizon`` days after it,
     with the actual units (known in a backtest)."""
     cells = examples(by_date.on(origin), by_date.between(origin, origin + pd.Timedelta(days=horizon)), model.columns)
@@ -158,7 +160,7 @@ def level_histories(units: pd.DataFrame, until: pd.Timestamp) -> dict[str, pd.Da
     """Each level's daily units up to ``until`` (``keys``, ``date``, ``units``)."""
     rows = units.loc[units["date"] <= until, ["store_id", "sku", "category", "date", "units"]]
     out = {"sku_store": rows[["store_id", "sku", "date", "units"]]}
-    for level in ("category_store", "store"):
+    for level in ("sku", "category_store", "store"):
         out[level] = rows.groupby([*LEVELS[level], "date"], observed=True, as_index=False)["units"].sum()
     out["chain"] = out["store"].groupby("date", as_index=False)["units"].sum().assign(chain="chain")
     return out
@@ -192,13 +194,13 @@ def run_backtest(panel: pd.DataFrame, units: pd.DataFrame, columns: Columns, con
     series (``store_id``, ``sku``, ``category``, ``date``, ``units``), longer than the panel if wanted.
     """
     rng = np.random.default_rng(config.seed)
-    by_date = _ByDate(panel)
+    by_date = ByDate(panel)
     last = panel["date"].max()
-    origins = [last - pd.Timedelta(days=config.horizon * k) for k in range(config.folds + 1, 0, -1)]
-    if origins[0] - pd.Timedelta(days=config.train_days // 2) < panel["date"].min():
-        needed = config.train_days // 2 + (config.folds + 1) * config.horizon
+    origins = fold_origins(last, config)
+    if (origins[0] - panel["date"].min()).days < MIN_HISTORY_DAYS:
+        needed = MIN_HISTORY_DAYS + (config.folds + 1) * config.horizon
         raise ValueError(f"the backtest needs about {needed} days of features ({config.folds} folds of "
-                         f"{config.horizon} days, one calibration fold, half a year to learn from); "
+                         f"{config.horizon} days, one calibration fold, {MIN_HISTORY_DAYS} days to learn from); "
                          f"the feature table has {(last - panel['date'].min()).days + 1}")
     scores, previous_cells, spread, model = [], None, Spread(), None
     prophet_fits, prophet_seconds, last_forecasts = 0, 0.0, []
@@ -241,6 +243,11 @@ def run_backtest(panel: pd.DataFrame, units: pd.DataFrame, columns: Columns, con
     final_spread = calibrated_spread(previous_cells)
     return BacktestResult(pd.DataFrame(scores), final_spread, pd.concat(last_forecasts, ignore_index=True),
                           model.importance(), prophet_fits, prophet_seconds)
+
+
+def fold_origins(last: pd.Timestamp, config: BacktestConfig) -> list[pd.Timestamp]:
+    """The calibration fold's origin, then the scored folds' (oldest first); the last ends on ``last``."""
+    return [last - pd.Timedelta(days=config.horizon * k) for k in range(config.folds + 1, 0, -1)]
 
 
 def calibrated_spread(cells: pd.DataFrame) -> Spread:

@@ -35,7 +35,14 @@ from models.forecaster import KEYS, Columns, DemandModel, daily_forecast, exampl
 from models.stock_advice import alert_list
 from pipelines.settings import Settings
 from pipelines.warehouse import connect
-from training.backtest import BacktestConfig, BacktestResult, _ByDate, load_panel, run_backtest, training_examples
+from training.backtest import (
+    BacktestConfig,
+    BacktestResult,
+    ByDate,
+    load_panel,
+    run_backtest,
+    training_examples,
+)
 
 MODEL_NAME = "stock-forecaster"
 GATE_METRIC = "sku_store.lightgbm.rmsse"  # as logged by log_backtest
@@ -66,7 +73,7 @@ class ForecastTraining:
     prophet_series_per_second: float
 
 
-def train_forecast(settings: Settings, config: BacktestConfig = BacktestConfig(), policy: StockPolicy = StockPolicy(),
+def train_forecast(settings: Settings, config: BacktestConfig | None = None, policy: StockPolicy | None = None,
                    on_step: Callable[[str], None] = lambda _: None, evaluate_only: bool = False) -> ForecastTraining:
     """The whole training run (see the module docstring); returns what it decided and produced.
 
@@ -76,6 +83,7 @@ def train_forecast(settings: Settings, config: BacktestConfig = BacktestConfig()
 
     from training.tracking import champion_gate, configure
 
+    config, policy = config or BacktestConfig(), policy or StockPolicy()
     run = latest_run(settings, "demand_day")
     if run is None:
         raise ForecastTrainingError("no demand_day features yet: run `vitrine features build` first")
@@ -108,7 +116,7 @@ def train_forecast(settings: Settings, config: BacktestConfig = BacktestConfig()
 
     on_step("final model")
     started = time.perf_counter()
-    by_date = _ByDate(panel)
+    by_date = ByDate(panel)
     model = DemandModel(columns).fit(training_examples(by_date, columns, last, config, np.random.default_rng(config.seed)),
                                      rounds=config.rounds)
     state = future_inputs(settings, by_date.on(last), units, columns, last, config.horizon)

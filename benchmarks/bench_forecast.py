@@ -1,0 +1,171 @@
+"""Forecast accuracy and speed: prints the figures the stock-forecasting issue asks for.
+
+In one run:
+1. the medium generated scale (generated, ingested and featurised in a scratch folder, or an
+   existing home given with --home): the full ``train_forecast`` (backtest on 3 rolling folds +
+   final fit + MLflow + gate), timed; Prophet series/s;
+2. the real Online Retail data (invoice lines, countries as stores), daily units of the 500
+   best-selling products: the same backtest;
+3. on both, statsforecast's AutoETS (weekly season) on the same folds, levels and scoring, run in
+   its own venv (``.venv-bench``, created on first use: statsforecast needs pandas < 3).
+
+Goals: SKU RMSSE ≤ 0.80 × seasonal naive and ≤ 0.95 × AutoETS; store/chain RMSSE ≤ 0.75 × AutoETS;
+P10–P90 coverage within 75–85%; medium train time ≤ 10 min on 2 cores.
+
+Usage: python benchmarks/bench_forecast.py [--home DIR] [--skip-online-retail]
+"""
+
+from __future__ import annotations
+
+import argparse
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import pandas as pd
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO))
+BENCH_VENV = REPO / ".venv-bench"
+ONLINE_RETAIL = REPO.parent / "shared" / "datasets" / "online_retail" / "online_retail.csv.gz"
+PEER_LEVELS = ("sku_store", "sku", "store", "chain")
+
+
+def vitrine(*args: str) -> None:
+    subprocess.run([str(Path(sys.executable).parent / "vitrine"), *args], check=True, stdout=subprocess.DEVNULL)
+
+
+def prepare_medium(home: Path) -> None:
+    vitrine("generate", "--scale", "medium", "--seed", "42", "--out", str(home / "data" / "medium"), "--home", str(home))
+    vitrine("ingest", str(home / "data" / "medium"), "--home", str(home))
+    vitrine("features", "build", "--sets", "demand_day", "--home", str(home))
+
+
+def prepare_online_retail(home: Path) -> None:
+    vitrine("ingest", str(ONLINE_RETAIL), "--mapping", "online_retail", "--home", str(home))
+    vitrine("features", "build", "--sets", "demand_day", "--home", str(home))
+
+
+def autoets_python() -> Path:
+    python = BENCH_VENV / "bin" / "python"
+    if not python.exists():
+        print("creating .venv-bench with statsforecast (benchmark only)…", flush=True)
+        subprocess.run([sys.executable, "-m", "venv", str(BENCH_VENV)], check=True)
+        subprocess.run([str(python), "-m", "pip", "install", "-q", "statsforecast", "pyarrow"], check=True)
+    return python
+
+
+def autoets_scores(units: pd.DataFrame, config, levels=PEER_LEVELS) -> pd.DataFrame:
+    """AutoETS on each scored fold and level, scored exactly as the backtest scores its models."""
+    from models.metrics import naive_scales
+    from training.backtest import LEVELS, fold_origins, level_histories, score
+
+    python = autoets_python()
+    last = units["date"].max()
+    rows = []
+    for fold, origin in list(enumerate(fold_origins(last, config)))[1:]:
+        histories = level_histories(units, origin)
+        future = level_histories(units, origin + pd.Timedelta(days=config.horizon))
+        censored = units[(units["date"] > origin) & (units["stockout_days"].fillna(0) > 0)]
+        for level in levels:
+            keys = LEVELS[level]
+            history = histories[level]
+            ids = history[keys].astype(str).agg("|".join, axis=1) if len(keys) > 1 else history[keys[0]].astype(str)
+            with tempfile.TemporaryDirectory() as scratch:
+                given, got = Path(scratch) / "in.parquet", Path(scratch) / "out.parquet"
+                pd.DataFrame({"unique_id": ids.to_numpy(), "ds": history["date"].to_numpy(),
+                              "y": history["units"].astype(float).to_numpy()}).to_parquet(given)
+                subprocess.run([str(python), str(REPO / "benchmarks" / "autoets_worker.py"), str(given), str(got),
+                                str(config.horizon)], check=True)
+                predicted = pd.read_parquet(got)
+            actual = future[level][future[level]["date"] > origin].rename(columns={"units": "actual"})
+            if level == "sku_store":
+                actual = actual.merge(censored[["store_id", "sku", "date"]].assign(out=1), how="left",
+                                      on=["store_id", "sku", "date"])
+                actual = actual[actual["out"].isna()].drop(columns="out")
+            actual["unique_id"] = (actual[keys].astype(str).agg("|".join, axis=1) if len(keys) > 1
+                                   else actual[keys[0]].astype(str))
+            joined = actual.merge(predicted.rename(columns={"ds": "date"}), on=["unique_id", "date"], how="inner")
+            joined["mean"] = joined["mean"].clip(lower=0)
+            rows.append({"level": level, "fold": fold, **score(joined, naive_scales(history, keys), keys)})
+    return pd.DataFrame(rows).groupby("level", as_index=False)[["rmsse", "mase", "wape", "bias"]].mean()
+
+
+def report(name: str, summary: pd.DataFrame, peer: pd.DataFrame) -> None:
+    table = summary.set_index(["level", "model"])
+    peers = peer.set_index("level")
+    print(f"\n== {name} ==")
+    print(summary.round(3).to_string(index=False))
+    print("AutoETS:")
+    print(peer.round(3).to_string(index=False))
+    ours = table.xs("lightgbm", level="model")
+    naive = table.xs("seasonal_naive", level="model")
+    checks = [("sku_store", "seasonal_naive", ours.loc["sku_store", "rmsse"] / naive.loc["sku_store", "rmsse"], 0.80)]
+    for level, goal in (("sku_store", 0.95), ("sku", 0.95), ("store", 0.75), ("chain", 0.75)):
+        if level in peers.index and level in ours.index:
+            checks.append((level, "AutoETS", ours.loc[level, "rmsse"] / peers.loc[level, "rmsse"], goal))
+    for level, versus, ratio, goal in checks:
+        print(f"{name}: {level} RMSSE / {versus} = {ratio:.3f} (goal <= {goal}): {'met' if ratio <= goal else 'MISSED'}")
+    for level, coverage in ours["coverage"].items():
+        verdict = "met" if 0.75 <= coverage <= 0.85 else "MISSED"
+        print(f"{name}: {level} P10-P90 coverage {coverage:.1%} (goal 75-85%): {verdict}")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--home", type=Path, help="an existing home with medium demand_day features")
+    parser.add_argument("--skip-online-retail", action="store_true")
+    args = parser.parse_args()
+
+    from pipelines.settings import load_settings
+    from pipelines.warehouse import close_all
+    from training.backtest import BacktestConfig, load_panel, run_backtest
+    from features.build import latest_run
+    from features.definitions import feature_set
+    from models.forecaster import Columns
+    from training.forecast import load_units, train_forecast
+
+    config = BacktestConfig()
+    scratch = Path(tempfile.mkdtemp(prefix="bench-forecast-"))
+    home = args.home or scratch / "medium"
+    if args.home is None:
+        started = time.perf_counter()
+        prepare_medium(home)
+        print(f"medium data prepared in {time.perf_counter() - started:.0f} s", flush=True)
+    settings = load_settings(home=home)
+    started = time.perf_counter()
+    result = train_forecast(settings, config, on_step=lambda step: print(f"  {step} at {time.perf_counter() - started:.0f} s",
+                                                                         flush=True))
+    train_seconds = time.perf_counter() - started
+    units = load_units(latest_run(settings, "demand_day").path)
+    close_all()
+    print(f"medium: train_forecast {train_seconds:.0f} s (goal <= 600 s: {'met' if train_seconds <= 600 else 'MISSED'}); "
+          f"parts {({k: round(v) for k, v in result.seconds.items()})}; Prophet {result.prophet_series_per_second:.2f} series/s; "
+          f"gate: {result.reason}")
+    report("medium", result.summary, autoets_scores(units, config))
+
+    if args.skip_online_retail:
+        return
+    retail_home = scratch / "online_retail"
+    prepare_online_retail(retail_home)
+    retail = load_settings(home=retail_home)
+    run = latest_run(retail, "demand_day")
+    close_all()
+    columns = Columns.of(feature_set("demand_day"))
+    units = load_units(run.path)
+    top = units.groupby("sku", observed=True)["units"].sum().nlargest(500).index
+    units = units[units["sku"].isin(top)]
+    panel = load_panel(run.path, columns)
+    panel = panel[panel["sku"].isin(top)].reset_index(drop=True)
+    retail_config = BacktestConfig(prophet_levels=("store", "chain"))
+    started = time.perf_counter()
+    backtest = run_backtest(panel, units, columns, retail_config)
+    print(f"\nonline retail: {units['sku'].nunique()} products, {units['store_id'].nunique()} countries, "
+          f"backtest {time.perf_counter() - started:.0f} s")
+    report("online retail", backtest.summary(), autoets_scores(units, retail_config))
+
+
+if __name__ == "__main__":
+    main()
