@@ -188,6 +188,41 @@ def train_forecast_command(
     print_forecast_training(console, result)
 
 
+@train_app.command("crosssell")
+def train_crosssell_command(
+    trials: Annotated[int, typer.Option(help="ALS hyper-parameter trials (trial 1 is the default).")] = 10,
+    test_days: Annotated[int, typer.Option(help="Days of baskets held out as the test window.")] = 28,
+    margin_weight: Annotated[float, typer.Option(help="Margin boost inside the relevant pool (0: off).")] = 0.2,
+    max_per_group: Annotated[int, typer.Option(help="Suggestions per subcategory at most (0: no limit).")] = 2,
+    evaluate_only: Annotated[bool, typer.Option("--evaluate-only", help="Search and evaluate only; register nothing.")]
+        = False,
+    home: HomeOption = None,
+    clickhouse_url: UrlOption = None,
+) -> None:
+    """Search ALS hyper-parameters, compare with the baselines, fit the cross-sell recommender, log it, gate it."""
+    from models.crosssell import Rules
+    from training.crosssell import (
+        CrossSellConfig,
+        CrossSellTrainingError,
+        train_crosssell,
+    )
+
+    if trials < 1 or test_days < 1 or margin_weight < 0 or max_per_group < 0:
+        _fail("--trials and --test-days must be at least 1; --margin-weight and --max-per-group not negative")
+    settings = _settings(home, clickhouse_url)
+    try:
+        with console.status("Loading baskets…") as status:
+            result = train_crosssell(settings, CrossSellConfig(test_days=test_days, trials=trials),
+                                     Rules(margin_weight=margin_weight, max_per_group=max_per_group),
+                                     on_step=lambda step: status.update(f"Cross-sell: {step}…"),
+                                     evaluate_only=evaluate_only)
+    except CrossSellTrainingError as exc:
+        _fail(str(exc))
+    from pipelines.report import print_crosssell_training
+
+    print_crosssell_training(console, result)
+
+
 @app.command()
 def report(home: HomeOption = None, clickhouse_url: UrlOption = None) -> None:
     """Top stores and SKUs by net revenue."""
@@ -216,7 +251,7 @@ def run(
     clickhouse_url: UrlOption = None,
 ) -> None:
     """The main job on the embedded defaults: generate a CosmeticCo dataset, ingest it, report, build features,
-    train the stock forecaster."""
+    train the stock forecaster and the cross-sell recommender."""
     settings = _settings(home, clickhouse_url)
     out = settings.data_dir / scale
     generate(scale=scale, seed=seed, out=out, home=home)
@@ -224,6 +259,7 @@ def run(
     report(home=home, clickhouse_url=clickhouse_url)
     features_build(home=home, clickhouse_url=clickhouse_url, spark_master=None, as_of=None, sets=",".join(DEFAULT_SETS))
     train_forecast_command(horizon=14 if scale == "tiny" else 28, home=home, clickhouse_url=clickhouse_url)
+    train_crosssell_command(trials=4 if scale == "tiny" else 10, home=home, clickhouse_url=clickhouse_url)
 
 
 if __name__ == "__main__":

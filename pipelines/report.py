@@ -86,3 +86,33 @@ def print_forecast_training(console: Console, result) -> None:
         risk.add_row(a.store_id, a.sku, f"{a.on_hand:.0f}", a.stockout_date.strftime("%d/%m") if a.stockout_date else "—",
                      f"{a.stockout_probability:.0%}", f"{a.order_quantity}")
     console.print(risk)
+
+
+def print_crosssell_training(console: Console, result) -> None:
+    """The held-out comparison, the chosen hyper-parameters, the gate and a sample basket (training.crosssell)."""
+    table = Table(title=f"Cross-sell on the last weeks' baskets ({int(result.evaluation['baskets'].iloc[0]):,} baskets, "
+                        "one SKU hidden)")
+    for column in ("model", "HitRate@10", "NDCG@10", "MRR", "Recall@10", "coverage@10"):
+        table.add_column(column, justify="left" if column == "model" else "right")
+    for row in result.evaluation.itertuples(index=False):
+        table.add_row(row.model, f"{row.hit_rate_10:.3f}", f"{row.ndcg_10:.3f}", f"{row.mrr:.3f}", f"{row.recall_10:.3f}",
+                      f"{row.coverage_10:.1%}")
+    console.print(table)
+    p = result.params
+    console.print(f"Served: ALS ({p.factors} factors, regularization {p.regularization} per 1,000 baskets, alpha {p.alpha}, "
+                  f"{p.iterations} iterations, {p.weighting} weighting) mixed with {result.cooc_weight:.0%} co-occurrence, "
+                  f"the best of {len(result.trials)} trials.")
+    if not result.version:
+        console.print(f"Evaluation logged as MLflow run {result.run_id} ({result.reason}).")
+        return
+    console.print(f"Model version {result.version}: {'promoted to champion' if result.promoted else 'not promoted'} "
+                  f"({result.reason}). MLflow run {result.run_id}.")
+    recommender = result.recommender
+    top = recommender.skus[int(recommender.cooc.item_baskets.argmax())]
+    example = recommender.complete([top], k=3)
+    sample = Table(title=f"Suggestions for a basket with {recommender.names[recommender.column[top]]}")
+    for column in ("sku", "name", "reason"):
+        sample.add_column(column)
+    for item in example.items:
+        sample.add_row(item.sku, item.name, item.reason)
+    console.print(sample)

@@ -18,7 +18,7 @@ def run(*args: str, home: Path) -> subprocess.CompletedProcess:
 
 def test_main_job_generates_ingests_and_reports(tmp_path):
     result = run("run", "--scale", "tiny", home=tmp_path)
-    assert result.returncode == 0, result.stderr
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
     out = result.stdout
     assert "Files ingested" in out and "vendas.csv" in out
     assert "Top stores by net revenue" in out and "Top SKUs by net revenue" in out
@@ -28,6 +28,8 @@ def test_main_job_generates_ingests_and_reports(tmp_path):
     assert list((tmp_path / "features" / "demand_day").iterdir())  # the Parquet run folder
     assert "Backtest" in out and "sku_store" in out and "promoted to champion (no champion yet)" in out
     assert "Highest stock-out risks" in out
+    assert "Cross-sell on the last weeks" in out and "served" in out and "co-occurrence" in out
+    assert out.count("promoted to champion (no champion yet)") == 2 and "Suggestions for a basket with" in out
     again = run("ingest", str(tmp_path / "data" / "tiny"), home=tmp_path)
     assert again.returncode == 0 and out.count("vendas.csv") == 1
     assert "already ingested, skipped" in again.stdout

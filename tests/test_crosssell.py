@@ -1,0 +1,111 @@
+"""The cross-sell recommender end to end on generated data whose complementary pairs are known
+(verdade.json): the planted pairs come out on top, ALS beats popularity on held-out baskets, the
+MLflow model loads from the registry and answers baskets with unknown SKUs, the gate refreshes a
+same-configuration champion, and too little data is a clear error."""
+
+from __future__ import annotations
+
+import json
+
+import mlflow
+import pandas as pd
+import pytest
+
+from features.build import build
+from pipelines import generator
+from pipelines.ingest import ingest
+from pipelines.mapping import load_mapping
+from pipelines.settings import load_settings
+from pipelines.warehouse import close_all, connect
+from training.crosssell import (
+    MODEL_NAME,
+    CrossSellConfig,
+    CrossSellTrainingError,
+    train_crosssell,
+)
+from training.tracking import configure
+
+SCALE = generator.Scale(stores=4, skus=200, days=150, tickets_per_store_day=80)
+CONFIG = CrossSellConfig(test_days=21, trials=3)
+
+
+@pytest.fixture(scope="module")
+def trained(tmp_path_factory):
+    home = tmp_path_factory.mktemp("crosssell") / "home"
+    close_all()
+    settings = load_settings(home=home, spark_master="local[2]", spark_driver_memory="2g", spark_shuffle_partitions=4)
+    generator.SCALES["crosssell-test"] = SCALE
+    try:
+        generator.generate("crosssell-test", 5, home / "data")
+    finally:
+        del generator.SCALES["crosssell-test"]
+    ingest(connect(settings), settings, [home / "data"], load_mapping("cosmeticco"))
+    build(settings, ("basket_lines",))
+    result = train_crosssell(settings, CONFIG)
+    yield settings, result
+    close_all()
+
+
+def planted_pairs(settings) -> list[dict]:
+    return json.loads((settings.home / "data" / "verdade.json").read_text())["complementary_pairs"]
+
+
+def test_planted_pairs_come_out_on_top_with_their_share(trained):
+    settings, result = trained
+    recommender = result.recommender
+    pairs = [p for p in planted_pairs(settings) if p["sku_a"] in recommender.column]
+    assert len(pairs) >= 10
+    found = 0
+    for pair in pairs:
+        top = recommender.complete([pair["sku_a"]], k=3).items
+        hit = next((s for s in top if s.sku == pair["sku_b"]), None)
+        if hit is not None:
+            found += 1
+            share = int(hit.reason.split(" em ")[1].split("%")[0])
+            assert abs(share / 100 - pair["p_b_given_a"]) < 0.12, (pair, hit.reason)  # the planted P(b | a)
+    assert found / len(pairs) >= 0.9, (found, len(pairs))
+
+
+def test_als_beats_popularity_on_held_out_baskets_and_every_trial_is_logged(trained):
+    settings, result = trained
+    scores = result.evaluation.set_index("model")
+    assert set(scores.index) == {"als", "served", "popularity", "cooccurrence", "item_knn"}
+    assert scores.loc["served", "hit_rate_10"] > 1.05 * scores.loc["popularity", "hit_rate_10"]
+    assert scores.loc["als", "hit_rate_10"] > scores.loc["popularity", "hit_rate_10"]
+    assert scores.loc["cooccurrence", "hit_rate_10"] > scores.loc["popularity", "hit_rate_10"]
+    assert (scores["baskets"] > 1000).all()
+    configure(settings, MODEL_NAME)
+    children = mlflow.search_runs(filter_string=f"tags.mlflow.parentRunId = '{result.run_id}'")
+    assert len(children) == CONFIG.trials and children["metrics.served_hit_rate_10"].notna().all()
+    assert result.trials["served_hit_rate_10"].is_monotonic_decreasing  # best first
+
+
+def test_the_champion_loads_from_the_registry_and_answers_any_basket(trained):
+    settings, result = trained
+    assert result.promoted and result.reason == "no champion yet"
+    configure(settings, MODEL_NAME)
+    model = mlflow.pyfunc.load_model(f"models:/{MODEL_NAME}@champion")
+    pair = planted_pairs(settings)[0]
+    answer = model.predict(pd.DataFrame({"basket": [f"{pair['sku_a']},NOPE", "NOPE,NADA"], "store_id": ["L001", "L001"],
+                                         "customer_id": [None, None], "k": [3, 2]}))
+    first, second = answer[answer["request"] == 0], answer[answer["request"] == 1]
+    assert list(first["rank"]) == [1, 2, 3] and (first["unknown"] == "NOPE").all()
+    assert (first["source"] == "als").all() and pair["sku_a"] not in set(first["sku"])
+    assert len(second) == 2 and (second["source"] == "popular").all() and (second["unknown"] == "NOPE,NADA").all()
+    assert first["reason"].str.len().gt(10).all()
+
+
+def test_a_refit_with_the_same_configuration_takes_over(trained):
+    settings, first = trained
+    again = train_crosssell(settings, CONFIG)
+    assert again.params == first.params
+    assert again.promoted and again.reason == "same configuration as the champion, fitted on newer data"
+    evaluation = train_crosssell(settings, CrossSellConfig(test_days=21, trials=1), evaluate_only=True)
+    assert evaluation.version == "" and evaluation.recommender is None
+
+
+def test_too_few_days_of_baskets_is_a_clear_error(trained):
+    settings, _ = trained
+    with pytest.raises(CrossSellTrainingError, match="at least 300"):
+        train_crosssell(settings, CrossSellConfig(test_days=100, trials=1))
+
