@@ -1,0 +1,121 @@
+"""Cross-sell accuracy and speed: prints the figures the cross-sell issue asks for.
+
+In one run, on (a) the medium generated scale (an existing home given with --home, or generated,
+ingested and featurised in a scratch folder) and (b) the real Online Retail data (invoices as
+baskets, cancellations removed by the basket features):
+- the hyper-parameter search, then HitRate@10 / NDCG@10 / MRR / Recall@10 / coverage of ALS alone,
+  the served mix and the popularity, co-occurrence and item-kNN baselines on the held-out weeks;
+- ALS training time on the first 1,000,000 basket lines (medium) with the chosen parameters;
+- in-process latency of ``CrossSell.complete`` for 3-SKU baskets drawn from real baskets (p50/p99).
+
+Goals: ALS HitRate@10 ≥ 2× popularity and ≥ 1.1× co-occurrence on both; training ≤ 60 s for 1M
+interactions on 2 cores; p99 ≤ 2 ms in-process.
+
+Usage: python benchmarks/bench_crosssell.py [--home DIR] [--trials N] [--skip-online-retail]
+"""
+
+from __future__ import annotations
+
+import argparse
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO))
+ONLINE_RETAIL = REPO.parent / "shared" / "datasets" / "online_retail" / "online_retail.csv.gz"
+
+
+def vitrine(*args: str) -> None:
+    subprocess.run([str(Path(sys.executable).parent / "vitrine"), *args], check=True, stdout=subprocess.DEVNULL)
+
+
+def prepare(home: Path, source: str) -> None:
+    if source == "medium":
+        vitrine("generate", "--scale", "medium", "--seed", "42", "--out", str(home / "data" / "medium"), "--home", str(home))
+        vitrine("ingest", str(home / "data" / "medium"), "--home", str(home))
+    else:
+        vitrine("ingest", str(ONLINE_RETAIL), "--mapping", "online_retail", "--home", str(home))
+    vitrine("features", "build", "--sets", "basket_lines", "--home", str(home))
+
+
+def measure(name: str, home: Path, trials: int, time_training: bool) -> None:
+    from features.build import latest_run
+    from models.basket_models import Als
+    from models.crosssell import Rules
+    from pipelines.settings import load_settings
+    from training.crosssell import CrossSellConfig, best_params, compare, fit_recommender, load_lines, search
+    from training.crosssell_eval import ItemIndex, temporal_split
+
+    settings = load_settings(home=home)
+    lines = load_lines(latest_run(settings, "basket_lines").path)
+    config = CrossSellConfig(trials=trials)
+    print(f"\n== {name}: {len(lines):,} basket lines, {lines['ticket_id'].nunique():,} baskets, "
+          f"{lines['sku'].nunique():,} SKUs ==", flush=True)
+    started = time.perf_counter()
+    train, _ = temporal_split(lines, config.test_days)
+    trials_table = search(train, config, log=False)
+    params, weight = best_params(trials_table)
+    print(f"search: {trials} trials in {time.perf_counter() - started:.0f} s; best {params}, co-occurrence weight {weight}")
+    evaluation = compare(lines, params, weight, config)
+    print(evaluation.round(4).to_string(index=False))
+    scores = evaluation.set_index("model")["hit_rate_10"]
+    for model in ("als", "served"):
+        for versus, goal in (("popularity", 2.0), ("cooccurrence", 1.1)):
+            ratio = scores[model] / scores[versus]
+            print(f"{name}: {model} HitRate@10 / {versus} = {ratio:.2f} (goal >= {goal}): "
+                  f"{'met' if ratio >= goal else 'MISSED'}")
+
+    if time_training:
+        first = lines.sort_values("sold_on").head(1_000_000)
+        matrix = ItemIndex.of(first).matrix(first)
+        started = time.perf_counter()
+        Als(params).fit(matrix)
+        seconds = time.perf_counter() - started
+        print(f"{name}: ALS fit on 1,000,000 basket lines ({matrix.shape[0]:,} baskets): {seconds:.1f} s "
+              f"(goal <= 60 s: {'met' if seconds <= 60 else 'MISSED'})")
+
+    from pipelines.warehouse import close_all
+
+    recommender = fit_recommender(settings, lines, params, weight, Rules())
+    close_all()
+    rng = np.random.default_rng(1)
+    baskets = lines.groupby("ticket_id")["sku"].agg(list)
+    baskets = [b for b in baskets[baskets.str.len() >= 3].sample(2000, random_state=1, replace=True)]
+    stores = lines["store_id"].astype(str).unique()
+    requests = [(list(rng.choice(b, 3, replace=False)), str(rng.choice(stores))) for b in baskets]
+    for basket, store in requests[:50]:
+        recommender.complete(basket, store, k=5)  # warm up
+    timings = []
+    for basket, store in requests:
+        started = time.perf_counter()
+        recommender.complete(basket, store, k=5)
+        timings.append((time.perf_counter() - started) * 1000)
+    p50, p99 = np.percentile(timings, [50, 99])
+    print(f"{name}: complete() for a 3-SKU basket, k=5, rules on: p50 {p50:.2f} ms, p99 {p99:.2f} ms "
+          f"(goal p99 <= 2 ms: {'met' if p99 <= 2 else 'MISSED'})")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--home", type=Path, help="an existing home with medium basket_lines features")
+    parser.add_argument("--trials", type=int, default=10)
+    parser.add_argument("--skip-online-retail", action="store_true")
+    args = parser.parse_args()
+
+    scratch = Path(tempfile.mkdtemp(prefix="bench-crosssell-"))
+    home = args.home or scratch / "medium"
+    if args.home is None:
+        prepare(home, "medium")
+    measure("medium", home, args.trials, time_training=True)
+    if not args.skip_online_retail:
+        prepare(scratch / "online_retail", "online_retail")
+        measure("online retail", scratch / "online_retail", args.trials, time_training=False)
+
+
+if __name__ == "__main__":
+    main()
