@@ -48,7 +48,14 @@ def measure(name: str, home: Path, trials: int, time_training: bool) -> None:
     from models.basket_models import Als
     from models.crosssell import Rules
     from pipelines.settings import load_settings
-    from training.crosssell import CrossSellConfig, best_params, compare, fit_recommender, load_lines, search
+    from training.crosssell import (
+        CrossSellConfig,
+        best_params,
+        compare,
+        fit_recommender,
+        load_lines,
+        search,
+    )
     from training.crosssell_eval import ItemIndex, temporal_split
 
     settings = load_settings(home=home)
