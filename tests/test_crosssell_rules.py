@@ -3,6 +3,8 @@ every business rule both ways, cold start, unknown SKUs, the evaluation harness'
 
 from __future__ import annotations
 
+from datetime import date
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -188,3 +190,12 @@ def test_weighting_is_the_same_for_training_rows_and_live_baskets():
         matrix).toarray()[2, 2]  # item 1 is in every basket: lower idf than item 2
     with pytest.raises(ValueError, match="unknown weighting"):
         Weighting.fit(matrix, "log")
+
+
+def test_a_warehouse_without_stock_snapshots_serves_without_the_stock_rule(settings):
+    from training.crosssell import last_stock
+
+    stock = last_stock(settings, date(2024, 1, 31))  # Online Retail-like data: no stock files at all
+    assert list(stock.columns) == ["store_id", "sku", "on_hand"] and stock.empty
+    result = fit(stock=stock).complete(["S1"], "L1", k=1)
+    assert skus(result) == ["C1"] and not result.stock_checked

@@ -266,7 +266,8 @@ def last_stock(settings: Settings, day) -> pd.DataFrame:
     """On hand per store × SKU at the end of ``day`` (empty where the data has no stock snapshots)."""
     from training.forecast import on_hand_at
 
-    return on_hand_at(settings, day)[["store_id", "sku", "on_hand"]]
+    stock = on_hand_at(settings, day)
+    return stock[["store_id", "sku", "on_hand"]] if len(stock) else pd.DataFrame(columns=["store_id", "sku", "on_hand"])
 
 
 def customer_histories(lines: pd.DataFrame) -> pd.DataFrame:
