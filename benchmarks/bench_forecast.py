@@ -48,7 +48,8 @@ def prepare_online_retail(home: Path) -> None:
     vitrine("features", "build", "--sets", "demand_day", "--home", str(home))
 
 
-def autoets_python() -> Path:
+def peer_python() -> Path:
+    """The benchmark-only venv with statsforecast (created on first use)."""
     python = BENCH_VENV / "bin" / "python"
     if not python.exists():
         print("creating .venv-bench with statsforecast (benchmark only)…", flush=True)
@@ -66,8 +67,8 @@ def autoets_forecast(history: pd.DataFrame, keys: list[str], horizon: int) -> pd
         inp, out = Path(scratch) / "in.parquet", Path(scratch) / "out.parquet"
         pd.DataFrame({"unique_id": given["unique_id"].to_numpy(), "ds": given["date"].to_numpy(),
                       "y": given["units"].astype(float).to_numpy()}).to_parquet(inp)
-        subprocess.run([str(autoets_python()), str(REPO / "benchmarks" / "autoets_worker.py"), str(inp), str(out),
-                        str(horizon)], check=True)
+        subprocess.run([str(peer_python()), str(REPO / "benchmarks" / "statsforecast_worker.py"), "autoets", str(inp),
+                        str(out), str(horizon)], check=True)
         return pd.read_parquet(out).merge(ids, on="unique_id").drop(columns="unique_id").rename(columns={"ds": "date"})
 
 

@@ -58,6 +58,8 @@ def demand_features(daily: DataFrame, prices: DataFrame, promotions: DataFrame, 
         .join(F.broadcast(stores.select("store_id", F.col("region").alias("store_region"),
                                         F.col("state").alias("store_state"), "opened_on")), "store_id", "left")
         .join(F.broadcast(products.select("sku", "category", "subcategory", "brand", "launched_on")), "sku", "left")
+        # a catalogue without categories (Online Retail) still has a category × store level: one per store
+        .withColumn("category", F.coalesce(F.col("category"), F.lit("(sem categoria)")))
         .withColumn("day_of_week", (F.dayofweek("date") + 5) % 7)
         .withColumn("day_of_month", F.dayofmonth("date"))
         .withColumn("week_of_year", F.weekofyear("date"))
