@@ -57,13 +57,19 @@ def forecast_many(histories: dict[tuple, pd.DataFrame], horizon: int, workers: i
     last = max(pd.Timestamp(h["date"].max()) for h in histories.values()).date()
     holidays = holidays_frame(first, last)
     keys = list(histories)
-    workers = min(workers or os.cpu_count() or 1, len(keys))
+    results = in_pool(fit_predict, [(histories[k], horizon, holidays) for k in keys], workers)
+    return dict(zip(keys, results))
+
+
+def in_pool(function, calls: list[tuple], workers: int | None = None) -> list:
+    """``function(*call)`` for every call, one Prophet fit per call, in a process pool (in order)."""
+    if not calls:
+        return []
+    workers = min(workers or os.cpu_count() or 1, len(calls))
     # spawn, not fork: the caller may hold a Spark gateway or a chDB session, which must not be copied
     context = multiprocessing.get_context("spawn")
     with ProcessPoolExecutor(max_workers=workers, initializer=_quiet, mp_context=context) as pool:
-        results = pool.map(fit_predict, (histories[k] for k in keys), [horizon] * len(keys), [holidays] * len(keys),
-                           chunksize=max(1, len(keys) // (4 * workers)))
-        return dict(zip(keys, results))
+        return list(pool.map(function, *zip(*calls), chunksize=max(1, len(calls) // (4 * workers))))
 
 
 def _quiet() -> None:

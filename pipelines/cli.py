@@ -223,6 +223,46 @@ def train_crosssell_command(
     print_crosssell_training(console, result)
 
 
+@train_app.command("staffing")
+def train_staffing_command(
+    horizon: Annotated[int, typer.Option(help="Days of hourly traffic to forecast (1-2 weeks).")] = 14,
+    folds: Annotated[int, typer.Option(help="Backtest folds (rolling origins).")] = 3,
+    prophet: Annotated[bool, typer.Option(help="Also backtest Prophet per store.")] = True,
+    plan_on: Annotated[str, typer.Option(help="Traffic quantile the plan covers: p50 or p90.")] = "p90",
+    answer_within: Annotated[float, typer.Option(help="Service target: minutes within which customers are attended.")]
+        = 5.0,
+    target_share: Annotated[float, typer.Option(help="Service target: share of customers attended in time.")] = 0.8,
+    max_utilisation: Annotated[float, typer.Option(help="Most of an hour a seller may be busy.")] = 0.85,
+    minimum_sellers: Annotated[int, typer.Option(help="Sellers in every open hour at least.")] = 1,
+    evaluate_only: Annotated[bool, typer.Option("--evaluate-only", help="Backtest and log only; register nothing.")]
+        = False,
+    home: HomeOption = None,
+    clickhouse_url: UrlOption = None,
+) -> None:
+    """Backtest hourly traffic forecasts (LightGBM, Prophet, naive), plan sellers per hour, log to MLflow, gate."""
+    from models.staffing import StaffingPolicy
+    from training.staffing import StaffingConfig, StaffingTrainingError, train_staffing
+
+    if horizon < 1 or horizon > 28 or folds < 1:
+        _fail("--horizon must be within 1..28 days and --folds at least 1")
+    try:
+        policy = StaffingPolicy(answer_within_minutes=answer_within, target_share=target_share,
+                                max_utilisation=max_utilisation, minimum_sellers=minimum_sellers, plan_on=plan_on)
+    except ValueError as exc:
+        _fail(str(exc))
+    settings = _settings(home, clickhouse_url)
+    try:
+        with console.status("Loading hourly traffic…") as status:
+            result = train_staffing(settings, StaffingConfig(horizon=horizon, folds=folds, prophet=prophet), policy,
+                                    on_step=lambda step: status.update(f"Staffing: {step}…"),
+                                    evaluate_only=evaluate_only)
+    except StaffingTrainingError as exc:
+        _fail(str(exc))
+    from pipelines.report import print_staffing_training
+
+    print_staffing_training(console, result)
+
+
 @app.command()
 def report(home: HomeOption = None, clickhouse_url: UrlOption = None) -> None:
     """Top stores and SKUs by net revenue."""
@@ -251,7 +291,7 @@ def run(
     clickhouse_url: UrlOption = None,
 ) -> None:
     """The main job on the embedded defaults: generate a CosmeticCo dataset, ingest it, report, build features,
-    train the stock forecaster and the cross-sell recommender."""
+    train the stock forecaster, the cross-sell recommender and the staffing model."""
     settings = _settings(home, clickhouse_url)
     out = settings.data_dir / scale
     generate(scale=scale, seed=seed, out=out, home=home)
@@ -260,6 +300,7 @@ def run(
     features_build(home=home, clickhouse_url=clickhouse_url, spark_master=None, as_of=None, sets=",".join(DEFAULT_SETS))
     train_forecast_command(horizon=14 if scale == "tiny" else 28, home=home, clickhouse_url=clickhouse_url)
     train_crosssell_command(trials=4 if scale == "tiny" else 10, home=home, clickhouse_url=clickhouse_url)
+    train_staffing_command(home=home, clickhouse_url=clickhouse_url)
 
 
 if __name__ == "__main__":

@@ -75,6 +75,7 @@ PROFILES = {
     "shopping": [2, 3, 5, 5, 6, 8, 7, 6, 7, 9, 8, 4],
 }
 OPEN_HOUR = 10
+SATURDAY_TILT = np.r_[np.full(4, 0.7), np.full(8, 1.15)]  # Saturdays lean to the afternoon
 WEEKDAY_FACTOR = np.array([0.85, 0.9, 0.95, 1.0, 1.15, 1.45, 0.6])  # Monday..Sunday
 PROMO_LIFT_PER_PCT = 0.04  # +4% demand per discount point: a 25% promotion sells 2x
 CATEGORY_SEASON = {  # category: (months, demand multiplier in them); perfume peaks at Mother's Day and Christmas
@@ -177,6 +178,12 @@ def generate(scale: str, seed: int, out_dir: Path) -> dict[str, int]:
             for i in range(len(stores.ids))
         },
         "store_profiles": dict(zip(stores.ids.tolist(), stores.profile.tolist())),
+        "hourly_traffic": {  # tickets at store s, day d, hour h ~ Poisson(base × size[s] × day_factor[d] × share)
+            "tickets_per_store_day": cfg.tickets_per_store_day, "open_hour": OPEN_HOUR,
+            "store_size": dict(zip(stores.ids.tolist(), stores.size.tolist())),
+            "day_factor": np.round(_day_factor(cal, retail), 5).tolist(),
+            "profiles": PROFILES, "saturday_tilt": SATURDAY_TILT.tolist(),
+        },
         "weekday_factor": WEEKDAY_FACTOR.tolist(),
         "retail_dates": {d.isoformat(): {"name": n, "lift": round(f, 3)} for d, (n, f) in sorted(retail.items())},
         "category_season": {c: {"months": months, "lift": lift} for c, (months, lift) in CATEGORY_SEASON.items()},
@@ -290,13 +297,7 @@ def _tickets(rng: np.random.Generator, cfg: Scale, stores: Stores, cal: Calendar
              retail: dict[date, tuple[str, float]]) -> Tickets:
     """Tickets per store and day (size x weekday x season x retail dates x holidays), at hours that
     follow the store's profile (Saturdays lean to the afternoon), each with a seller of the store."""
-    br_holidays = brazil_holidays(range(cal.start.year, END_DATE.year + 1))
-    day_of_year = np.array([d.timetuple().tm_yday for d in cal.dates])
-    season = 1 + 0.12 * np.cos(2 * np.pi * (day_of_year - 350) / 365.25)  # summer/Christmas high
-    retail_lift = np.array([retail.get(d, ("", 1.0))[1] for d in cal.dates])
-    closed = np.array([(d.month, d.day) in {(12, 25), (1, 1)} for d in cal.dates])
-    holiday_factor = np.where([d in br_holidays for d in cal.dates], 0.7, 1.0)
-    day_factor = WEEKDAY_FACTOR[cal.weekday] * season * retail_lift * holiday_factor * ~closed
+    day_factor = _day_factor(cal, retail)
     n_st = len(stores.ids)
     per_store_day = rng.poisson(cfg.tickets_per_store_day * stores.size[:, None] * day_factor[None, :]).ravel()
     store = np.repeat(np.repeat(np.arange(n_st, dtype=np.int16), cal.n), per_store_day)
@@ -308,13 +309,25 @@ def _tickets(rng: np.random.Generator, cfg: Scale, stores: Stores, cal: Calendar
         mask = stores.profile[store] == name
         sat = mask & (cal.weekday[day] == 5)
         hour[mask & ~sat] = OPEN_HOUR + rng.choice(12, (mask & ~sat).sum(), p=p)
-        sat_p = p * np.r_[np.full(4, 0.7), np.full(8, 1.15)]
+        sat_p = p * SATURDAY_TILT
         hour[sat] = OPEN_HOUR + rng.choice(12, sat.sum(), p=sat_p / sat_p.sum())
     second = hour * 3600 + rng.integers(0, 3600, n_tix)
     first_seller = np.r_[0, np.cumsum(stores.sellers_per_store)[:-1]]
     seller = first_seller[store] + (rng.random(n_tix) * stores.sellers_per_store[store]).astype(int)
     customer = np.where(rng.random(n_tix) < 0.4, rng.integers(1, max(200, n_tix // 6), n_tix), 0)
     return Tickets(store, day, second, seller, customer)
+
+
+def _day_factor(cal: Calendar, retail: dict[date, tuple[str, float]]) -> np.ndarray:
+    """Each day's expected traffic relative to a plain day: weekday × season × retail dates × holidays
+    (closed on 25/12 and 1/1)."""
+    br_holidays = brazil_holidays(range(cal.start.year, END_DATE.year + 1))
+    day_of_year = np.array([d.timetuple().tm_yday for d in cal.dates])
+    season = 1 + 0.12 * np.cos(2 * np.pi * (day_of_year - 350) / 365.25)  # summer/Christmas high
+    retail_lift = np.array([retail.get(d, ("", 1.0))[1] for d in cal.dates])
+    closed = np.array([(d.month, d.day) in {(12, 25), (1, 1)} for d in cal.dates])
+    holiday_factor = np.where([d in br_holidays for d in cal.dates], 0.7, 1.0)
+    return WEEKDAY_FACTOR[cal.weekday] * season * retail_lift * holiday_factor * ~closed
 
 
 def _basket_lines(rng: np.random.Generator, tickets: Tickets, catalogue: Catalogue, promotions: Promotions,

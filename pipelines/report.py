@@ -116,3 +116,32 @@ def print_crosssell_training(console: Console, result) -> None:
     for item in example.items:
         sample.add_row(item.sku, item.name, item.reason)
     console.print(sample)
+
+
+def print_staffing_training(console: Console, result) -> None:
+    """The hourly backtest, the gate's decision, and the first store's plan for tomorrow (training.staffing)."""
+    table = Table(title="Hourly traffic backtest (pooled over stores and folds)")
+    for column in ("model", "WAPE", "bias", "P10–P90 coverage", "peak top-3 hit", "days all 3 peaks"):
+        table.add_column(column, justify="left" if column == "model" else "right")
+    for row in result.scores.itertuples(index=False):
+        name = f"[bold]{row.model}[/bold]" if row.model == result.served else row.model
+        table.add_row(name, f"{row.wape:.1%}", f"{row.bias:+.1%}", "" if row.coverage != row.coverage else
+                      f"{row.coverage:.1%}", f"{row.peak_hit:.1%}", f"{row.peak_days_all_3:.1%}")
+    console.print(table)
+    if not result.version:
+        console.print(f"Backtest logged as MLflow run {result.run_id} ({result.reason}).")
+        return
+    console.print(f"Model version {result.version} ({result.served}): "
+                  f"{'promoted to champion' if result.promoted else 'not promoted'} ({result.reason}). "
+                  f"MLflow run {result.run_id}.")
+    plan = result.plan
+    store, day = plan["store_id"].iloc[0], plan["date"].min()
+    rows = plan[(plan["store_id"] == store) & (plan["date"] == day)]
+    grid = Table(title=f"Sellers needed at {store} on {day:%d/%m} (P90 traffic unless told otherwise)")
+    for column in ("hour", "tickets (P50)", "sellers needed", "scheduled", "sales at risk"):
+        grid.add_column(column, justify="right")
+    for r in rows.itertuples(index=False):
+        grid.add_row(f"{r.hour:02d}h", f"{r.tickets_p50:.0f}", f"{r.sellers_needed}" + (" *" if r.peak else ""),
+                     "" if r.scheduled != r.scheduled else f"{r.scheduled:.0f}", brl(r.sales_at_risk))
+    console.print(grid)
+    console.print("* peak hour")

@@ -29,7 +29,8 @@ def test_main_job_generates_ingests_and_reports(tmp_path):
     assert "Backtest" in out and "sku_store" in out and "promoted to champion (no champion yet)" in out
     assert "Highest stock-out risks" in out
     assert "Cross-sell on the last weeks" in out and "served" in out and "co-occurrence" in out
-    assert out.count("promoted to champion (no champion yet)") == 2 and "Suggestions for a basket with" in out
+    assert "Hourly traffic backtest" in out and "last_week" in out and "Sellers needed at L001" in out
+    assert out.count("promoted to champion (no champion yet)") == 3 and "Suggestions for a basket with" in out
     again = run("ingest", str(tmp_path / "data" / "tiny"), home=tmp_path)
     assert again.returncode == 0 and out.count("vendas.csv") == 1
     assert "already ingested, skipped" in again.stdout

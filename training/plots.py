@@ -62,3 +62,25 @@ def coverage_plot(summary: pd.DataFrame) -> Figure:
     ax.legend(fontsize=8)
     fig.tight_layout()
     return fig
+
+
+def traffic_plot(forecasts: pd.DataFrame, served: str, stores: int = 3) -> Figure:
+    """Hourly tickets of the last fold's first week: actual vs the served model (P10–P90) and the
+    same-hour-last-week baseline, for the busiest stores."""
+    last = forecasts[forecasts["fold"] == forecasts["fold"].max()]
+    week = last[last["date"] < last["date"].min() + pd.Timedelta(days=7)]
+    busiest = week.groupby("store_id")["actual"].sum().nlargest(stores).index
+    fig, axes = plt.subplots(len(busiest), 1, figsize=(12, 3 * max(len(busiest), 1)), squeeze=False)
+    for ax, store in zip(axes[:, 0], busiest):
+        rows = week[week["store_id"] == store]
+        ours = rows[rows["model"] == served].sort_values(["date", "hour"])
+        naive = rows[rows["model"] == "last_week"].sort_values(["date", "hour"])
+        x = range(len(ours))
+        ax.plot(x, ours["actual"], color="black", label="actual")
+        ax.plot(x, ours["point"], color="tab:blue", label=served)
+        ax.fill_between(x, ours["p10"], ours["p90"], color="tab:blue", alpha=0.2, label="P10–P90")
+        ax.plot(x, naive["point"], color="tab:gray", linestyle=":", label="last week")
+        ax.set_title(f"store {store}: tickets per open hour")
+        ax.legend(loc="upper left", fontsize="small")
+    fig.tight_layout()
+    return fig

@@ -1,0 +1,139 @@
+"""The staffing model end to end on generated data whose hourly profiles are known (verdade.json):
+the planted peak hours are found, the model beats the naive baselines, the champion loads from
+the registry and plans a week (a new store gets the chain prior), the gate refreshes a
+same-configuration champion, and too little data is a clear error."""
+
+from __future__ import annotations
+
+import json
+
+import mlflow
+import numpy as np
+import pandas as pd
+import pytest
+
+from features.build import build
+from pipelines import generator
+from pipelines.ingest import ingest
+from pipelines.mapping import load_mapping
+from pipelines.settings import load_settings
+from pipelines.warehouse import close_all, connect
+from training.staffing import (
+    MODEL_NAME,
+    StaffingConfig,
+    StaffingTrainingError,
+    final_forecast,
+    train_staffing,
+)
+from training.tracking import configure
+
+SCALE = generator.Scale(stores=4, skus=60, days=200, tickets_per_store_day=150)
+CONFIG = StaffingConfig(train_origins=12)
+
+
+@pytest.fixture(scope="module")
+def trained(tmp_path_factory):
+    home = tmp_path_factory.mktemp("staffing") / "home"
+    close_all()
+    settings = load_settings(home=home, spark_master="local[2]", spark_driver_memory="2g", spark_shuffle_partitions=4)
+    generator.SCALES["staffing-test"] = SCALE
+    try:
+        generator.generate("staffing-test", 3, home / "data")
+    finally:
+        del generator.SCALES["staffing-test"]
+    ingest(connect(settings), settings, [home / "data"], load_mapping("cosmeticco"))
+    build(settings, ("traffic_hour",))
+    result = train_staffing(settings, CONFIG)
+    yield settings, result
+    close_all()
+
+
+def truth(settings) -> dict:
+    return json.loads((settings.home / "data" / "verdade.json").read_text())
+
+
+def test_the_planted_peak_hours_of_each_store_are_found(trained):
+    settings, result = trained
+    profiles = truth(settings)["store_profiles"]
+    weekdays = result.plan[result.plan["date"].dt.day_of_week < 5]
+    for store, rows in weekdays.groupby("store_id"):
+        weights = dict(zip(range(generator.OPEN_HOUR, generator.OPEN_HOUR + 12), generator.PROFILES[profiles[store]]))
+        third = sorted(weights.values(), reverse=True)[2]
+        found = rows.groupby("hour")["tickets_p50"].mean().nlargest(3).index
+        assert all(weights[h] >= third for h in found), (store, profiles[store], list(found))
+        peak_hours = set(rows.loc[rows["peak"], "hour"])
+        assert {h for h, w in weights.items() if w == max(weights.values())} <= peak_hours
+
+
+def test_the_model_beats_the_naive_baselines_with_calibrated_intervals(trained):
+    _, result = trained
+    scores = result.scores.set_index("model")
+    assert set(scores.index) == {"lightgbm", "prophet", "last_week", "mean_4_weeks"}
+    served = scores.loc[result.served]
+    assert result.served in ("lightgbm", "prophet")
+    assert served["wape"] < scores.loc["mean_4_weeks", "wape"] < scores.loc["last_week", "wape"]
+    assert 0.7 <= scores.loc["lightgbm", "coverage"] <= 0.95
+    assert abs(served["bias"]) < 0.05
+    assert served["peak_hit"] > scores.loc["last_week", "peak_hit"]
+
+
+def test_the_plan_covers_open_hours_with_the_schedule_and_tickets_values(trained):
+    _, result = trained
+    plan = result.plan
+    assert plan["date"].nunique() == CONFIG.horizon
+    assert set(plan["hour"]) == set(range(generator.OPEN_HOUR, generator.OPEN_HOUR + 12))
+    assert (plan["sellers_needed"] >= 1).all() and (plan["tickets_p90"] >= plan["tickets_p50"]).all()
+    busy = plan.groupby("hour")["sellers_needed"].mean()
+    assert busy.max() > busy.min()  # peaks need more sellers than quiet hours
+    assert plan["scheduled"].notna().mean() > 0.9  # the last published week repeated over the plan
+    assert (plan.loc[plan["gap"] >= 0, "sales_at_risk"] == 0).all()
+    assert not result.peaks.empty and (result.peaks["end"] > result.peaks["start"]).all()
+
+
+def test_the_champion_plans_a_week_and_a_new_store_gets_the_chain_prior(trained):
+    settings, result = trained
+    assert result.promoted and result.reason == "no champion yet"
+    configure(settings, MODEL_NAME)
+    model = mlflow.pyfunc.load_model(f"models:/{MODEL_NAME}@champion")
+    start = result.plan["date"].min()
+    week = model.predict(pd.DataFrame({"store_id": ["L001"], "week_start": [str(start.date())], "plan_on": [None]}))
+    assert week["date"].nunique() == 7 and (week["basis"] == "store").all()
+    expected = result.plan[(result.plan["store_id"] == "L001") & (result.plan["date"] < start + pd.Timedelta(days=7))]
+    assert week["sellers_needed"].tolist() == expected["sellers_needed"].tolist()
+    lean = model.predict(pd.DataFrame({"store_id": ["L001"], "week_start": [str(start.date())], "plan_on": ["p50"]}))
+    assert lean["sellers_needed"].sum() < week["sellers_needed"].sum()
+    new = model.predict(pd.DataFrame({"store_id": ["L999"], "week_start": [None], "plan_on": [None]}))
+    assert (new["basis"] == "chain prior").all() and new["scheduled"].isna().all() and len(new) == len(week)
+    with pytest.raises(Exception, match="outside the forecast"):
+        model.predict(pd.DataFrame({"store_id": ["L001"], "week_start": ["2030-01-01"], "plan_on": [None]}))
+
+
+def test_a_refit_with_the_same_configuration_takes_over(trained):
+    settings, first = trained
+    again = train_staffing(settings, CONFIG)
+    assert again.served == first.served
+    assert again.promoted and again.reason == "same configuration as the champion, fitted on newer data"
+    evaluation = train_staffing(settings, StaffingConfig(train_origins=12, prophet=False), evaluate_only=True)
+    assert evaluation.version == "" and evaluation.plan.empty and evaluation.served == "lightgbm"
+
+
+def test_too_short_a_history_is_a_clear_error(trained):
+    settings, _ = trained
+    with pytest.raises(StaffingTrainingError, match="reduce --folds or --horizon"):
+        train_staffing(settings, StaffingConfig(horizon=28, folds=6))
+
+
+def test_a_store_too_new_for_prophet_is_planned_on_the_chain_prior():
+    from models.traffic import TrafficHistory
+
+    rng = np.random.default_rng(2)
+    days = pd.date_range("2026-01-01", periods=120)
+    rows = [(s, d, h, rng.poisson(6 if h in (12, 13) else 3), 5, 0) for s in ("A", "B") for d in days
+            for h in range(10, 20)]
+    rows += [("NEW", days[-1], h, rng.poisson(4), 5, 0) for h in range(10, 20)]  # opened yesterday
+    history = TrafficHistory.of(pd.DataFrame(rows, columns=["store_id", "date", "hour", "tickets", "items",
+                                                            "promotions_running"]), extra_days=7)
+    forecast = final_forecast(history, StaffingConfig(horizon=7, train_origins=8), "prophet")
+    new = forecast[forecast["store_id"] == "NEW"]
+    assert len(new) == 70 and (new["basis"] == "chain prior").all() and new["tickets_p50"].notna().all()
+    assert (forecast.loc[forecast["store_id"] != "NEW", "basis"] == "store").all()
