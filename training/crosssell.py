@@ -287,15 +287,11 @@ def params_hash(params: AlsParams, cooc_weight: float) -> str:
 def champion_score(lines: pd.DataFrame, key: str, params: AlsParams, cooc_weight: float, config: CrossSellConfig
                    ) -> tuple[float | None, bool]:
     """(the champion's HitRate@k on this split, whether it has the same hyper-parameters)."""
-    from mlflow import MlflowClient
+    from training.tracking import champion_run
 
-    from training.tracking import champion_version
-
-    version = champion_version(MODEL_NAME)
-    if version is None:
+    run = champion_run(MODEL_NAME)
+    if run is None:
         return None, False
-    client = MlflowClient()
-    run = client.get_run(client.get_model_version(MODEL_NAME, version).run_id)
     if run.data.tags.get("served.hash") == params_hash(params, cooc_weight):
         return None, True
     if run.data.tags.get("split.key") == key and GATE_METRIC in run.data.metrics:

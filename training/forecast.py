@@ -216,15 +216,11 @@ class ChampionScore:
 def champion_score(settings: Settings, key: str, config: BacktestConfig, panel: pd.DataFrame, units: pd.DataFrame,
                    columns: Columns, candidate: float) -> ChampionScore:
     """The champion's RMSSE on this backtest (see the gate rule), or None when there is no champion."""
-    from mlflow import MlflowClient
+    from training.tracking import champion_run
 
-    from training.tracking import champion_version
-
-    version = champion_version(MODEL_NAME)
-    if version is None:
+    run = champion_run(MODEL_NAME)
+    if run is None:
         return ChampionScore(None, False)
-    client = MlflowClient()
-    run = client.get_run(client.get_model_version(MODEL_NAME, version).run_id)
     if run.data.tags.get("config.hash") == config_hash(config):
         return ChampionScore(candidate, True)
     if run.data.tags.get("backtest.key") == key:

@@ -356,15 +356,11 @@ def config_hash(config: StaffingConfig, served: str) -> str:
 def champion_score(history: TrafficHistory, key: str, config: StaffingConfig, served: str, candidate: float
                    ) -> tuple[float | None, bool]:
     """(the champion's pooled WAPE on this backtest, whether it is this very configuration)."""
-    from mlflow import MlflowClient
+    from training.tracking import champion_run
 
-    from training.tracking import champion_version
-
-    version = champion_version(MODEL_NAME)
-    if version is None:
+    run = champion_run(MODEL_NAME)
+    if run is None:
         return None, False
-    client = MlflowClient()
-    run = client.get_run(client.get_model_version(MODEL_NAME, version).run_id)
     if run.data.tags.get("config.hash") == config_hash(config, served):
         return candidate, True
     if run.data.tags.get("backtest.key") == key and GATE_METRIC in run.data.metrics:

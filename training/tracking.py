@@ -93,3 +93,14 @@ def champion_version(model: str) -> str | None:
         return str(MlflowClient().get_model_version_by_alias(model, CHAMPION).version)
     except MlflowException:
         return None
+
+
+def champion_run(model: str):
+    """The MLflow run that produced the ``champion`` version, or None when there is no champion."""
+    from mlflow import MlflowClient
+
+    version = champion_version(model)
+    if version is None:
+        return None
+    client = MlflowClient()
+    return client.get_run(client.get_model_version(model, version).run_id)
