@@ -169,7 +169,12 @@ class Als:
         return self
 
     def user_factors(self, queries: sp.csr_matrix) -> np.ndarray:
-        """Factors of live baskets, folded in against the fixed item factors (``recalculate_user``)."""
+        """Factors of live baskets, folded in against the fixed item factors (``recalculate_user``).
+
+        One basket (a live request) is solved on the calling thread: implicit's OpenMP threads
+        beside BLAS's cost several milliseconds of hand-offs for a solve of microseconds; a batch
+        (evaluation) uses them all."""
+        self.model.num_threads = 1 if queries.shape[0] == 1 else 0
         return self.model.recalculate_user(np.arange(queries.shape[0]), self.weighting.apply(queries))
 
     def scores(self, queries: sp.csr_matrix) -> np.ndarray:
