@@ -21,6 +21,8 @@ features_app = typer.Typer(help="Spark feature pipelines over the warehouse.")
 app.add_typer(features_app, name="features")
 train_app = typer.Typer(help="Train, backtest and register the models in MLflow.")
 app.add_typer(train_app, name="train")
+users_app = typer.Typer(help="Who may use the service: tokens by role.")
+app.add_typer(users_app, name="users")
 console = Console()
 
 HomeOption = Annotated[Path | None, typer.Option("--home", help="Overrides VITRINE_HOME.")]
@@ -261,6 +263,70 @@ def train_staffing_command(
     from pipelines.report import print_staffing_training
 
     print_staffing_training(console, result)
+
+
+@users_app.command("add")
+def users_add(
+    name: Annotated[str, typer.Argument(help="Who the token is for.")],
+    role: Annotated[str, typer.Option(help="seller | manager | analyst | admin")],
+    store: Annotated[str | None, typer.Option(help="Store id (sellers and managers).")] = None,
+    seller: Annotated[str | None, typer.Option(help="Seller id (sellers).")] = None,
+    home: HomeOption = None,
+) -> None:
+    """Create a user and print their token once (only its hash is kept)."""
+    from serving.auth import AuthError, add_user
+
+    try:
+        user, token = add_user(load_settings(home=home), name, role, store, seller)
+    except AuthError as exc:
+        _fail(str(exc))
+    console.print(f"User {user.user_id} ({user.name}, {user.role}). Token (shown once, keep it safe):")
+    print(token)
+
+
+@users_app.command("list")
+def users_list(home: HomeOption = None) -> None:
+    """Every user with role, store and whether revoked (never tokens)."""
+    from rich.table import Table
+
+    from serving.auth import users
+
+    table = Table(title="Users")
+    for column in ("id", "name", "role", "store", "seller", "created", "revoked"):
+        table.add_column(column)
+    for u in users(load_settings(home=home)):
+        table.add_row(str(u["user_id"]), u["name"], u["role"], u["store_id"] or "", u["seller_id"] or "",
+                      u["created_at"], u["revoked_at"] or "")
+    console.print(table)
+
+
+@users_app.command("revoke")
+def users_revoke(user_id: Annotated[int, typer.Argument(help="The user's id (vitrine users list).")],
+                 home: HomeOption = None) -> None:
+    """Revoke a user's token at once."""
+    from serving.auth import AuthError, revoke
+
+    try:
+        revoke(load_settings(home=home), user_id)
+    except AuthError as exc:
+        _fail(str(exc))
+    console.print(f"User {user_id} revoked.")
+
+
+@app.command()
+def serve(port: Annotated[int | None, typer.Option(help="Overrides VITRINE_SERVICE_PORT.")] = None,
+          home: HomeOption = None) -> None:
+    """Run the API (BentoML) on 127.0.0.1 with the registry's champion models."""
+    import os
+    import subprocess
+
+    settings = load_settings(home=home)
+    env = {**os.environ, "VITRINE_HOME": str(settings.home.resolve()), "BENTOML_DO_NOT_TRACK": "true"}
+    chosen = port or settings.service_port
+    console.print(f"Serving on http://127.0.0.1:{chosen} (OpenAPI at /docs)…")
+    bentoml = Path(sys.executable).parent / "bentoml"
+    raise typer.Exit(subprocess.call([str(bentoml), "serve", "serving.service:Vitrine", "--host", "127.0.0.1",
+                                      "--port", str(chosen)], env=env, cwd=Path(__file__).resolve().parents[1]))
 
 
 @app.command()

@@ -32,6 +32,8 @@ class Settings(BaseSettings):
     clickhouse_read_slices: int = Field(
         8, description="Parallel slices Spark reads a ClickHouse server in (by hash of the first key column).")
     earliest_sale_date: str = Field("2000-01-01", description="Sales before this date are quarantined.")
+    service_port: int = Field(3000, description="Port `vitrine serve` listens on (127.0.0.1).")
+    model_poll_seconds: int = Field(60, description="How often the service asks the registry for new champions.")
     ingest_reader: Literal["engine", "client"] = Field(
         "engine", description="engine: the embedded ClickHouse reads files itself; client: Python parses and streams "
         "them (always the case with a server, which cannot see this machine's files).")
