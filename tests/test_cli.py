@@ -12,7 +12,7 @@ VITRINE = [sys.executable, "-m", "pipelines.cli"]
 
 
 def run(*args: str, home: Path) -> subprocess.CompletedProcess:
-    return subprocess.run([*VITRINE, *args, "--home", str(home)], capture_output=True, text=True, timeout=300,
+    return subprocess.run([*VITRINE, *args, "--home", str(home)], capture_output=True, text=True, timeout=900,
                           env={"COLUMNS": "200", "PATH": "/usr/bin:/bin"})
 
 
