@@ -46,14 +46,17 @@ class Champions:
 
     def refresh(self) -> list[str]:
         """Load every champion that changed; returns the models (re)loaded. Never raises."""
+        import mlflow
         from mlflow import MlflowClient
         from mlflow.exceptions import MlflowException
 
-        from training.tracking import CHAMPION, configure
+        from training.tracking import CHAMPION, tracking_uri
 
         changed = []
         try:
-            configure(self.settings, MODELS[0])
+            uri = tracking_uri(self.settings)
+            mlflow.set_tracking_uri(uri)  # models:/ downloads resolve through the global registry URI
+            mlflow.set_registry_uri(uri)
             client = MlflowClient()
         except Exception as exc:  # noqa: BLE001 - any failure to reach the registry degrades, it must not crash
             return self._fall_back(f"registry unreachable: {exc}")
@@ -69,6 +72,8 @@ class Champions:
                 continue
             current = self.served.get(name)
             if current and current.version == str(version.version) and current.source == "registry":
+                with self.lock:
+                    self.errors.pop(name, None)  # reachable again: a past hiccup is no longer news
                 continue
             try:
                 local = self._download(name, str(version.version), version.run_id)

@@ -1,0 +1,191 @@
+"""The real API (``bentoml serve`` on a free localhost port) over the main job's champions: tokens and
+roles, denials, revocation, the audit trail, bad input as 4xx, a new champion picked up without a
+restart, and an unreachable registry served from the last good copies."""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import httpx
+import pytest
+
+from pipelines.settings import load_settings
+from serving import auth
+
+BENTOML = Path(sys.executable).parent / "bentoml"
+REPO = Path(__file__).resolve().parents[1]
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def start(home: Path, **env: str) -> tuple[subprocess.Popen, str]:
+    port = free_port()
+    process = subprocess.Popen(
+        [str(BENTOML), "serve", "serving.service:Vitrine", "--host", "127.0.0.1", "--port", str(port)],
+        cwd=REPO, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
+        env={**os.environ, "VITRINE_HOME": str(home), "BENTOML_DO_NOT_TRACK": "true", **env})
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 180
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(f"the service exited: {process.stderr.read()[-3000:]}")
+        try:
+            if httpx.get(f"{url}/readyz", timeout=2).status_code == 200:
+                return process, url
+        except httpx.HTTPError:
+            pass
+        time.sleep(1)
+    process.kill()
+    raise RuntimeError("the service did not become ready in 180 s")
+
+
+def stop(process: subprocess.Popen) -> None:
+    process.terminate()
+    try:
+        process.wait(timeout=20)
+    except subprocess.TimeoutExpired:
+        process.kill()
+
+
+@pytest.fixture(scope="module")
+def service(main_job):
+    home, result = main_job
+    assert result.returncode == 0, result.stdout[-2000:]
+    settings = load_settings(home=home)
+    tokens = {
+        "admin": auth.add_user(settings, "Ana", "admin")[1],
+        "analyst": auth.add_user(settings, "Rui", "analyst")[1],
+        "manager": auth.add_user(settings, "Gil", "manager", store_id="L001")[1],
+        "seller": auth.add_user(settings, "Vera", "seller", store_id="L002", seller_id="V0005")[1],
+    }
+    process, url = start(home, VITRINE_MODEL_POLL_SECONDS="2")
+    yield settings, url, tokens
+    stop(process)
+
+
+def call(url: str, endpoint: str, token: str | None = None, **body) -> httpx.Response:
+    headers = {"authorization": f"Bearer {token}"} if token else {}
+    return httpx.post(f"{url}/{endpoint}", json=body, headers=headers, timeout=30)
+
+
+def test_health_is_open_and_everything_else_needs_a_valid_token(service):
+    settings, url, _ = service
+    assert call(url, "health").json() == {"status": "ok"}
+    for endpoint, body in (("readiness", {}), ("cross_sell", {"basket": ["P00001"], "store_id": "L001"}),
+                           ("stock_alerts", {"store_id": "L001"}), ("staffing_plan", {"store_id": "L001"}),
+                           ("forecast", {"store_id": "L001", "skus": ["P00001"]}), ("reload", {})):
+        assert call(url, endpoint, **body).status_code == 401
+        assert call(url, endpoint, "not-a-token", **body).status_code == 401
+    denied = [row for row in auth.audit_rows(settings, 50) if row["status"] == 401]
+    assert len(denied) >= 12 and all(row["user_id"] is None for row in denied)
+
+
+def test_readiness_lists_the_three_champions(service):
+    _, url, tokens = service
+    ready = call(url, "readiness", tokens["seller"]).json()
+    assert ready["status"] == "ready", ready
+    assert {name: m["source"] for name, m in ready["models"].items()} == {
+        "stock-forecaster": "registry", "cross-sell": "registry", "staffing": "registry"}
+
+
+def test_a_manager_sees_their_store_and_only_their_store(service):
+    _, url, tokens = service
+    alerts = call(url, "stock_alerts", tokens["manager"], store_id="L001", limit=5)
+    assert alerts.status_code == 200
+    rows = alerts.json()["alerts"]
+    assert 0 < len(rows) <= 5
+    assert [r["stockout_probability"] for r in rows] == sorted((r["stockout_probability"] for r in rows), reverse=True)
+    sku = rows[0]["sku"]
+    forecast = call(url, "forecast", tokens["manager"], store_id="L001", skus=[sku], horizon_days=7).json()
+    assert len(forecast["days"]) == 7 and all(d["p10"] <= d["p50"] <= d["p90"] for d in forecast["days"])
+    plan = call(url, "staffing_plan", tokens["manager"], store_id="L001").json()
+    assert plan["basis"] == "store" and len({h["date"] for h in plan["hours"]}) == 7 and plan["peaks"]
+    assert all(h["sellers_needed"] >= 1 for h in plan["hours"])
+    for endpoint, body in (("stock_alerts", {"store_id": "L002"}), ("staffing_plan", {"store_id": "L002"}),
+                           ("forecast", {"store_id": "L002", "skus": [sku]}), ("reload", {})):
+        assert call(url, endpoint, tokens["manager"], **body).status_code == 403
+    missing = call(url, "forecast", tokens["manager"], store_id="L001", skus=["NOPE"])
+    assert missing.status_code == 404 and "NOPE" in missing.text
+
+
+def test_a_seller_gets_cross_sell_for_their_store_but_no_manager_views(service):
+    _, url, tokens = service
+    reply = call(url, "cross_sell", tokens["seller"], basket=["P00001", "NADA"], store_id="L002", k=3)
+    assert reply.status_code == 200
+    body = reply.json()
+    assert body["unknown"] == ["NADA"] and 0 < len(body["suggestions"]) <= 3
+    assert all(s["reason"] and s["sku"] != "P00001" for s in body["suggestions"])
+    assert call(url, "cross_sell", tokens["seller"], basket=["P00001"], store_id="L001").status_code == 403
+    assert call(url, "stock_alerts", tokens["seller"], store_id="L002").status_code == 403
+    assert call(url, "stock_alerts", tokens["analyst"], store_id="L002").status_code == 200  # analysts read all
+    assert call(url, "reload", tokens["analyst"]).status_code == 403
+
+
+def test_bad_input_is_a_4xx_naming_the_field(service):
+    _, url, tokens = service
+    for body, field in (({"basket": [], "store_id": "L001"}, "basket"), ({"basket": ["P1"], "store_id": "L001", "k": 0}, "k"),
+                        ({"basket": "P1", "store_id": "L001"}, "basket"), ({"basket": ["P1"]}, "store_id")):
+        reply = call(url, "cross_sell", tokens["admin"], **body)
+        assert reply.status_code == 400 and field in reply.text and "Traceback" not in reply.text
+    bad_week = call(url, "staffing_plan", tokens["admin"], store_id="L001", week_start="2031-01-06")
+    assert bad_week.status_code == 400 and "outside the forecast" in bad_week.text
+    assert call(url, "staffing_plan", tokens["admin"], store_id="L001", plan_on="p75").status_code == 400
+
+
+def test_every_call_is_audited_and_revoked_tokens_stop_working(service):
+    settings, url, _ = service
+    user, token = auth.add_user(settings, "Temp", "manager", store_id="L001")
+    assert call(url, "stock_alerts", token, store_id="L001").status_code == 200
+    auth.revoke(settings, user.user_id)
+    assert call(url, "stock_alerts", token, store_id="L001").status_code == 401
+    rows = auth.audit_rows(settings, 5)
+    mine = [r for r in rows if r["user_id"] == user.user_id]
+    assert mine and mine[0]["endpoint"] == "stock_alerts" and mine[0]["status"] == 200
+    assert json.loads(mine[0]["request"]) == {"store_id": "L001", "limit": 20}
+    assert all(token not in r["request"] for r in rows)
+
+
+def test_a_new_champion_is_served_without_a_restart(service):
+    from mlflow import MlflowClient
+
+    from training.tracking import CHAMPION, configure
+
+    settings, url, tokens = service
+    configure(settings, "staffing")
+    client = MlflowClient()
+    current = client.get_model_version_by_alias("staffing", CHAMPION)
+    newer = client.create_model_version("staffing", current.source, run_id=current.run_id)
+    client.set_registered_model_alias("staffing", CHAMPION, newer.version)
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        models = call(url, "readiness", tokens["admin"]).json()["models"]
+        if models["staffing"]["version"] == str(newer.version):
+            break
+        time.sleep(1)
+    assert models["staffing"]["version"] == str(newer.version)
+    plan = call(url, "staffing_plan", tokens["admin"], store_id="L001").json()
+    assert plan["model_version"] == str(newer.version)
+
+
+def test_an_unreachable_registry_serves_the_last_good_models_and_says_degraded(service):
+    settings, _, tokens = service
+    process, url = start(settings.home, MLFLOW_TRACKING_URI="http://127.0.0.1:9", MLFLOW_HTTP_REQUEST_MAX_RETRIES="0",
+                         MLFLOW_HTTP_REQUEST_TIMEOUT="2", VITRINE_MODEL_POLL_SECONDS="3600")
+    try:
+        ready = call(url, "readiness", tokens["admin"]).json()
+        assert ready["status"] == "degraded"
+        assert all(m["source"] == "last good copy" and m["error"] for m in ready["models"].values())
+        reply = call(url, "cross_sell", tokens["admin"], basket=["P00001"], store_id="L001")
+        assert reply.status_code == 200 and reply.json()["suggestions"]
+    finally:
+        stop(process)
