@@ -13,95 +13,25 @@ Run it with ``vitrine serve`` (or ``bentoml serve serving.service:Vitrine``).
 from __future__ import annotations
 
 import threading
+from dataclasses import asdict
 from datetime import date
+from zoneinfo import ZoneInfo
 from http import HTTPStatus
 
 import bentoml
 import pandas as pd
 from bentoml.exceptions import BentoMLException
-from pydantic import BaseModel, Field
+from pydantic import Field
 
+from pipelines import live_sales
+from pipelines.privacy import pseudonym_key, pseudonymise
 from pipelines.settings import load_settings
 from serving import auth
 from serving.champions import Champions
-
-STORE = Field(min_length=1, max_length=40, description="store id, e.g. L001")
-
-
-class Suggestion(BaseModel):
-    sku: str
-    name: str
-    score: float
-    margin: float | None
-    reason: str
-    source: str
-
-
-class CrossSellReply(BaseModel):
-    store_id: str
-    suggestions: list[Suggestion]
-    unknown: list[str] = Field(description="basket SKUs nobody knows (reported, not an error)")
-    model_version: str
-
-
-class DayForecast(BaseModel):
-    sku: str
-    date: date
-    p10: float
-    p50: float
-    p90: float
-
-
-class ForecastReply(BaseModel):
-    store_id: str
-    days: list[DayForecast]
-    model_version: str
-
-
-class StockAlert(BaseModel):
-    sku: str
-    on_hand: float
-    days_of_cover: float | None
-    stockout_date: date | None
-    stockout_probability: float
-    order_quantity: int
-
-
-class StockAlertsReply(BaseModel):
-    store_id: str
-    alerts: list[StockAlert]
-    model_version: str
-
-
-class PlanHour(BaseModel):
-    date: date
-    hour: int
-    tickets_p50: float
-    tickets_p90: float
-    sellers_needed: int
-    scheduled: float | None
-    gap: float | None
-    sales_at_risk: float
-    peak: bool
-
-
-class PeakWindow(BaseModel):
-    date: date
-    start: int
-    end: int
-
-
-class StaffingReply(BaseModel):
-    store_id: str
-    basis: str
-    hours: list[PlanHour]
-    peaks: list[PeakWindow]
-    model_version: str
-
-
-class Readiness(BaseModel):
-    status: str
-    models: dict[str, dict]
+from serving.live_figures import LiveFigures, UnknownError
+from serving.schemas import (STORE, CrossSellReply, DayForecast, ForecastReply, HighMarginReply, MarginProduct,
+                             PeakWindow, PlanHour, Readiness, SaleLineIn, SalesReply, SellerSummary, StaffingReply,
+                             StockAlert, StockAlertsReply, StoreComparison, Suggestion, TeamSummary)
 
 
 def _token(ctx: bentoml.Context) -> str | None:
@@ -119,12 +49,15 @@ class Vitrine:
         self.settings = load_settings()
         self.champions = Champions(self.settings)
         self.champions.refresh()
+        self.figures = LiveFigures(self.settings)
+        self.pseudonym_key = pseudonym_key(self.settings)
         self._stop = threading.Event()
         threading.Thread(target=self._poll, daemon=True, name="champion-poll").start()
 
     def _poll(self) -> None:
         while not self._stop.wait(self.settings.model_poll_seconds):
             self.champions.refresh()
+            self.figures.refresh()
 
     # -- the guard every endpoint goes through ---------------------------------------------------
     def _guard(self, ctx: bentoml.Context, endpoint: str, request: dict, roles: tuple[str, ...],
@@ -160,18 +93,29 @@ class Vitrine:
         """The models being served, their versions and where from; ``degraded`` when the registry is
         unreachable and last good copies serve."""
         self._guard(ctx, "readiness", {}, auth.ROLES)
-        status = self.champions.status()
+        status = self._status()
         if status["status"] == "not ready":
             ctx.response.status_code = HTTPStatus.SERVICE_UNAVAILABLE
         return Readiness(**status)
+
+    def _status(self) -> dict:
+        """The models' status, and the published figures: without them the live endpoints cannot answer."""
+        status = self.champions.status()
+        meta = self.figures.meta
+        status["figures"] = {"published_at": meta["published_at"], "data_through": str(meta["data_through"]),
+                             "live_upto": meta["live_upto"]} if meta else None
+        if meta is None and status["status"] == "ready":
+            status["status"] = "degraded"
+        return status
 
     @bentoml.api
     def reload(self, ctx: bentoml.Context) -> Readiness:
         """Ask the registry for new champions now (admins)."""
         user = self._guard(ctx, "reload", {}, ("admin",))
         self.champions.refresh()
+        self.figures.refresh()
         auth.record(self.settings, user, "reload", {}, 200)
-        return Readiness(**self.champions.status())
+        return Readiness(**self._status())
 
     @bentoml.api
     def cross_sell(self, ctx: bentoml.Context,
@@ -249,3 +193,113 @@ class Vitrine:
                             sales_at_risk=float(r.sales_at_risk), peak=bool(r.peak)) for r in plan.itertuples(index=False)],
             peaks=[PeakWindow(date=pd.Timestamp(w.date).date(), start=w.start, end=w.end)
                    for w in peak_windows(plan).itertuples(index=False)])
+
+    # -- live figures ----------------------------------------------------------------------------
+    def _figures(self, user: auth.User, endpoint: str, request: dict) -> LiveFigures:
+        if not self.figures.ready:
+            self._deny(user, endpoint, request, HTTPStatus.SERVICE_UNAVAILABLE,
+                       "no figures published yet: run `vitrine pipeline run` once")
+        return self.figures
+
+    def _seller_for(self, user: auth.User, endpoint: str, request: dict, seller_id: str | None) -> str:
+        """The seller asked about: a seller asks about themself; others must name one they may see."""
+        if seller_id is None:
+            if user.seller_id is None:
+                self._deny(user, endpoint, request, HTTPStatus.BAD_REQUEST, "seller_id: required for your role")
+            seller_id = user.seller_id
+        try:
+            store = self.figures.seller(seller_id)["store_id"]
+        except UnknownError as exc:
+            self._deny(user, endpoint, request, HTTPStatus.NOT_FOUND, f"seller_id: {exc}")
+        if not user.may_see_seller(seller_id, store):
+            self._deny(user, endpoint, request, HTTPStatus.FORBIDDEN, f"seller {seller_id} is not yours to see")
+        return seller_id
+
+    @bentoml.api
+    def sales(self, ctx: bentoml.Context, lines: list[SaleLineIn] = Field(min_length=1, max_length=500)) -> SalesReply:
+        """New ticket lines from the point of sale: stored durably before the reply, idempotent per
+        (ticket_id, line), counted in seller_summary at once and in the warehouse at the next pipeline run."""
+        request = {"lines": len(lines), "tickets": sorted({x.ticket_id for x in lines})[:20]}
+        user = self._guard(ctx, "sales", request, ("seller", "manager", "admin"))
+        figures = self._figures(user, "sales", request)
+        known_skus = set(figures.frames["products"]["sku"])
+        rows = []
+        for i, x in enumerate(lines):
+            where = f"lines[{i}]"
+            if x.quantity == 0:
+                self._deny(user, "sales", request, HTTPStatus.BAD_REQUEST, f"{where}.quantity: must not be 0")
+            try:
+                seller_store = figures.seller(x.seller_id)["store_id"]
+            except UnknownError:
+                self._deny(user, "sales", request, HTTPStatus.BAD_REQUEST, f"{where}.seller_id: unknown seller {x.seller_id!r}")
+            if seller_store != x.store_id:
+                self._deny(user, "sales", request, HTTPStatus.BAD_REQUEST,
+                           f"{where}.store_id: seller {x.seller_id} works at {seller_store}, not {x.store_id}")
+            if x.sku not in known_skus:
+                self._deny(user, "sales", request, HTTPStatus.BAD_REQUEST, f"{where}.sku: unknown product {x.sku!r}")
+            if user.role == "seller" and x.seller_id != user.seller_id or not user.may_see_store(x.store_id):
+                self._deny(user, "sales", request, HTTPStatus.FORBIDDEN, f"{where}: not your sale to post")
+            sold_at = x.sold_at
+            if sold_at.tzinfo is not None:
+                sold_at = sold_at.astimezone(ZoneInfo(self.settings.timezone)).replace(tzinfo=None)
+            rows.append(live_sales.SaleLine(
+                x.ticket_id, x.line, x.store_id, x.seller_id, pseudonymise(x.customer_id, self.pseudonym_key), x.sku,
+                x.quantity, round(x.unit_price, 4), round(x.discount, 4), sold_at.replace(microsecond=0)))
+        try:
+            new, duplicates = live_sales.accept(self.settings, rows)
+        except live_sales.ConflictError as exc:
+            self._deny(user, "sales", request, HTTPStatus.CONFLICT, str(exc))
+        auth.record(self.settings, user, "sales", request, 200)
+        return SalesReply(accepted=new, duplicates=duplicates)
+
+    @bentoml.api
+    def seller_summary(self, ctx: bentoml.Context, seller_id: str | None = Field(None, max_length=40)) -> SellerSummary:
+        """Sales today and this month, target attainment and the daily pace still needed, commission
+        accrued and projected to month end (a seller: their own; a manager: their store's sellers)."""
+        request = {"seller_id": seller_id}
+        user = self._guard(ctx, "seller_summary", request, auth.ROLES)
+        figures = self._figures(user, "seller_summary", request)
+        seller_id = self._seller_for(user, "seller_summary", request, seller_id)
+        summary = figures.seller_summary(seller_id)
+        auth.record(self.settings, user, "seller_summary", request, 200)
+        return SellerSummary(**asdict(summary))
+
+    @bentoml.api
+    def team_summary(self, ctx: bentoml.Context, store_id: str = STORE) -> TeamSummary:
+        """Each seller's month so far, best attainment first (managers of the store, analysts, admins)."""
+        request = {"store_id": store_id}
+        user = self._guard(ctx, "team_summary", request, ("manager", "analyst", "admin"), store_id)
+        figures = self._figures(user, "team_summary", request)
+        try:
+            team = figures.team_summary(store_id)
+        except UnknownError as exc:
+            self._deny(user, "team_summary", request, HTTPStatus.NOT_FOUND, f"store_id: {exc}")
+        auth.record(self.settings, user, "team_summary", request, 200)
+        return TeamSummary(store_id=store_id, sellers=[SellerSummary(**asdict(s)) for s in team])
+
+    @bentoml.api
+    def store_comparison(self, ctx: bentoml.Context, store_id: str = STORE) -> StoreComparison:
+        """The store's last full month against the chain and similar stores, weakest areas first."""
+        request = {"store_id": store_id}
+        user = self._guard(ctx, "store_comparison", request, ("manager", "analyst", "admin"), store_id)
+        figures = self._figures(user, "store_comparison", request)
+        try:
+            comparison = figures.store_comparison(store_id)
+        except UnknownError as exc:
+            self._deny(user, "store_comparison", request, HTTPStatus.NOT_FOUND, f"store_id: {exc}")
+        auth.record(self.settings, user, "store_comparison", request, 200)
+        return StoreComparison(**comparison)
+
+    @bentoml.api
+    def high_margin(self, ctx: bentoml.Context, seller_id: str | None = Field(None, max_length=40),
+                    k: int = Field(10, ge=1, le=50)) -> HighMarginReply:
+        """The best-margin products, within the categories the seller sells (the catalogue's best
+        when no seller is named by a manager, analyst or admin)."""
+        request = {"seller_id": seller_id, "k": k}
+        user = self._guard(ctx, "high_margin", request, auth.ROLES)
+        figures = self._figures(user, "high_margin", request)
+        if seller_id is not None or user.role == "seller":
+            seller_id = self._seller_for(user, "high_margin", request, seller_id)
+        products = figures.high_margin(seller_id, k)
+        auth.record(self.settings, user, "high_margin", request, 200)
+        return HighMarginReply(seller_id=seller_id, products=[MarginProduct(**p) for p in products])

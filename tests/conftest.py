@@ -91,4 +91,4 @@ def run_vitrine(*args: str, home: Path, timeout: int = 900) -> subprocess.Comple
 def main_job(tmp_path_factory) -> tuple[Path, subprocess.CompletedProcess]:
     """The main job on tiny data, once per session: a home with the three champions trained."""
     home = tmp_path_factory.mktemp("main-job")
-    return home, run_vitrine("run", "--scale", "tiny", home=home)
+    return home, run_vitrine("run", "--scale", "tiny", "--no-serve", home=home)

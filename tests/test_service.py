@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import os
+import signal
 import socket
 import subprocess
 import sys
@@ -20,6 +21,7 @@ from serving import auth
 
 BENTOML = Path(sys.executable).parent / "bentoml"
 REPO = Path(__file__).resolve().parents[1]
+TODAY = "2026-10-31"  # the last day of the generated data: the live figures replay it
 
 
 def free_port() -> int:
@@ -30,31 +32,32 @@ def free_port() -> int:
 
 def start(home: Path, **env: str) -> tuple[subprocess.Popen, str]:
     port = free_port()
-    process = subprocess.Popen(
+    log = home / f"service-{port}.log"
+    process = subprocess.Popen(  # its own process group: a kill reaches BentoML's workers too
         [str(BENTOML), "serve", "serving.service:Vitrine", "--host", "127.0.0.1", "--port", str(port)],
-        cwd=REPO, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
+        cwd=REPO, stdout=subprocess.DEVNULL, stderr=log.open("w"), start_new_session=True,
         env={**os.environ, "VITRINE_HOME": str(home), "BENTOML_DO_NOT_TRACK": "true", **env})
     url = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + 180
     while time.monotonic() < deadline:
         if process.poll() is not None:
-            raise RuntimeError(f"the service exited: {process.stderr.read()[-3000:]}")
+            raise RuntimeError(f"the service exited: {log.read_text()[-3000:]}")
         try:
             if httpx.get(f"{url}/readyz", timeout=2).status_code == 200:
                 return process, url
         except httpx.HTTPError:
             pass
         time.sleep(1)
-    process.kill()
-    raise RuntimeError("the service did not become ready in 180 s")
+    os.killpg(process.pid, signal.SIGKILL)
+    raise RuntimeError(f"the service did not become ready in 180 s: {log.read_text()[-3000:]}")
 
 
 def stop(process: subprocess.Popen) -> None:
-    process.terminate()
+    os.killpg(process.pid, signal.SIGTERM)
     try:
         process.wait(timeout=20)
     except subprocess.TimeoutExpired:
-        process.kill()
+        os.killpg(process.pid, signal.SIGKILL)
 
 
 @pytest.fixture(scope="module")
@@ -66,9 +69,9 @@ def service(main_job):
         "admin": auth.add_user(settings, "Ana", "admin")[1],
         "analyst": auth.add_user(settings, "Rui", "analyst")[1],
         "manager": auth.add_user(settings, "Gil", "manager", store_id="L001")[1],
-        "seller": auth.add_user(settings, "Vera", "seller", store_id="L002", seller_id="V0005")[1],
+        "seller": auth.add_user(settings, "Vera", "seller", store_id="L002", seller_id="V0010")[1],
     }
-    process, url = start(home, VITRINE_MODEL_POLL_SECONDS="2")
+    process, url = start(home, VITRINE_MODEL_POLL_SECONDS="2", VITRINE_TODAY=TODAY)
     yield settings, url, tokens
     stop(process)
 
@@ -96,6 +99,7 @@ def test_readiness_lists_the_three_champions(service):
     assert ready["status"] == "ready", ready
     assert {name: m["source"] for name, m in ready["models"].items()} == {
         "stock-forecaster": "registry", "cross-sell": "registry", "staffing": "registry"}
+    assert ready["figures"]["data_through"] == TODAY and ready["figures"]["live_upto"] == 0
 
 
 def test_a_manager_sees_their_store_and_only_their_store(service):
@@ -187,5 +191,111 @@ def test_an_unreachable_registry_serves_the_last_good_models_and_says_degraded(s
         assert all(m["source"] == "last good copy" and m["error"] for m in ready["models"].values())
         reply = call(url, "cross_sell", tokens["admin"], basket=["P00001"], store_id="L001")
         assert reply.status_code == 200 and reply.json()["suggestions"]
+    finally:
+        stop(process)
+
+
+SALE = {"ticket_id": "POS-1", "line": 1, "store_id": "L002", "seller_id": "V0010", "customer_id": "CPF 123.456.789-00",
+        "sku": "P00001", "quantity": 2, "unit_price": 30.0, "discount": 5.0, "sold_at": f"{TODAY}T15:00:00"}
+
+
+def test_a_posted_sale_counts_at_once_and_only_once(service):
+    from pipelines import live_sales
+
+    settings, url, tokens = service
+    before = call(url, "seller_summary", tokens["seller"]).json()
+    assert (before["seller_id"], before["store_id"], before["today"]) == ("V0010", "L002", TODAY)
+    assert before["sales_month"] > 0 and before["target"] > 0 and before["days_left"] == 1
+    started = time.monotonic()
+    assert call(url, "sales", tokens["seller"], lines=[SALE]).json() == {"accepted": 1, "duplicates": 0}
+    after = call(url, "seller_summary", tokens["seller"]).json()
+    assert time.monotonic() - started < 2
+    assert after["sales_today"] == pytest.approx(before["sales_today"] + 55.0, abs=0.01)
+    assert after["sales_month"] == pytest.approx(before["sales_month"] + 55.0, abs=0.01)
+    assert after["commission_accrued"] > before["commission_accrued"] and after["live_lines"] == before["live_lines"] + 1
+    assert call(url, "sales", tokens["seller"], lines=[SALE]).json() == {"accepted": 0, "duplicates": 1}
+    assert call(url, "seller_summary", tokens["seller"]).json()["sales_month"] == after["sales_month"]
+    changed = call(url, "sales", tokens["seller"], lines=[{**SALE, "quantity": 3}])
+    assert changed.status_code == 409 and "POS-1 line 1" in changed.text
+    stored = [r for r in live_sales.lines_after(settings, 0) if r["ticket_id"] == "POS-1"]
+    assert len(stored) == 1 and stored[0]["customer_id"].startswith("anon-")
+    assert b"123.456.789" not in live_sales.database(settings).read_bytes()  # LGPD: never stored as sent
+
+
+def test_posting_sales_is_checked_and_scoped(service):
+    _, url, tokens = service
+    for change, status, text in (({"sku": "NOPE"}, 400, "lines[0].sku"), ({"quantity": 0}, 400, "lines[0].quantity"),
+                                 ({"store_id": "L001"}, 400, "lines[0].store_id"),
+                                 ({"seller_id": "V0011"}, 403, ""), ({"unit_price": -1}, 400, "unit_price")):
+        reply = call(url, "sales", tokens["seller"], lines=[{**SALE, "ticket_id": "POS-X", **change}])
+        assert reply.status_code == status and text in reply.text, (change, reply.text)
+    assert call(url, "sales", tokens["analyst"], lines=[SALE]).status_code == 403
+    assert call(url, "sales", tokens["manager"], lines=[SALE]).status_code == 403  # not the manager's store
+    assert call(url, "sales", tokens["seller"], lines=[]).status_code == 400
+
+
+def test_a_manager_sees_the_team_the_comparison_and_margins(service):
+    _, url, tokens = service
+    team = call(url, "team_summary", tokens["manager"], store_id="L001").json()["sellers"]
+    assert {s["seller_id"] for s in team} == {f"V000{i}" for i in range(1, 9)}
+    ranked = [s["attainment_pct"] for s in team if s["attainment_pct"] is not None]
+    assert ranked == sorted(ranked, reverse=True) and len(ranked) >= 7
+    assert call(url, "seller_summary", tokens["manager"], seller_id="V0002").json()["store_id"] == "L001"
+    assert call(url, "seller_summary", tokens["manager"], seller_id="V0010").status_code == 403
+    assert call(url, "team_summary", tokens["seller"], store_id="L002").status_code == 403
+    comparison = call(url, "store_comparison", tokens["manager"], store_id="L001").json()
+    assert comparison["month"] == "2026-10-01" and len(comparison["kpis"]) == 5
+    assert all(k["stores"] == 4 and 1 <= k["rank"] <= 4 for k in comparison["kpis"] if k["kpi"] != "growth_pct")
+    below = {k["kpi"] for k in comparison["kpis"] if k["gap_pct"] is not None and k["gap_pct"] < 0}
+    assert set(comparison["areas_to_improve"]) == below
+    assert call(url, "store_comparison", tokens["manager"], store_id="L009").status_code == 403
+    assert call(url, "store_comparison", tokens["admin"], store_id="L009").status_code == 404
+    margins = call(url, "high_margin", tokens["seller"], k=5).json()
+    assert margins["seller_id"] == "V0010" and len(margins["products"]) == 5
+    shown = [p["margin_pct"] for p in margins["products"]]
+    assert shown == sorted(shown, reverse=True) and all(p["in_your_categories"] for p in margins["products"])
+    assert call(url, "high_margin", tokens["seller"], seller_id="V0002").status_code == 403
+
+
+def test_acknowledged_sales_survive_a_kill_9(service):
+    """A stream of POST /sales, the service killed mid-stream: after a restart every acknowledged
+    line is stored exactly once, and re-sending them all adds only the unacknowledged ones."""
+    import threading
+
+    from pipelines import live_sales
+
+    settings, _, tokens = service
+    process, url = start(settings.home, VITRINE_TODAY=TODAY, VITRINE_MODEL_POLL_SECONDS="3600")
+    acknowledged: list[int] = []
+    stop_sending = threading.Event()
+
+    def send() -> None:
+        for n in range(1, 100_000):
+            if stop_sending.is_set():
+                return
+            try:
+                reply = call(url, "sales", tokens["seller"], lines=[{**SALE, "ticket_id": f"KILL-{n}"}])
+            except httpx.HTTPError:
+                return
+            if reply.status_code == 200:
+                acknowledged.append(n)
+
+    sender = threading.Thread(target=send)
+    sender.start()
+    deadline = time.monotonic() + 30
+    while len(acknowledged) < 50 and time.monotonic() < deadline:
+        time.sleep(0.05)
+    os.killpg(process.pid, signal.SIGKILL)
+    stop_sending.set()
+    sender.join(timeout=30)
+    process.wait(timeout=10)
+    assert len(acknowledged) >= 50
+    stored = [int(r["ticket_id"][5:]) for r in live_sales.lines_after(settings, 0) if r["ticket_id"].startswith("KILL-")]
+    assert set(acknowledged) <= set(stored) and len(stored) == len(set(stored))
+    process, url = start(settings.home, VITRINE_TODAY=TODAY, VITRINE_MODEL_POLL_SECONDS="3600")
+    try:
+        resent = call(url, "sales", tokens["seller"],
+                      lines=[{**SALE, "ticket_id": f"KILL-{n}"} for n in range(1, max(stored) + 2)]).json()
+        assert resent == {"accepted": 1, "duplicates": max(stored)}
     finally:
         stop(process)
