@@ -79,15 +79,21 @@ def database(settings: Settings) -> Path:
     return settings.home.resolve() / "live_sales.db"
 
 
+_READY: set[Path] = set()  # databases whose schema this process has checked
+
+
 @contextmanager
 def _connect(settings: Settings) -> Iterator[sqlite3.Connection]:
     path = database(settings)
-    path.parent.mkdir(parents=True, exist_ok=True)
+    if path not in _READY:
+        path.parent.mkdir(parents=True, exist_ok=True)
     connection = sqlite3.connect(path, timeout=10, isolation_level=None)
     try:
-        connection.execute("PRAGMA journal_mode=WAL")
         connection.execute("PRAGMA synchronous=FULL")  # durable at commit, not only at checkpoint
-        connection.executescript(SCHEMA)
+        if path not in _READY:
+            connection.execute("PRAGMA journal_mode=WAL")
+            connection.executescript(SCHEMA)
+            _READY.add(path)
         yield connection
     finally:
         connection.close()

@@ -95,7 +95,7 @@ class SaleLineIn(BaseModel):
     customer_id: str | None = Field(None, max_length=64, description="pseudonymised on receipt, never stored as sent")
     sku: str = Field(min_length=1, max_length=40)
     quantity: int = Field(ge=-1000, le=1000, description="negative for a return; never 0")
-    unit_price: float = Field(gt=0, le=1_000_000)
+    unit_price: float = Field(ge=0.01, le=1_000_000)  # ge, not gt: OpenAPI 3.0 has no numeric exclusiveMinimum
     discount: float = Field(0, ge=0, le=1_000_000)
     sold_at: datetime
 

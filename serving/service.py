@@ -120,13 +120,17 @@ class Vitrine:
     @bentoml.api
     def cross_sell(self, ctx: bentoml.Context,
                    basket: list[str] = Field(min_length=1, max_length=50, description="SKUs in the basket"),
-                   store_id: str = STORE, k: int = Field(5, ge=1, le=20)) -> CrossSellReply:
-        """Ranked suggestions for the basket in front of the seller, each with a reason."""
-        request = {"basket": basket, "store_id": store_id, "k": k}
+                   store_id: str = STORE, k: int = Field(5, ge=1, le=20),
+                   customer_id: str | None = Field(None, max_length=64, description="a known customer, if any")
+                   ) -> CrossSellReply:
+        """Ranked suggestions for the basket in front of the seller, each with a reason (a known
+        customer's recent purchases join the basket)."""
+        request = {"basket": basket, "store_id": store_id, "k": k, "customer": customer_id is not None}
         user = self._guard(ctx, "cross_sell", request, auth.ROLES, store_id)
         served = self._model(user, "cross_sell", request, "cross-sell")
         rows = served.model.predict(pd.DataFrame({"basket": [",".join(basket)], "store_id": [store_id],
-                                                  "customer_id": [None], "k": [k]}))
+                                                  "customer_id": [pseudonymise(customer_id, self.pseudonym_key)],
+                                                  "k": [k]}))
         found = rows[rows["sku"] != ""]
         unknown = [s for s in str(rows["unknown"].iloc[0]).split(",") if s] if len(rows) else []
         auth.record(self.settings, user, "cross_sell", request, 200)
@@ -303,3 +307,26 @@ class Vitrine:
         products = figures.high_margin(seller_id, k)
         auth.record(self.settings, user, "high_margin", request, 200)
         return HighMarginReply(seller_id=seller_id, products=[MarginProduct(**p) for p in products])
+
+
+class JsonBodiesOnly:
+    """Every endpoint takes JSON: another body type is a 415 here, before BentoML's form parser
+    (which answers a malformed multipart body with a 500)."""
+
+    def __init__(self, app) -> None:
+        self.app = app
+
+    async def __call__(self, scope, receive, send) -> None:
+        if scope["type"] == "http" and scope["method"] == "POST":
+            headers = dict(scope["headers"])
+            kind = headers.get(b"content-type", b"application/json").split(b";")[0].strip().lower()
+            if kind != b"application/json":
+                body = b'{"error":"send the body as application/json"}'
+                await send({"type": "http.response.start", "status": 415,
+                            "headers": [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())]})
+                await send({"type": "http.response.body", "body": body})
+                return
+        await self.app(scope, receive, send)
+
+
+Vitrine.add_asgi_middleware(JsonBodiesOnly)

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import signal
 import socket
 import subprocess
@@ -18,6 +19,7 @@ import pytest
 
 from pipelines.settings import load_settings
 from serving import auth
+from tests.conftest import VITRINE
 
 BENTOML = Path(sys.executable).parent / "bentoml"
 REPO = Path(__file__).resolve().parents[1]
@@ -33,10 +35,12 @@ def free_port() -> int:
 def start(home: Path, **env: str) -> tuple[subprocess.Popen, str]:
     port = free_port()
     log = home / f"service-{port}.log"
+    # mlflow.set_tracking_uri in this test process exports MLFLOW_TRACKING_URI: other tests' stores must not leak in
+    inherited = {k: v for k, v in os.environ.items() if not k.startswith("MLFLOW_")}
     process = subprocess.Popen(  # its own process group: a kill reaches BentoML's workers too
         [str(BENTOML), "serve", "serving.service:Vitrine", "--host", "127.0.0.1", "--port", str(port)],
         cwd=REPO, stdout=subprocess.DEVNULL, stderr=log.open("w"), start_new_session=True,
-        env={**os.environ, "VITRINE_HOME": str(home), "BENTOML_DO_NOT_TRACK": "true", **env})
+        env={**inherited, "VITRINE_HOME": str(home), "BENTOML_DO_NOT_TRACK": "true", **env})
     url = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + 180
     while time.monotonic() < deadline:
@@ -299,3 +303,47 @@ def test_acknowledged_sales_survive_a_kill_9(service):
         assert resent == {"accepted": 1, "duplicates": max(stored)}
     finally:
         stop(process)
+
+
+def test_the_pipeline_runs_while_the_service_answers_and_takes_the_posted_sales_in(service):
+    """`vitrine pipeline run` owns the warehouse while the service keeps answering from published
+    figures; afterwards the posted lines are in the warehouse and counted once."""
+    from pipelines.warehouse import close_all, connect
+
+    settings, url, tokens = service
+    before = call(url, "seller_summary", tokens["seller"]).json()
+    assert before["live_lines"] >= 1  # POS-1 from the test above, not in the warehouse yet
+    pipeline = subprocess.Popen([*VITRINE, "pipeline", "run", "--home", str(settings.home)], stdout=subprocess.PIPE,
+                                stderr=subprocess.STDOUT, text=True, env={"PATH": "/usr/bin:/bin", "COLUMNS": "200"})
+    answered = 0
+    while pipeline.poll() is None:
+        reply = call(url, "seller_summary", tokens["seller"])
+        assert reply.status_code == 200
+        answered += 1
+        time.sleep(1)
+    output = pipeline.stdout.read()
+    assert pipeline.returncode == 0, output[-3000:]
+    assert answered >= 10 and "vendas-live-" in output and "Published the sellers' and stores' figures" in output
+    call(url, "reload", tokens["admin"])
+    after = call(url, "seller_summary", tokens["seller"]).json()
+    assert after["live_lines"] == 0 and after["sales_month"] == pytest.approx(before["sales_month"], abs=0.01)
+    close_all()
+    try:
+        client = connect(settings)
+        stored = client.query("SELECT count(), any(customer_id) FROM silver.sales WHERE ticket_id = 'POS-1'").result_rows
+    finally:
+        close_all()
+    assert stored[0][0] == 1 and stored[0][1].startswith("anon-")
+
+
+def test_fuzzing_every_endpoint_from_the_openapi_finds_no_server_error(service):
+    """schemathesis generates valid and invalid bodies for every operation of the published OpenAPI
+    (as an admin, who may call them all): none may answer 5xx."""
+    _, url, tokens = service
+    fuzz = subprocess.run(
+        [str(Path(sys.executable).parent / "st"), "run", f"{url}/docs.json", "--checks", "not_a_server_error",
+         "--max-examples", "25", "--seed", "7", "--request-timeout", "30", "--header",
+         f"Authorization: Bearer {tokens['admin']}"], capture_output=True, text=True, timeout=900)
+    assert fuzz.returncode == 0, fuzz.stdout[-5000:] + fuzz.stderr[-2000:]
+    cases = re.search(r"(\d+) generated, (\d+) passed", fuzz.stdout)
+    assert cases and int(cases[1]) == int(cases[2]) >= 500, fuzz.stdout[-2000:]
