@@ -408,15 +408,16 @@ def pipeline_run(
     inputs: Annotated[list[Path] | None, typer.Argument(help="New export files or folders to ingest first.")] = None,
     mapping: Annotated[str, typer.Option(help="Mapping for the input files.")] = "cosmeticco",
     every_hours: Annotated[float | None, typer.Option(help="Run again on this schedule (hours) until stopped.")] = None,
+    quick: Annotated[bool, typer.Option(help="14-day forecasts and 4 search trials (a few months of data).")] = False,
     home: HomeOption = None,
     clickhouse_url: UrlOption = None,
 ) -> None:
     """Ingest new files and the sales posted to the service, build features, train the three models
     (champions move only when they win), and publish the live figures. Works while the service runs."""
     settings = _settings(home, clickhouse_url)
-    run_pipeline(settings, list(inputs or []), mapping)
+    run_pipeline(settings, list(inputs or []), mapping, quick)
     if every_hours:
-        _every(settings, every_hours, quick=False)
+        _every(settings, every_hours, quick)
 
 
 @app.command()

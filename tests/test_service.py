@@ -163,12 +163,13 @@ def test_every_call_is_audited_and_revoked_tokens_stop_working(service):
     assert all(token not in r["request"] for r in rows)
 
 
-def test_a_new_champion_is_served_without_a_restart(service):
+def test_a_new_champion_is_served_without_a_restart(service, monkeypatch):
     from mlflow import MlflowClient
 
     from training.tracking import CHAMPION, configure
 
     settings, url, tokens = service
+    monkeypatch.delenv("MLFLOW_TRACKING_URI", raising=False)  # exported by other tests' mlflow.set_tracking_uri
     configure(settings, "staffing")
     client = MlflowClient()
     current = client.get_model_version_by_alias("staffing", CHAMPION)
@@ -313,7 +314,7 @@ def test_the_pipeline_runs_while_the_service_answers_and_takes_the_posted_sales_
     settings, url, tokens = service
     before = call(url, "seller_summary", tokens["seller"]).json()
     assert before["live_lines"] >= 1  # POS-1 from the test above, not in the warehouse yet
-    pipeline = subprocess.Popen([*VITRINE, "pipeline", "run", "--home", str(settings.home)], stdout=subprocess.PIPE,
+    pipeline = subprocess.Popen([*VITRINE, "pipeline", "run", "--quick", "--home", str(settings.home)], stdout=subprocess.PIPE,
                                 stderr=subprocess.STDOUT, text=True, env={"PATH": "/usr/bin:/bin", "COLUMNS": "200"})
     answered = 0
     while pipeline.poll() is None:
