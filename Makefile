@@ -25,8 +25,9 @@ java:
 	    else echo "Spark needs Java 17+: install it (apt-get install openjdk-17-jre-headless, brew install openjdk@17) or set JAVA_HOME"; exit 1; fi; }
 	@$(BIN)/vitrine doctor
 
+# The generated data ends on 31/10/2026: the live figures replay that day (unset VITRINE_TODAY for real dates).
 run: install
-	$(BIN)/vitrine run
+	VITRINE_TODAY=$${VITRINE_TODAY:-2026-10-31} $(BIN)/vitrine run
 
 test: install
 	$(BIN)/python -m pytest -q

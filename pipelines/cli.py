@@ -21,6 +21,10 @@ features_app = typer.Typer(help="Spark feature pipelines over the warehouse.")
 app.add_typer(features_app, name="features")
 train_app = typer.Typer(help="Train, backtest and register the models in MLflow.")
 app.add_typer(train_app, name="train")
+pipeline_app = typer.Typer(help="The whole pipeline: posted sales and new files in, models and figures out.")
+app.add_typer(pipeline_app, name="pipeline")
+users_app = typer.Typer(help="Who may use the service: tokens by role.")
+app.add_typer(users_app, name="users")
 console = Console()
 
 HomeOption = Annotated[Path | None, typer.Option("--home", help="Overrides VITRINE_HOME.")]
@@ -263,6 +267,70 @@ def train_staffing_command(
     print_staffing_training(console, result)
 
 
+@users_app.command("add")
+def users_add(
+    name: Annotated[str, typer.Argument(help="Who the token is for.")],
+    role: Annotated[str, typer.Option(help="seller | manager | analyst | admin")],
+    store: Annotated[str | None, typer.Option(help="Store id (sellers and managers).")] = None,
+    seller: Annotated[str | None, typer.Option(help="Seller id (sellers).")] = None,
+    home: HomeOption = None,
+) -> None:
+    """Create a user and print their token once (only its hash is kept)."""
+    from serving.auth import AuthError, add_user
+
+    try:
+        user, token = add_user(load_settings(home=home), name, role, store, seller)
+    except AuthError as exc:
+        _fail(str(exc))
+    console.print(f"User {user.user_id} ({user.name}, {user.role}). Token (shown once, keep it safe):")
+    print(token)
+
+
+@users_app.command("list")
+def users_list(home: HomeOption = None) -> None:
+    """Every user with role, store and whether revoked (never tokens)."""
+    from rich.table import Table
+
+    from serving.auth import users
+
+    table = Table(title="Users")
+    for column in ("id", "name", "role", "store", "seller", "created", "revoked"):
+        table.add_column(column)
+    for u in users(load_settings(home=home)):
+        table.add_row(str(u["user_id"]), u["name"], u["role"], u["store_id"] or "", u["seller_id"] or "",
+                      u["created_at"], u["revoked_at"] or "")
+    console.print(table)
+
+
+@users_app.command("revoke")
+def users_revoke(user_id: Annotated[int, typer.Argument(help="The user's id (vitrine users list).")],
+                 home: HomeOption = None) -> None:
+    """Revoke a user's token at once."""
+    from serving.auth import AuthError, revoke
+
+    try:
+        revoke(load_settings(home=home), user_id)
+    except AuthError as exc:
+        _fail(str(exc))
+    console.print(f"User {user_id} revoked.")
+
+
+@app.command()
+def serve(port: Annotated[int | None, typer.Option(help="Overrides VITRINE_SERVICE_PORT.")] = None,
+          home: HomeOption = None) -> None:
+    """Run the API (BentoML) on 127.0.0.1 with the registry's champion models."""
+    import os
+    import subprocess
+
+    settings = load_settings(home=home)
+    env = {**os.environ, "VITRINE_HOME": str(settings.home.resolve()), "BENTOML_DO_NOT_TRACK": "true"}
+    chosen = port or settings.service_port
+    console.print(f"Serving on http://127.0.0.1:{chosen} (OpenAPI at /docs)…")
+    bentoml = Path(sys.executable).parent / "bentoml"
+    raise typer.Exit(subprocess.call([str(bentoml), "serve", "serving.service:Vitrine", "--host", "127.0.0.1",
+                                      "--port", str(chosen)], env=env, cwd=Path(__file__).resolve().parents[1]))
+
+
 @app.command()
 def report(home: HomeOption = None, clickhouse_url: UrlOption = None) -> None:
     """Top stores and SKUs by net revenue."""
@@ -283,24 +351,105 @@ def doctor() -> None:
     console.print(f"Java {version}: ok. Python {sys.version.split()[0]}: ok.")
 
 
+def publish_figures(settings: Settings) -> None:
+    """Publish the figures the service's live endpoints read (pipelines/figures.py)."""
+    from pipelines import figures, live_sales
+    from pipelines.warehouse import connect
+
+    meta = figures.publish(connect(settings), settings, live_sales.exported_upto(settings))
+    console.print(f"Published the sellers' and stores' figures (data through {meta['data_through']}, "
+                  f"posted sales up to #{meta['live_upto']}) to {figures.folder(settings)}")
+
+
+def ingest_posted_sales(settings: Settings) -> None:
+    """Hand the sales posted to the service since the last run to the warehouse (pipelines/live_sales.py)."""
+    from pipelines import live_sales
+
+    path, upto = live_sales.export_pending(settings, settings.data_dir / "posted")
+    if path is None:
+        console.print("No new sales posted to the service.")
+        return
+    ingest(paths=[path], mapping="cosmeticco", home=settings.home, clickhouse_url=settings.clickhouse_url)
+    live_sales.mark_exported(settings, upto, path)
+
+
+def run_pipeline(settings: Settings, inputs: list[Path], mapping: str, quick: bool = False) -> None:
+    """One pipeline run: new files and posted sales in, features, the three models through their
+    champion gates, figures published; the warehouse is closed afterwards for other processes."""
+    from pipelines.warehouse import close_all
+
+    home, url = settings.home, settings.clickhouse_url
+    try:
+        if inputs:
+            ingest(paths=inputs, mapping=mapping, home=home, clickhouse_url=url)
+        ingest_posted_sales(settings)
+        features_build(home=home, clickhouse_url=url, spark_master=None, as_of=None, sets=",".join(DEFAULT_SETS))
+        train_forecast_command(horizon=14 if quick else 28, home=home, clickhouse_url=url)
+        train_crosssell_command(trials=4 if quick else 10, home=home, clickhouse_url=url)
+        train_staffing_command(home=home, clickhouse_url=url)
+        publish_figures(settings)
+    finally:
+        close_all()
+
+
+def _every(settings: Settings, hours: float, quick: bool) -> None:
+    """Re-run the pipeline every ``hours``; a failed run is reported and the next one still comes."""
+    while True:
+        console.print(f"Next pipeline run in {hours:g} h (Ctrl-C stops).")
+        time.sleep(hours * 3600)
+        try:
+            run_pipeline(settings, [], "cosmeticco", quick)
+        except (typer.Exit, Exception) as exc:  # noqa: BLE001 - the schedule outlives one bad run
+            console.print(f"[red]the pipeline run failed:[/red] {exc!r}; the service keeps the last good models.")
+
+
+@pipeline_app.command("run")
+def pipeline_run(
+    inputs: Annotated[list[Path] | None, typer.Argument(help="New export files or folders to ingest first.")] = None,
+    mapping: Annotated[str, typer.Option(help="Mapping for the input files.")] = "cosmeticco",
+    every_hours: Annotated[float | None, typer.Option(help="Run again on this schedule (hours) until stopped.")] = None,
+    quick: Annotated[bool, typer.Option(help="14-day forecasts and 4 search trials (a few months of data).")] = False,
+    home: HomeOption = None,
+    clickhouse_url: UrlOption = None,
+) -> None:
+    """Ingest new files and the sales posted to the service, build features, train the three models
+    (champions move only when they win), and publish the live figures. Works while the service runs."""
+    settings = _settings(home, clickhouse_url)
+    run_pipeline(settings, list(inputs or []), mapping, quick)
+    if every_hours:
+        _every(settings, every_hours, quick)
+
+
 @app.command()
 def run(
     scale: Annotated[str, typer.Option(help="Size of the generated dataset.")] = "small",
     seed: int = 42,
+    serve_after: Annotated[bool, typer.Option("--serve/--no-serve", help="Leave the service up afterwards, "
+                                              "re-running the pipeline every VITRINE_PIPELINE_EVERY_HOURS.")] = True,
     home: HomeOption = None,
     clickhouse_url: UrlOption = None,
 ) -> None:
     """The main job on the embedded defaults: generate a CosmeticCo dataset, ingest it, report, build features,
-    train the stock forecaster, the cross-sell recommender and the staffing model."""
+    train the stock forecaster, the cross-sell recommender and the staffing model, publish the figures; then
+    serve the API and re-run the pipeline on its schedule."""
     settings = _settings(home, clickhouse_url)
     out = settings.data_dir / scale
     generate(scale=scale, seed=seed, out=out, home=home)
     ingest(paths=[out], mapping="cosmeticco", home=home, clickhouse_url=clickhouse_url)
     report(home=home, clickhouse_url=clickhouse_url)
-    features_build(home=home, clickhouse_url=clickhouse_url, spark_master=None, as_of=None, sets=",".join(DEFAULT_SETS))
-    train_forecast_command(horizon=14 if scale == "tiny" else 28, home=home, clickhouse_url=clickhouse_url)
-    train_crosssell_command(trials=4 if scale == "tiny" else 10, home=home, clickhouse_url=clickhouse_url)
-    train_staffing_command(home=home, clickhouse_url=clickhouse_url)
+    run_pipeline(settings, [], "cosmeticco", quick=scale == "tiny")
+    if serve_after:
+        _serve_with_schedule(settings, quick=scale == "tiny")
+
+
+def _serve_with_schedule(settings: Settings, quick: bool) -> None:
+    import subprocess
+
+    service = subprocess.Popen([sys.executable, "-m", "pipelines.cli", "serve", "--home", str(settings.home)])
+    try:
+        _every(settings, settings.pipeline_every_hours, quick)
+    finally:
+        service.terminate()
 
 
 if __name__ == "__main__":

@@ -26,6 +26,7 @@ from pathlib import Path
 from clickhouse_connect.driver.client import Client
 
 from pipelines.mapping import FileMapping, Mapping, TableMapping
+from pipelines.privacy import pseudonym_key, pseudonymise_sql
 from pipelines.schema import TABLES, Table, load_order
 from pipelines.settings import Settings
 from pipelines.validation import rules, typed_columns, verdict_sql
@@ -159,7 +160,7 @@ def ingest_file(client: Client, settings: Settings, path: Path, entry: FileMappi
     order = load_order({t.table for t in entry.tables})
     try:
         for table_mapping in sorted(entry.tables, key=lambda t: order.index(t.table)):
-            _load_bronze(client, stage, header, table_mapping, path, batch)
+            _load_bronze(client, stage, header, table_mapping, path, batch, pseudonym_key(settings))
             result.tables.append(_load_silver(client, settings, TABLES[table_mapping.table], table_mapping, batch))
             month_col = TABLES[table_mapping.table].month_column
             if month_col:
@@ -230,17 +231,22 @@ def _ident(name: str) -> str:
     return name.replace("`", "\\`")
 
 
-def _load_bronze(client: Client, stage: str, header: list[str], mapping: TableMapping, path: Path, batch: str) -> None:
-    """Raw values under canonical names, with file, line and a hash of the whole source row."""
+def _load_bronze(client: Client, stage: str, header: list[str], mapping: TableMapping, path: Path, batch: str,
+                 key: str) -> None:
+    """Raw values under canonical names (personal ones pseudonymised), with file, line and a hash of the
+    whole source row."""
     table = TABLES[mapping.table]
     exprs = {}
-    for col in table.column_names:
+    for column in table.columns:
+        col = column.name
         if col in mapping.columns:
             exprs[col] = f"`{_ident(mapping.columns[col])}`"
         elif col in mapping.expressions:
             exprs[col] = f"toString({mapping.expressions[col]})"
         else:
             exprs[col] = "NULL"
+        if column.personal and exprs[col] != "NULL":
+            exprs[col] = pseudonymise_sql(exprs[col])
     row_hash = "cityHash64(" + ", ".join(f"`{_ident(c)}`" for c in header) + ")"
     select = ", ".join(f"{e} AS `{c}`" for c, e in exprs.items())
     query = (f"SELECT {{b:String}} AS batch_id, {{f:String}} AS source_file, _line AS source_line, "
@@ -250,7 +256,8 @@ def _load_bronze(client: Client, stage: str, header: list[str], mapping: TableMa
         query = f"SELECT * FROM ({query}) ORDER BY source_line DESC LIMIT 1 BY {key}"
     cols = "batch_id, source_file, source_line, row_hash, " + ", ".join(f"`{c}`" for c in table.column_names)
     try:
-        client.command(f"INSERT INTO bronze.{table.name} ({cols}) {query}", parameters={"b": batch, "f": path.name})
+        client.command(f"INSERT INTO bronze.{table.name} ({cols}) {query}", parameters={"b": batch, "f": path.name,
+                                                                                     "pseudonym_key": key})
     except Exception as exc:
         raise IngestError(f"{path}: the mapping for table {table.name} does not apply to this file: "
                           f"{_engine_message(exc)}") from exc

@@ -19,6 +19,7 @@ class Column:
     check: str | None = None  # SQL condition on the typed value `{v}` (e.g. "{v} > 0")
     check_reason: str = ""  # quarantine reason when `check` fails
     default: str | None = None  # raw value used when the column is absent or empty
+    personal: bool = False  # identifies a person (LGPD): pseudonymised before it is stored, even in bronze
 
 
 @dataclass(frozen=True)
@@ -111,7 +112,7 @@ TABLES: dict[str, Table] = {
                 Column("line", "UInt32", required=True),
                 Column("store_id", "String", required=True, references="stores"),
                 Column("seller_id", "String", required=True, references="sellers"),
-                Column("customer_id", "String"),
+                Column("customer_id", "String", personal=True),
                 Column("sku", "String", required=True, references="products"),
                 Column("quantity", "Int32", required=True, check="{v} != 0", check_reason="quantity is 0"),
                 Column("unit_price", MONEY, required=True, check=POSITIVE, check_reason="price <= 0"),

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import sys
+from datetime import date
 from pathlib import Path
 from typing import Literal
 
@@ -32,6 +33,14 @@ class Settings(BaseSettings):
     clickhouse_read_slices: int = Field(
         8, description="Parallel slices Spark reads a ClickHouse server in (by hash of the first key column).")
     earliest_sale_date: str = Field("2000-01-01", description="Sales before this date are quarantined.")
+    pseudonym_key: str | None = Field(
+        None, description="Secret key for customer pseudonyms (LGPD); unset = HOME/pseudonym.key, created on first use.")
+    today: date | None = Field(
+        None, description="The business date live figures are for; unset = today in the stores' time zone "
+        "(set it to replay a dataset that ends in the past).")
+    pipeline_every_hours: float = Field(24.0, description="How often `vitrine run` re-runs the pipeline while serving.")
+    service_port: int = Field(3000, description="Port `vitrine serve` listens on (127.0.0.1).")
+    model_poll_seconds: int = Field(60, description="How often the service asks the registry for new champions.")
     ingest_reader: Literal["engine", "client"] = Field(
         "engine", description="engine: the embedded ClickHouse reads files itself; client: Python parses and streams "
         "them (always the case with a server, which cannot see this machine's files).")

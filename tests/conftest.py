@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import csv
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -74,3 +76,19 @@ def load(client, settings: Settings, *paths: Path, mapping: str = "cosmeticco") 
 
 def scalar(client, sql: str, **params):
     return client.query(sql, parameters=params).result_rows[0][0]
+
+
+VITRINE = [sys.executable, "-m", "pipelines.cli"]
+
+
+def run_vitrine(*args: str, home: Path, timeout: int = 900) -> subprocess.CompletedProcess:
+    """The ``vitrine`` command as a user runs it, in its own process."""
+    return subprocess.run([*VITRINE, *args, "--home", str(home)], capture_output=True, text=True, timeout=timeout,
+                          env={"COLUMNS": "200", "PATH": "/usr/bin:/bin"})
+
+
+@pytest.fixture(scope="session")
+def main_job(tmp_path_factory) -> tuple[Path, subprocess.CompletedProcess]:
+    """The main job on tiny data, once per session: a home with the three champions trained."""
+    home = tmp_path_factory.mktemp("main-job")
+    return home, run_vitrine("run", "--scale", "tiny", "--no-serve", home=home)

@@ -3,21 +3,13 @@
 from __future__ import annotations
 
 import subprocess
-import sys
-from pathlib import Path
 
-from tests.conftest import SALES_HEADER, write_csv
-
-VITRINE = [sys.executable, "-m", "pipelines.cli"]
+from tests.conftest import SALES_HEADER, VITRINE, write_csv
+from tests.conftest import run_vitrine as run
 
 
-def run(*args: str, home: Path) -> subprocess.CompletedProcess:
-    return subprocess.run([*VITRINE, *args, "--home", str(home)], capture_output=True, text=True, timeout=900,
-                          env={"COLUMNS": "200", "PATH": "/usr/bin:/bin"})
-
-
-def test_main_job_generates_ingests_and_reports(tmp_path):
-    result = run("run", "--scale", "tiny", home=tmp_path)
+def test_main_job_generates_ingests_and_reports(main_job):
+    home, result = main_job
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
     out = result.stdout
     assert "Files ingested" in out and "vendas.csv" in out
@@ -25,13 +17,14 @@ def test_main_job_generates_ingests_and_reports(tmp_path):
     assert "R$ " in out and "L00" in out
     for feature_set in ("demand_day", "demand_week", "traffic_hour", "basket_lines", "customer_items"):
         assert f"{feature_set}: " in out and "rows in" in out
-    assert list((tmp_path / "features" / "demand_day").iterdir())  # the Parquet run folder
+    assert list((home / "features" / "demand_day").iterdir())  # the Parquet run folder
     assert "Backtest" in out and "sku_store" in out and "promoted to champion (no champion yet)" in out
     assert "Highest stock-out risks" in out
     assert "Cross-sell on the last weeks" in out and "served" in out and "co-occurrence" in out
     assert "Hourly traffic backtest" in out and "last_week" in out and "Sellers needed at L001" in out
     assert out.count("promoted to champion (no champion yet)") == 3 and "Suggestions for a basket with" in out
-    again = run("ingest", str(tmp_path / "data" / "tiny"), home=tmp_path)
+    assert "No new sales posted to the service." in out and "Published the sellers' and stores' figures" in out
+    again = run("ingest", str(home / "data" / "tiny"), home=home)
     assert again.returncode == 0 and out.count("vendas.csv") == 1
     assert "already ingested, skipped" in again.stdout
 
@@ -62,3 +55,17 @@ def test_features_commands_explain_themselves(tmp_path):
     unknown = subprocess.run([*VITRINE, "features", "list", "demand_month"], capture_output=True, text=True)
     assert unknown.returncode == 1 and "unknown feature set 'demand_month'" in unknown.stdout
     assert "Traceback" not in empty.stdout + empty.stderr + bad.stderr + unknown.stderr
+
+
+def test_users_get_tokens_once_and_bad_requests_are_refused(tmp_path):
+    added = run("users", "add", "Gil", "--role", "manager", "--store", "L001", home=tmp_path)
+    assert added.returncode == 0 and "shown once" in added.stdout
+    token = added.stdout.strip().splitlines()[-1]
+    assert len(token) >= 40 and token not in (tmp_path / "service.db").read_bytes().decode("latin-1")
+    listed = run("users", "list", home=tmp_path)
+    assert "Gil" in listed.stdout and "manager" in listed.stdout and token not in listed.stdout
+    assert run("users", "add", "X", "--role", "boss", home=tmp_path).stdout.count("unknown role 'boss'") == 1
+    assert "a seller needs --store" in run("users", "add", "X", "--role", "seller", home=tmp_path).stdout
+    assert run("users", "revoke", "1", home=tmp_path).returncode == 0
+    again = run("users", "revoke", "1", home=tmp_path)
+    assert again.returncode == 1 and "no active user 1" in again.stdout

@@ -17,6 +17,7 @@ from features.definitions import GRANULARITIES, demand, feature_set
 from features.spark import spark_session
 from pipelines.calendar import brazil_holidays, retail_event_days
 from pipelines.settings import load_settings
+from pipelines.privacy import pseudonym_key, pseudonymise
 from tests.conftest import REPO, SALES_HEADER, load, write_csv
 
 D = date.fromisoformat
@@ -288,8 +289,9 @@ def test_basket_matrix_indexes_weights_and_bulk_orders(spark, client, settings, 
     idf = dict(zip(got.sku, got.idf))
     assert idf == pytest.approx({"P1": math.log(4 / 3), "P2": math.log(4), "P3": math.log(2)})
     customers = built(settings, "customer_items")
+    c1 = pseudonymise("C1", pseudonym_key(settings))  # ids arrive pseudonymised (LGPD)
     assert [tuple(r) for r in customers[["customer_id", "sku", "baskets", "units"]].itertuples(index=False)] == [
-        ("C1", "P1", 2, 3), ("C1", "P2", 1, 1)]
+        (c1, "P1", 2, 3), (c1, "P2", 1, 1)]
     assert customers.last_bought.max() == D("2024-03-05")
 
 

@@ -184,3 +184,19 @@ def test_settings_come_from_environment_and_flags_override(monkeypatch, tmp_path
     assert s.home == tmp_path / "flag"
     monkeypatch.delenv("VITRINE_CLICKHOUSE_URL")
     assert load_settings(home=tmp_path).warehouse_url == f"chdb://{tmp_path.resolve()}/warehouse"
+
+
+def test_customer_ids_are_pseudonymised_before_anything_is_stored(client, settings, dims, tmp_path):
+    from pipelines.privacy import pseudonym_key, pseudonymise
+
+    again = [*GOOD[:1], "2", *GOOD[2:]]
+    anonymous = ["T2", "1", "L1", "V2", "  ", "P1", "1", "40.00", "0", "2024-02-10 12:00:00"]
+    load(client, settings, dims, write_csv(tmp_path / "in", "vendas.csv", SALES_HEADER, [GOOD, again, anonymous]))
+    key = pseudonym_key(settings)
+    assert len(key) == 64 and (settings.home / "pseudonym.key").stat().st_mode & 0o077 == 0
+    stored = client.query("SELECT customer_id FROM silver.sales ORDER BY ticket_id, line").result_rows
+    expected = pseudonymise("C9", key)
+    assert stored == [(expected,), (expected,), (None,)] and expected.startswith("anon-") and len(expected) == 37
+    assert pseudonymise(expected, key) == expected  # a pseudonym passes through: exports are not hashed twice
+    assert scalar(client, "SELECT count() FROM bronze.sales WHERE customer_id = 'C9'") == 0
+    assert pseudonymise("C9", "another key") != expected

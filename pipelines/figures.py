@@ -1,0 +1,112 @@
+"""The figures the service answers sellers and managers with, published by the pipeline as files.
+
+The service never opens the warehouse (the embedded one admits a single process, and the pipeline
+owns it while it runs), so each pipeline run ends by publishing what the live endpoints need as a
+few Parquet files under ``VITRINE_HOME/serving/figures``: the sellers, their targets, the
+commission rules, the catalogue with margins, each seller's recent sales by day and category, and
+the stores' monthly KPIs. The folder is written aside and swapped in, so the service reads either
+the old set or the new one, never half of each. ``meta.json`` says up to which posted sale
+(pipelines/live_sales.py) the warehouse holds, so the service adds the later ones itself.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+from datetime import UTC, date, datetime
+from pathlib import Path
+
+import pandas as pd
+from clickhouse_connect.driver.client import Client
+
+from pipelines.settings import Settings
+
+SALES_DAYS = 92  # the seller sales kept: this month, last month and a quarter for the category mix
+KPI_MONTHS = 13  # a year of months, plus the month a year before for growth
+
+
+def folder(settings: Settings) -> Path:
+    return settings.home.resolve() / "serving" / "figures"
+
+
+QUERIES = {
+    "sellers": "SELECT seller_id, store_id, ifNull(name, seller_id) AS name, ifNull(role, 'seller') AS role "
+               "FROM silver.sellers ORDER BY seller_id",
+    "stores": "SELECT store_id, ifNull(name, store_id) AS name, ifNull(city, '') AS city, ifNull(region, '') AS region "
+              "FROM silver.stores ORDER BY store_id",
+    "targets": "SELECT seller_id, month, toFloat64(target_amount) AS target FROM silver.targets "
+               "WHERE month >= toStartOfMonth({through:Date}) - INTERVAL 1 MONTH",
+    "rules": "SELECT kind, category, toFloat64(ifNull(min_attainment_pct, 0)) AS min_attainment_pct, "
+             "toFloat64(rate) AS rate FROM silver.commission_rules",
+    "products": """
+        SELECT p.sku AS sku, ifNull(p.name, p.sku) AS name, ifNull(p.category, '') AS category,
+               ifNull(p.brand, '') AS brand, m.avg_price AS price, m.avg_cost AS cost, m.margin_pct AS margin_pct
+        FROM silver.products AS p
+        LEFT JOIN (SELECT sku, argMax(avg_price, month) AS avg_price, argMax(avg_cost, month) AS avg_cost,
+                          argMax(margin_pct, month) AS margin_pct
+                   FROM gold.product_margin_month WHERE month <= {through:Date} GROUP BY sku) AS m ON m.sku = p.sku
+        ORDER BY sku SETTINGS join_use_nulls = 1""",
+    # tickets: each ticket counted once, on the row of its first category (so rows add up)
+    "seller_sales": """
+        WITH lines AS (
+            SELECT s.seller_id AS seller_id, s.store_id AS store_id, toDate(s.sold_at) AS date, s.ticket_id AS ticket_id,
+                   ifNull(p.category, '') AS category, s.quantity AS quantity,
+                   toFloat64(s.quantity * s.unit_price - ifNull(s.discount, 0)) AS revenue
+            FROM silver.sales AS s LEFT JOIN silver.products AS p ON p.sku = s.sku
+            WHERE s.sold_at >= {through:Date} - {days:UInt32} SETTINGS join_use_nulls = 1
+        )
+        SELECT seller_id, store_id, date, category, sum(revenue) AS revenue,
+               uniqExactIf(ticket_id, category = first_category) AS tickets, sum(quantity) AS units
+        FROM lines INNER JOIN (SELECT ticket_id, min(category) AS first_category FROM lines GROUP BY ticket_id) AS t
+            USING ticket_id
+        GROUP BY seller_id, store_id, date, category""",
+    "store_month": """
+        SELECT store_id, period_start AS month, toFloat64(revenue) AS revenue, tickets, avg_ticket, items_per_ticket,
+               growth_pct
+        FROM gold.store_kpis WHERE grain = 'month' AND period_start >= toStartOfMonth({through:Date}) - INTERVAL {months:UInt32} MONTH""",
+    "store_category_month": """
+        SELECT d.store_id AS store_id, toStartOfMonth(d.date) AS month, ifNull(p.category, '') AS category,
+               toFloat64(sum(d.revenue)) AS revenue
+        FROM gold.daily_sales AS d LEFT JOIN silver.products AS p ON p.sku = d.sku
+        WHERE d.date >= toStartOfMonth({through:Date}) - INTERVAL 2 MONTH
+        GROUP BY store_id, month, category SETTINGS join_use_nulls = 1""",
+}
+
+
+def publish(client: Client, settings: Settings, live_upto: int) -> dict:
+    """Query the figures, write them aside, swap them in; returns the meta written."""
+    through = client.query("SELECT max(toDate(sold_at)) FROM silver.sales").result_rows[0][0]
+    if through is None or through.year < 1971:
+        through = datetime.now(UTC).date()
+    params = {"through": through, "days": SALES_DAYS, "months": KPI_MONTHS}
+    target = folder(settings)
+    staging = target.with_name(".figures-new")
+    shutil.rmtree(staging, ignore_errors=True)
+    staging.mkdir(parents=True)
+    counts = {}
+    for name, sql in QUERIES.items():
+        frame = client.query_df(sql, parameters=params)
+        frame.to_parquet(staging / f"{name}.parquet", index=False)
+        counts[name] = len(frame)
+    meta = {"data_through": str(through), "live_upto": live_upto, "rows": counts,
+            "published_at": datetime.now(UTC).isoformat(timespec="seconds")}
+    (staging / "meta.json").write_text(json.dumps(meta, indent=1))
+    retired = target.with_name(".figures-old")
+    shutil.rmtree(retired, ignore_errors=True)
+    if target.exists():
+        target.rename(retired)
+    staging.rename(target)
+    shutil.rmtree(retired, ignore_errors=True)
+    return meta
+
+
+def load(settings: Settings) -> tuple[dict, dict[str, pd.DataFrame]] | None:
+    """The published figures (meta, frames), or None when nothing was published yet."""
+    path = folder(settings)
+    try:
+        meta = json.loads((path / "meta.json").read_text())
+        frames = {name: pd.read_parquet(path / f"{name}.parquet") for name in QUERIES}
+    except FileNotFoundError:
+        return None
+    meta["data_through"] = date.fromisoformat(meta["data_through"])
+    return meta, frames

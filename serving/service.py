@@ -1,0 +1,332 @@
+"""The vitrine API (BentoML 1.4): the only door the bot and the dashboard use.
+
+Every endpoint but ``health`` needs ``Authorization: Bearer <token>`` (tokens from ``vitrine users
+add``); the role and the store of the token's user decide what it may see (serving/auth.py), and
+every call leaves an audit row. Bad input is a 4xx naming the field (pydantic), never a traceback.
+The models are the registry's champions (serving/champions.py), re-checked every
+``VITRINE_MODEL_POLL_SECONDS`` and on ``reload`` (admins), so a new champion serves without a
+restart. BentoML also serves ``/healthz``, ``/readyz`` and the Prometheus ``/metrics``.
+
+Run it with ``vitrine serve`` (or ``bentoml serve serving.service:Vitrine``).
+"""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import asdict
+from datetime import date
+from zoneinfo import ZoneInfo
+from http import HTTPStatus
+
+import bentoml
+import pandas as pd
+from bentoml.exceptions import BentoMLException
+from pydantic import Field
+
+from pipelines import live_sales
+from pipelines.privacy import pseudonym_key, pseudonymise
+from pipelines.settings import load_settings
+from serving import auth
+from serving.champions import Champions
+from serving.live_figures import LiveFigures, UnknownError
+from serving.schemas import (STORE, CrossSellReply, DayForecast, ForecastReply, HighMarginReply, MarginProduct,
+                             PeakWindow, PlanHour, Readiness, SaleLineIn, SalesReply, SellerSummary, StaffingReply,
+                             StockAlert, StockAlertsReply, StoreComparison, Suggestion, TeamSummary)
+
+
+def _token(ctx: bentoml.Context) -> str | None:
+    header = ctx.request.headers.get("authorization", "")
+    return header[7:].strip() if header.lower().startswith("bearer ") else None
+
+
+def _none_if_nan(value):
+    return None if value is None or pd.isna(value) else value
+
+
+@bentoml.service(name="vitrine", traffic={"timeout": 30})
+class Vitrine:
+    def __init__(self) -> None:
+        self.settings = load_settings()
+        self.champions = Champions(self.settings)
+        self.champions.refresh()
+        self.figures = LiveFigures(self.settings)
+        self.pseudonym_key = pseudonym_key(self.settings)
+        self._stop = threading.Event()
+        threading.Thread(target=self._poll, daemon=True, name="champion-poll").start()
+
+    def _poll(self) -> None:
+        while not self._stop.wait(self.settings.model_poll_seconds):
+            self.champions.refresh()
+            self.figures.refresh()
+
+    # -- the guard every endpoint goes through ---------------------------------------------------
+    def _guard(self, ctx: bentoml.Context, endpoint: str, request: dict, roles: tuple[str, ...],
+               store_id: str | None = None) -> auth.User:
+        user = auth.authenticate(self.settings, _token(ctx))
+        if user is None:
+            self._deny(None, endpoint, request, HTTPStatus.UNAUTHORIZED, "missing, unknown or revoked token")
+        if user.role not in roles:
+            self._deny(user, endpoint, request, HTTPStatus.FORBIDDEN, f"the {user.role} role cannot use {endpoint}")
+        if store_id is not None and not user.may_see_store(store_id):
+            self._deny(user, endpoint, request, HTTPStatus.FORBIDDEN, f"store {store_id} is not yours")
+        return user
+
+    def _deny(self, user: auth.User | None, endpoint: str, request: dict, status: HTTPStatus, message: str):
+        auth.record(self.settings, user, endpoint, request, int(status))
+        raise BentoMLException(message, error_code=status)
+
+    def _model(self, user: auth.User, endpoint: str, request: dict, name: str):
+        served = self.champions.get(name)
+        if served is None:
+            self._deny(user, endpoint, request, HTTPStatus.SERVICE_UNAVAILABLE,
+                       f"no {name} model is loaded yet: {self.champions.errors.get(name, 'not trained')}")
+        return served
+
+    # -- endpoints -------------------------------------------------------------------------------
+    @bentoml.api
+    def health(self) -> dict:
+        """Liveness, no token needed."""
+        return {"status": "ok"}
+
+    @bentoml.api
+    def readiness(self, ctx: bentoml.Context) -> Readiness:
+        """The models being served, their versions and where from; ``degraded`` when the registry is
+        unreachable and last good copies serve."""
+        self._guard(ctx, "readiness", {}, auth.ROLES)
+        status = self._status()
+        if status["status"] == "not ready":
+            ctx.response.status_code = HTTPStatus.SERVICE_UNAVAILABLE
+        return Readiness(**status)
+
+    def _status(self) -> dict:
+        """The models' status, and the published figures: without them the live endpoints cannot answer."""
+        status = self.champions.status()
+        meta = self.figures.meta
+        status["figures"] = {"published_at": meta["published_at"], "data_through": str(meta["data_through"]),
+                             "live_upto": meta["live_upto"]} if meta else None
+        if meta is None and status["status"] == "ready":
+            status["status"] = "degraded"
+        return status
+
+    @bentoml.api
+    def reload(self, ctx: bentoml.Context) -> Readiness:
+        """Ask the registry for new champions now (admins)."""
+        user = self._guard(ctx, "reload", {}, ("admin",))
+        self.champions.refresh()
+        self.figures.refresh()
+        auth.record(self.settings, user, "reload", {}, 200)
+        return Readiness(**self._status())
+
+    @bentoml.api
+    def cross_sell(self, ctx: bentoml.Context,
+                   basket: list[str] = Field(min_length=1, max_length=50, description="SKUs in the basket"),
+                   store_id: str = STORE, k: int = Field(5, ge=1, le=20),
+                   customer_id: str | None = Field(None, max_length=64, description="a known customer, if any")
+                   ) -> CrossSellReply:
+        """Ranked suggestions for the basket in front of the seller, each with a reason (a known
+        customer's recent purchases join the basket)."""
+        request = {"basket": basket, "store_id": store_id, "k": k, "customer": customer_id is not None}
+        user = self._guard(ctx, "cross_sell", request, auth.ROLES, store_id)
+        served = self._model(user, "cross_sell", request, "cross-sell")
+        rows = served.model.predict(pd.DataFrame({"basket": [",".join(basket)], "store_id": [store_id],
+                                                  "customer_id": [pseudonymise(customer_id, self.pseudonym_key)],
+                                                  "k": [k]}))
+        found = rows[rows["sku"] != ""]
+        unknown = [s for s in str(rows["unknown"].iloc[0]).split(",") if s] if len(rows) else []
+        auth.record(self.settings, user, "cross_sell", request, 200)
+        return CrossSellReply(store_id=store_id, unknown=unknown, model_version=served.version, suggestions=[
+            Suggestion(sku=r.sku, name=r.name, score=r.score, margin=_none_if_nan(r.margin), reason=r.reason,
+                       source=r.source) for r in found.itertuples(index=False)])
+
+    @bentoml.api
+    def forecast(self, ctx: bentoml.Context, store_id: str = STORE,
+                 skus: list[str] = Field(min_length=1, max_length=200),
+                 horizon_days: int = Field(14, ge=1, le=28)) -> ForecastReply:
+        """Daily P10/P50/P90 demand for the store's SKUs (managers of the store, analysts, admins)."""
+        from models.forecast_pyfunc import UnknownSeriesError
+
+        request = {"store_id": store_id, "skus": skus, "horizon_days": horizon_days}
+        user = self._guard(ctx, "forecast", request, ("manager", "analyst", "admin"), store_id)
+        served = self._model(user, "forecast", request, "stock-forecaster")
+        try:
+            rows = served.model.predict(pd.DataFrame({"store_id": store_id, "sku": skus, "horizon_days": horizon_days}))
+        except UnknownSeriesError as exc:
+            self._deny(user, "forecast", request, HTTPStatus.NOT_FOUND, str(exc).strip('"'))
+        auth.record(self.settings, user, "forecast", request, 200)
+        return ForecastReply(store_id=store_id, model_version=served.version, days=[
+            DayForecast(sku=r.sku, date=pd.Timestamp(r.date).date(), p10=r.p10, p50=r.p50, p90=r.p90)
+            for r in rows.itertuples(index=False)])
+
+    @bentoml.api
+    def stock_alerts(self, ctx: bentoml.Context, store_id: str = STORE,
+                     limit: int = Field(20, ge=1, le=500)) -> StockAlertsReply:
+        """The store's SKUs most likely to run out before the next delivery, with what to order."""
+        request = {"store_id": store_id, "limit": limit}
+        user = self._guard(ctx, "stock_alerts", request, ("manager", "analyst", "admin"), store_id)
+        served = self._model(user, "stock_alerts", request, "stock-forecaster")
+        alerts = served.alerts if served.alerts is not None else pd.DataFrame(columns=["store_id"])
+        mine = alerts[alerts["store_id"].astype(str) == store_id]
+        mine = mine.sort_values("stockout_probability", ascending=False).head(limit)
+        auth.record(self.settings, user, "stock_alerts", request, 200)
+        return StockAlertsReply(store_id=store_id, model_version=served.version, alerts=[
+            StockAlert(sku=str(r.sku), on_hand=float(r.on_hand), days_of_cover=_none_if_nan(r.days_of_cover),
+                       stockout_date=_none_if_nan(r.stockout_date), stockout_probability=float(r.stockout_probability),
+                       order_quantity=int(r.order_quantity)) for r in mine.itertuples(index=False)])
+
+    @bentoml.api
+    def staffing_plan(self, ctx: bentoml.Context, store_id: str = STORE, week_start: date | None = None,
+                      plan_on: str = Field("p90", pattern="^p(50|90)$")) -> StaffingReply:
+        """The week's hourly grid: forecast tickets, sellers needed, schedule gaps, peak windows."""
+        from models.staffing import peak_windows
+        from models.staffing_pyfunc import PlanOutOfRangeError
+
+        request = {"store_id": store_id, "week_start": week_start, "plan_on": plan_on}
+        user = self._guard(ctx, "staffing_plan", request, ("manager", "analyst", "admin"), store_id)
+        served = self._model(user, "staffing_plan", request, "staffing")
+        try:
+            plan = served.model.predict(pd.DataFrame({"store_id": [store_id], "plan_on": [plan_on],
+                                                      "week_start": [str(week_start) if week_start else None]}))
+        except PlanOutOfRangeError as exc:
+            self._deny(user, "staffing_plan", request, HTTPStatus.BAD_REQUEST, str(exc))
+        auth.record(self.settings, user, "staffing_plan", request, 200)
+        return StaffingReply(
+            store_id=store_id, basis=str(plan["basis"].iloc[0]) if len(plan) else "", model_version=served.version,
+            hours=[PlanHour(date=pd.Timestamp(r.date).date(), hour=int(r.hour), tickets_p50=float(r.tickets_p50),
+                            tickets_p90=float(r.tickets_p90), sellers_needed=int(r.sellers_needed),
+                            scheduled=_none_if_nan(r.scheduled), gap=_none_if_nan(r.gap),
+                            sales_at_risk=float(r.sales_at_risk), peak=bool(r.peak)) for r in plan.itertuples(index=False)],
+            peaks=[PeakWindow(date=pd.Timestamp(w.date).date(), start=w.start, end=w.end)
+                   for w in peak_windows(plan).itertuples(index=False)])
+
+    # -- live figures ----------------------------------------------------------------------------
+    def _figures(self, user: auth.User, endpoint: str, request: dict) -> LiveFigures:
+        if not self.figures.ready:
+            self._deny(user, endpoint, request, HTTPStatus.SERVICE_UNAVAILABLE,
+                       "no figures published yet: run `vitrine pipeline run` once")
+        return self.figures
+
+    def _seller_for(self, user: auth.User, endpoint: str, request: dict, seller_id: str | None) -> str:
+        """The seller asked about: a seller asks about themself; others must name one they may see."""
+        if seller_id is None:
+            if user.seller_id is None:
+                self._deny(user, endpoint, request, HTTPStatus.BAD_REQUEST, "seller_id: required for your role")
+            seller_id = user.seller_id
+        try:
+            store = self.figures.seller(seller_id)["store_id"]
+        except UnknownError as exc:
+            self._deny(user, endpoint, request, HTTPStatus.NOT_FOUND, f"seller_id: {exc}")
+        if not user.may_see_seller(seller_id, store):
+            self._deny(user, endpoint, request, HTTPStatus.FORBIDDEN, f"seller {seller_id} is not yours to see")
+        return seller_id
+
+    @bentoml.api
+    def sales(self, ctx: bentoml.Context, lines: list[SaleLineIn] = Field(min_length=1, max_length=500)) -> SalesReply:
+        """New ticket lines from the point of sale: stored durably before the reply, idempotent per
+        (ticket_id, line), counted in seller_summary at once and in the warehouse at the next pipeline run."""
+        request = {"lines": len(lines), "tickets": sorted({x.ticket_id for x in lines})[:20]}
+        user = self._guard(ctx, "sales", request, ("seller", "manager", "admin"))
+        figures = self._figures(user, "sales", request)
+        known_skus = set(figures.frames["products"]["sku"])
+        rows = []
+        for i, x in enumerate(lines):
+            where = f"lines[{i}]"
+            if x.quantity == 0:
+                self._deny(user, "sales", request, HTTPStatus.BAD_REQUEST, f"{where}.quantity: must not be 0")
+            try:
+                seller_store = figures.seller(x.seller_id)["store_id"]
+            except UnknownError:
+                self._deny(user, "sales", request, HTTPStatus.BAD_REQUEST, f"{where}.seller_id: unknown seller {x.seller_id!r}")
+            if seller_store != x.store_id:
+                self._deny(user, "sales", request, HTTPStatus.BAD_REQUEST,
+                           f"{where}.store_id: seller {x.seller_id} works at {seller_store}, not {x.store_id}")
+            if x.sku not in known_skus:
+                self._deny(user, "sales", request, HTTPStatus.BAD_REQUEST, f"{where}.sku: unknown product {x.sku!r}")
+            if user.role == "seller" and x.seller_id != user.seller_id or not user.may_see_store(x.store_id):
+                self._deny(user, "sales", request, HTTPStatus.FORBIDDEN, f"{where}: not your sale to post")
+            sold_at = x.sold_at
+            if sold_at.tzinfo is not None:
+                sold_at = sold_at.astimezone(ZoneInfo(self.settings.timezone)).replace(tzinfo=None)
+            rows.append(live_sales.SaleLine(
+                x.ticket_id, x.line, x.store_id, x.seller_id, pseudonymise(x.customer_id, self.pseudonym_key), x.sku,
+                x.quantity, round(x.unit_price, 4), round(x.discount, 4), sold_at.replace(microsecond=0)))
+        try:
+            new, duplicates = live_sales.accept(self.settings, rows)
+        except live_sales.ConflictError as exc:
+            self._deny(user, "sales", request, HTTPStatus.CONFLICT, str(exc))
+        auth.record(self.settings, user, "sales", request, 200)
+        return SalesReply(accepted=new, duplicates=duplicates)
+
+    @bentoml.api
+    def seller_summary(self, ctx: bentoml.Context, seller_id: str | None = Field(None, max_length=40)) -> SellerSummary:
+        """Sales today and this month, target attainment and the daily pace still needed, commission
+        accrued and projected to month end (a seller: their own; a manager: their store's sellers)."""
+        request = {"seller_id": seller_id}
+        user = self._guard(ctx, "seller_summary", request, auth.ROLES)
+        figures = self._figures(user, "seller_summary", request)
+        seller_id = self._seller_for(user, "seller_summary", request, seller_id)
+        summary = figures.seller_summary(seller_id)
+        auth.record(self.settings, user, "seller_summary", request, 200)
+        return SellerSummary(**asdict(summary))
+
+    @bentoml.api
+    def team_summary(self, ctx: bentoml.Context, store_id: str = STORE) -> TeamSummary:
+        """Each seller's month so far, best attainment first (managers of the store, analysts, admins)."""
+        request = {"store_id": store_id}
+        user = self._guard(ctx, "team_summary", request, ("manager", "analyst", "admin"), store_id)
+        figures = self._figures(user, "team_summary", request)
+        try:
+            team = figures.team_summary(store_id)
+        except UnknownError as exc:
+            self._deny(user, "team_summary", request, HTTPStatus.NOT_FOUND, f"store_id: {exc}")
+        auth.record(self.settings, user, "team_summary", request, 200)
+        return TeamSummary(store_id=store_id, sellers=[SellerSummary(**asdict(s)) for s in team])
+
+    @bentoml.api
+    def store_comparison(self, ctx: bentoml.Context, store_id: str = STORE) -> StoreComparison:
+        """The store's last full month against the chain and similar stores, weakest areas first."""
+        request = {"store_id": store_id}
+        user = self._guard(ctx, "store_comparison", request, ("manager", "analyst", "admin"), store_id)
+        figures = self._figures(user, "store_comparison", request)
+        try:
+            comparison = figures.store_comparison(store_id)
+        except UnknownError as exc:
+            self._deny(user, "store_comparison", request, HTTPStatus.NOT_FOUND, f"store_id: {exc}")
+        auth.record(self.settings, user, "store_comparison", request, 200)
+        return StoreComparison(**comparison)
+
+    @bentoml.api
+    def high_margin(self, ctx: bentoml.Context, seller_id: str | None = Field(None, max_length=40),
+                    k: int = Field(10, ge=1, le=50)) -> HighMarginReply:
+        """The best-margin products, within the categories the seller sells (the catalogue's best
+        when no seller is named by a manager, analyst or admin)."""
+        request = {"seller_id": seller_id, "k": k}
+        user = self._guard(ctx, "high_margin", request, auth.ROLES)
+        figures = self._figures(user, "high_margin", request)
+        if seller_id is not None or user.role == "seller":
+            seller_id = self._seller_for(user, "high_margin", request, seller_id)
+        products = figures.high_margin(seller_id, k)
+        auth.record(self.settings, user, "high_margin", request, 200)
+        return HighMarginReply(seller_id=seller_id, products=[MarginProduct(**p) for p in products])
+
+
+class JsonBodiesOnly:
+    """Every endpoint takes JSON: another body type is a 415 here, before BentoML's form parser
+    (which answers a malformed multipart body with a 500)."""
+
+    def __init__(self, app) -> None:
+        self.app = app
+
+    async def __call__(self, scope, receive, send) -> None:
+        if scope["type"] == "http" and scope["method"] == "POST":
+            headers = dict(scope["headers"])
+            kind = headers.get(b"content-type", b"application/json").split(b";")[0].strip().lower()
+            if kind != b"application/json":
+                body = b'{"error":"send the body as application/json"}'
+                await send({"type": "http.response.start", "status": 415,
+                            "headers": [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())]})
+                await send({"type": "http.response.body", "body": body})
+                return
+        await self.app(scope, receive, send)
+
+
+Vitrine.add_asgi_middleware(JsonBodiesOnly)

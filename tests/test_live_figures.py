@@ -1,0 +1,108 @@
+"""Live figures on hand-made data with known answers: commission as the warehouse computes it,
+posted sales counted at once and exactly once after the pipeline takes them in, pseudonyms that
+match, and the manager's comparison and margin views."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from pathlib import Path
+
+import pytest
+
+from pipelines import figures, live_sales
+from pipelines.privacy import pseudonym_key, pseudonymise
+from pipelines.settings import load_settings
+from serving.live_figures import LiveFigures, UnknownError
+from tests.conftest import SALES_HEADER, load, scalar, write_csv
+
+# March 2024 at L1: V2 sells a lipstick pair (maquiagem, 3%) and a perfume (perfumaria, 5%):
+# R$ 200 against a R$ 180 target = 111% attainment, which reaches the 100% tier (+1% on all sales).
+MARCH = [["T1", "1", "L1", "V2", "C1", "P1", "2", "50.00", "0", "2024-03-02 10:00:00"],
+         ["T1", "2", "L1", "V2", "C1", "P2", "1", "100.00", "0", "2024-03-02 10:00:00"],
+         ["T2", "1", "L1", "V1", "", "P3", "3", "20.00", "0", "2024-03-05 16:00:00"],
+         ["T3", "1", "L2", "V3", "", "P2", "2", "100.00", "10.00", "2024-03-09 11:00:00"],
+         ["T4", "1", "L1", "V2", "", "P3", "1", "20.00", "0", "2024-02-20 11:00:00"]]
+
+
+@pytest.fixture
+def published(client, settings, dims, tmp_path):
+    targets = write_csv(dims, "metas.csv", ["id_employee", "mes", "sales_target"],
+                        [["V2", "2024-03", "180.00"], ["V1", "2024-03", "1000.00"], ["V3", "2024-03", "150.00"]])
+    load(client, settings, dims, targets, write_csv(tmp_path / "in", "vendas.csv", SALES_HEADER, MARCH))
+    figures.publish(client, settings, live_sales.exported_upto(settings))
+    settings = load_settings(home=settings.home, today=date(2024, 3, 10))
+    return settings, LiveFigures(settings)
+
+
+def line(ticket: str, n: int, sku: str, qty: int, price: float, when: str, seller="V2", store="L1", customer=None):
+    return live_sales.SaleLine(ticket, n, store, seller, customer, sku, qty, price, 0.0, datetime.fromisoformat(when))
+
+
+def test_commission_and_pace_match_the_rules_and_the_warehouse(client, published):
+    settings, live = published
+    v2 = live.seller_summary("V2")
+    assert (v2.sales_month, v2.target, v2.attainment_pct) == (200.0, 180.0, 111.11)
+    assert v2.commission_accrued == pytest.approx(100 * 0.03 + 100 * 0.05 + 200 * 0.01)
+    assert v2.daily_pace_needed == 0 and v2.days_left == 22 and v2.sales_today == 0
+    # the pace so far (R$ 200 in 10 days) to 31 days: R$ 620, 344% of target, the 120% tier (+2%)
+    assert v2.projected_sales == 620.0
+    assert v2.commission_projected == pytest.approx(310 * 0.03 + 310 * 0.05 + 620 * 0.02)
+    v1 = live.seller_summary("V1")  # R$ 60 of R$ 1,000: 940 to go over 22 days, cabelos at the 3% default
+    assert v1.daily_pace_needed == pytest.approx(940 / 22, abs=0.01) and v1.commission_accrued == pytest.approx(1.8)
+    warehouse = dict(client.query("SELECT seller_id, toFloat64(commission) FROM gold.seller_month "
+                                  "WHERE month = '2024-03-01'").result_rows)
+    for seller in ("V1", "V2", "V3"):
+        assert live.seller_summary(seller).commission_accrued == pytest.approx(warehouse[seller], abs=0.01)
+
+
+def test_posted_sales_count_at_once_and_exactly_once_after_the_pipeline(client, published, tmp_path):
+    from pipelines.ingest import ingest
+    from pipelines.mapping import load_mapping
+
+    settings, live = published
+    key = pseudonym_key(settings)
+    sold = [line("L9", 1, "P2", 1, 100.0, "2024-03-10 09:30:00", customer=pseudonymise("C1", key)),
+            line("L9", 2, "P1", 1, 50.0, "2024-03-10 09:30:00")]
+    assert live_sales.accept(settings, sold) == (2, 0)
+    assert live_sales.accept(settings, sold) == (0, 2)  # the same lines again add nothing
+    with pytest.raises(live_sales.ConflictError, match="ticket L9 line 2"):
+        live_sales.accept(settings, [line("L10", 1, "P1", 1, 50.0, "2024-03-10 10:00:00"),
+                                     line("L9", 2, "P1", 3, 50.0, "2024-03-10 09:30:00")])
+    assert len(live_sales.lines_after(settings, 0)) == 2  # the refused request stored nothing, L10 included
+    now = live.seller_summary("V2")
+    assert (now.sales_today, now.tickets_today, now.sales_month, now.live_lines) == (150.0, 1, 350.0, 2)
+
+    path, upto = live_sales.export_pending(settings, tmp_path / "posted")
+    ingest(client, settings, [path], load_mapping("cosmeticco"))
+    live_sales.mark_exported(settings, upto, path)
+    assert scalar(client, "SELECT count() FROM silver.sales WHERE ticket_id = 'L9'") == 2
+    assert scalar(client, "SELECT customer_id FROM silver.sales WHERE ticket_id = 'L9' AND line = 1") == \
+        pseudonymise("C1", key)  # hashed once, as a file's C1 would be
+    assert live.seller_summary("V2").sales_month == 350.0  # figures not republished yet: posted lines still count
+    figures.publish(client, settings, live_sales.exported_upto(settings))
+    assert live.refresh()
+    after = live.seller_summary("V2")
+    assert (after.sales_month, after.sales_today, after.live_lines) == (350.0, 150.0, 0)
+    assert live_sales.export_pending(settings, tmp_path / "posted") == (None, upto)
+
+
+def test_team_comparison_and_margins(published):
+    settings, live = published
+    team = live.team_summary("L1")
+    assert [s.seller_id for s in team] == ["V2", "V1"]  # best attainment first
+    with pytest.raises(UnknownError, match="unknown store 'L9'"):
+        live.team_summary("L9")
+    assert live.high_margin(None, 3)[0]["sku"] == "P1"  # R$ 50 over R$ 20: 60%, the best margin
+    mine = live.high_margin("V3", 5)  # V3 only sells perfume
+    assert [p["sku"] for p in mine] == ["P2"] and mine[0]["in_your_categories"]
+    comparison = live.store_comparison("L1")  # data through 09/03: February is the last full month
+    assert comparison["month"] == date(2024, 2, 1) and comparison["kpis"][0] == {
+        "kpi": "revenue", "store": 20.0, "chain_median": 20.0, "similar_median": None, "rank": 1, "stores": 1,
+        "gap_pct": 0.0}
+    with pytest.raises(UnknownError, match="store 'L2' sold nothing in 02/2024"):
+        live.store_comparison("L2")
+
+
+def test_no_figures_published_means_not_ready(tmp_path: Path):
+    live = LiveFigures(load_settings(home=tmp_path))
+    assert not live.ready and not live.refresh()
