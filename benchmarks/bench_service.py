@@ -28,6 +28,7 @@ import time
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
@@ -110,14 +111,12 @@ def main() -> None:
                         "--home", str(home)], check=True, stdout=subprocess.DEVNULL)
     settings = load_settings(home=home)
     figures = LiveFigures(settings)
-    sellers = figures.frames["sellers"]
+    sellers = figures.published.frames["sellers"]
     seller = sellers.iloc[1]
     _, seller_token = auth.add_user(settings, "bench seller", "seller", store_id=seller.store_id,
                                     seller_id=seller.seller_id)
-    baskets = [line for line in (home / "data").rglob("vendas.csv")][0]
-    import pandas as pd
-
-    sales = pd.read_csv(baskets, usecols=["cod_transacao", "cod_loja", "cod_prod"], dtype=str)
+    sales = pd.read_csv(next((home / "data").rglob("vendas.csv")), usecols=["cod_transacao", "cod_loja", "cod_prod"],
+                        dtype=str)
     sales = sales[sales["cod_loja"] == seller.store_id]
     grouped = sales.groupby("cod_transacao")["cod_prod"].agg(list)
     cross_bodies = [{"basket": b[:3], "store_id": seller.store_id, "k": 5} for b in grouped if len(b) >= 3][:500]

@@ -19,6 +19,7 @@ from pathlib import Path
 import pandas as pd
 from clickhouse_connect.driver.client import Client
 
+from pipelines.local_files import replace_folder
 from pipelines.settings import Settings
 
 SALES_DAYS = 92  # the seller sales kept: this month, last month and a quarter for the category mix
@@ -91,12 +92,7 @@ def publish(client: Client, settings: Settings, live_upto: int) -> dict:
     meta = {"data_through": str(through), "live_upto": live_upto, "rows": counts,
             "published_at": datetime.now(UTC).isoformat(timespec="seconds")}
     (staging / "meta.json").write_text(json.dumps(meta, indent=1))
-    retired = target.with_name(".figures-old")
-    shutil.rmtree(retired, ignore_errors=True)
-    if target.exists():
-        target.rename(retired)
-    staging.rename(target)
-    shutil.rmtree(retired, ignore_errors=True)
+    replace_folder(staging, target)
     return meta
 
 

@@ -18,12 +18,11 @@ from __future__ import annotations
 
 import csv
 import sqlite3
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import astuple, dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
+from pipelines.local_files import sqlite_database
 from pipelines.settings import Settings
 
 SCHEMA = """
@@ -79,24 +78,8 @@ def database(settings: Settings) -> Path:
     return settings.home.resolve() / "live_sales.db"
 
 
-_READY: set[Path] = set()  # databases whose schema this process has checked
-
-
-@contextmanager
-def _connect(settings: Settings) -> Iterator[sqlite3.Connection]:
-    path = database(settings)
-    if path not in _READY:
-        path.parent.mkdir(parents=True, exist_ok=True)
-    connection = sqlite3.connect(path, timeout=10, isolation_level=None)
-    try:
-        connection.execute("PRAGMA synchronous=FULL")  # durable at commit, not only at checkpoint
-        if path not in _READY:
-            connection.execute("PRAGMA journal_mode=WAL")
-            connection.executescript(SCHEMA)
-            _READY.add(path)
-        yield connection
-    finally:
-        connection.close()
+def _connect(settings: Settings):
+    return sqlite_database(database(settings), SCHEMA, "FULL")  # acknowledged means on disk
 
 
 _COLUMNS = "ticket_id, line, store_id, seller_id, customer_id, sku, quantity, unit_price, discount, sold_at"

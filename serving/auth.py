@@ -16,13 +16,11 @@ from __future__ import annotations
 import hashlib
 import json
 import secrets
-import sqlite3
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
+from pipelines.local_files import sqlite_database
 from pipelines.settings import Settings
 
 ROLES = ("seller", "manager", "analyst", "admin")
@@ -75,26 +73,9 @@ def database(settings: Settings) -> Path:
     return settings.home.resolve() / "service.db"
 
 
-_READY: set[Path] = set()  # databases whose schema this process has checked
-
-
-@contextmanager
-def _connect(settings: Settings) -> Iterator[sqlite3.Connection]:
-    path = database(settings)
-    if path not in _READY:
-        path.parent.mkdir(parents=True, exist_ok=True)
-    connection = sqlite3.connect(path, timeout=10, isolation_level=None)  # autocommit; WAL: readers beside a writer
-    try:
-        # NORMAL in WAL mode survives a crash of the process; only a power cut may drop the last audit rows,
-        # which spares a disk flush on every request
-        connection.execute("PRAGMA synchronous=NORMAL")
-        if path not in _READY:
-            connection.execute("PRAGMA journal_mode=WAL")
-            connection.executescript(SCHEMA)
-            _READY.add(path)
-        yield connection
-    finally:
-        connection.close()
+def _connect(settings: Settings):
+    # NORMAL: an audit row may be lost to a power cut, not to a crash; it spares a disk flush per request
+    return sqlite_database(database(settings), SCHEMA, "NORMAL")
 
 
 def _digest(token: str) -> str:

@@ -10,7 +10,6 @@ so: readiness is then ``degraded``, never a crash.
 from __future__ import annotations
 
 import json
-import shutil
 import tempfile
 import threading
 from dataclasses import dataclass, field
@@ -18,6 +17,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from pipelines.local_files import replace_folder
 from pipelines.settings import Settings
 
 MODELS = ("stock-forecaster", "cross-sell", "staffing")
@@ -117,12 +117,7 @@ class Champions:
             mlflow.artifacts.download_artifacts(run_id=run_id, artifact_path=ALERTS, dst_path=str(staging))
         (staging / "version.json").write_text(json.dumps({"name": name, "version": version, "run_id": run_id}))
         target = self.folder / name
-        retired = self.folder / f".{name}-retired"
-        shutil.rmtree(retired, ignore_errors=True)
-        if target.exists():
-            target.rename(retired)
-        staging.rename(target)
-        shutil.rmtree(retired, ignore_errors=True)
+        replace_folder(staging, target)
         return target
 
     @staticmethod

@@ -10,7 +10,6 @@ attainment the seller reached. Month-end projections assume the pace so far cont
 from __future__ import annotations
 
 import calendar
-import threading
 from dataclasses import dataclass
 from datetime import date, datetime
 from zoneinfo import ZoneInfo
@@ -19,6 +18,7 @@ import pandas as pd
 
 from pipelines import figures, live_sales
 from pipelines.settings import Settings
+from serving.schemas import SellerSummary
 
 
 class UnknownError(LookupError):
@@ -42,23 +42,17 @@ def commission(sales_by_category: dict[str, float], target: float | None, rules:
 
 
 @dataclass(frozen=True)
-class SellerFigures:
-    seller_id: str
-    name: str
-    store_id: str
-    today: date
-    sales_today: float
-    tickets_today: int
-    sales_month: float
-    target: float | None
-    attainment_pct: float | None
-    daily_pace_needed: float | None  # per remaining day (today included) to reach the target; 0 once reached
-    days_left: int
-    commission_accrued: float
-    projected_sales: float
-    commission_projected: float
-    data_through: date
-    live_lines: int  # posted lines counted that the warehouse does not hold yet
+class Published:
+    """One published set of figures, swapped in whole: a request reads one set, never two runs mixed."""
+    meta: dict
+    frames: dict[str, pd.DataFrame]
+
+    def row(self, frame: str, column: str, value: str, what: str) -> dict:
+        table = self.frames[frame]
+        found = table[table[column] == value]
+        if found.empty:
+            raise UnknownError(f"unknown {what} {value!r}")
+        return found.iloc[0].to_dict()
 
 
 class LiveFigures:
@@ -66,10 +60,8 @@ class LiveFigures:
 
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
-        self._lock = threading.Lock()
         self._stamp: float | None = None
-        self.meta: dict | None = None
-        self.frames: dict[str, pd.DataFrame] = {}
+        self.published: Published | None = None  # replaced in one assignment by refresh()
         self.refresh()
 
     def refresh(self) -> bool:
@@ -85,38 +77,30 @@ class LiveFigures:
         if loaded is None:
             return False
         meta, frames = loaded
-        frames["seller_sales"]["date"] = pd.to_datetime(frames["seller_sales"]["date"]).dt.date
-        frames["targets"]["month"] = pd.to_datetime(frames["targets"]["month"]).dt.date
-        with self._lock:
-            self.meta, self.frames, self._stamp = meta, frames, stamp
+        for frame, column in (("seller_sales", "date"), ("targets", "month"), ("store_month", "month"),
+                              ("store_category_month", "month")):
+            frames[frame][column] = pd.to_datetime(frames[frame][column]).dt.date
+        self.published, self._stamp = Published(meta, frames), stamp
         return True
 
     @property
     def ready(self) -> bool:
-        return self.meta is not None
+        return self.published is not None
 
     def today(self) -> date:
         """The business date: the ``today`` setting, else the current date in the stores' time zone."""
         return self.settings.today or datetime.now(ZoneInfo(self.settings.timezone)).date()
 
     def seller(self, seller_id: str) -> dict:
-        sellers = self.frames["sellers"]
-        row = sellers[sellers["seller_id"] == seller_id]
-        if row.empty:
-            raise UnknownError(f"unknown seller {seller_id!r}")
-        return row.iloc[0].to_dict()
+        return self.published.row("sellers", "seller_id", seller_id, "seller")
 
     def store(self, store_id: str) -> dict:
-        stores = self.frames["stores"]
-        row = stores[stores["store_id"] == store_id]
-        if row.empty:
-            raise UnknownError(f"unknown store {store_id!r}")
-        return row.iloc[0].to_dict()
+        return self.published.row("stores", "store_id", store_id, "store")
 
-    def _month_lines(self, today: date, seller_id: str | None = None, store_id: str | None = None) -> pd.DataFrame:
+    def _month_lines(self, published: Published, today: date, seller_id: str | None = None,
+                     store_id: str | None = None) -> pd.DataFrame:
         """This month's sales up to today by seller, date and category: published plus posted."""
-        with self._lock:
-            meta, frames = self.meta, self.frames
+        meta, frames = published.meta, published.frames
         month_start = today.replace(day=1)
         sales = frames["seller_sales"]
         mask = (sales["date"] >= month_start) & (sales["date"] <= today)
@@ -140,51 +124,54 @@ class LiveFigures:
             revenue=("revenue", "sum"), tickets=("ticket", "nunique"), live=("seq", "count")).reset_index()
         return pd.concat([published.assign(live=0), grouped], ignore_index=True)
 
-    def seller_summary(self, seller_id: str, lines: pd.DataFrame | None = None) -> SellerFigures:
-        seller = self.seller(seller_id)
+    def seller_summary(self, seller_id: str) -> SellerSummary:
+        published = self.published
+        return self._summary(published, seller_id, self._month_lines(published, self.today(), seller_id=seller_id))
+
+    def team_summary(self, store_id: str) -> list[SellerSummary]:
+        """Every seller of the store, best attainment first (no target: last)."""
+        published = self.published
+        published.row("stores", "store_id", store_id, "store")
+        sellers = published.frames["sellers"]
+        lines = self._month_lines(published, self.today(), store_id=store_id)
+        team = [self._summary(published, s, lines) for s in sellers.loc[sellers["store_id"] == store_id, "seller_id"]]
+        return sorted(team, key=lambda f: (f.attainment_pct is None, -(f.attainment_pct or 0), -f.sales_month))
+
+    def _summary(self, published: Published, seller_id: str, lines: pd.DataFrame) -> SellerSummary:
+        seller = published.row("sellers", "seller_id", seller_id, "seller")
+        rules = published.frames["rules"]
         today = self.today()
-        if lines is None:
-            lines = self._month_lines(today, seller_id=seller_id)
         lines = lines[lines["seller_id"] == seller_id]
         by_category = lines.groupby("category")["revenue"].sum().to_dict()
-        month_start = today.replace(day=1)
-        targets = self.frames["targets"]
-        target_row = targets[(targets["seller_id"] == seller_id) & (targets["month"] == month_start)]
+        targets = published.frames["targets"]
+        target_row = targets[(targets["seller_id"] == seller_id) & (targets["month"] == today.replace(day=1))]
         target = float(target_row["target"].iloc[0]) if len(target_row) else None
-        accrued, attainment = commission(by_category, target, self.frames["rules"])
+        accrued, attainment = commission(by_category, target, rules)
         days_in_month = calendar.monthrange(today.year, today.month)[1]
         days_left = days_in_month - today.day + 1
         sales_month = float(sum(by_category.values()))
         scale = days_in_month / today.day  # the pace so far, to month end
-        projected, _ = commission({c: v * scale for c, v in by_category.items()}, target, self.frames["rules"])
+        projected, _ = commission({c: v * scale for c, v in by_category.items()}, target, rules)
         todays = lines[lines["date"] == today]
         pace = None if target is None else max(0.0, (target - sales_month) / days_left)
-        return SellerFigures(
+        return SellerSummary(
             seller_id=seller_id, name=str(seller["name"]), store_id=str(seller["store_id"]), today=today,
             sales_today=round(float(todays["revenue"].sum()), 2), tickets_today=int(todays["tickets"].sum()),
             sales_month=round(sales_month, 2), target=target,
             attainment_pct=None if attainment is None else round(attainment, 2),
             daily_pace_needed=None if pace is None else round(pace, 2), days_left=days_left,
             commission_accrued=round(accrued, 2), projected_sales=round(sales_month * scale, 2),
-            commission_projected=round(projected, 2), data_through=self.meta["data_through"],
+            commission_projected=round(projected, 2), data_through=published.meta["data_through"],
             live_lines=int(lines["live"].sum()))
-
-    def team_summary(self, store_id: str) -> list[SellerFigures]:
-        """Every seller of the store, best attainment first (no target: last)."""
-        self.store(store_id)
-        sellers = self.frames["sellers"]
-        lines = self._month_lines(self.today(), store_id=store_id)
-        team = [self.seller_summary(s, lines) for s in sellers.loc[sellers["store_id"] == store_id, "seller_id"]]
-        return sorted(team, key=lambda f: (f.attainment_pct is None, -(f.attainment_pct or 0), -f.sales_month))
 
     def store_comparison(self, store_id: str) -> dict:
         """The store's last full month against the chain and similar stores (same region; the
         five nearest in revenue when the region has no other), each KPI with its gap, the weakest
         first; and the categories whose share of sales trails the chain's."""
-        store = self.store(store_id)
-        months = self.frames["store_month"].copy()
-        months["month"] = pd.to_datetime(months["month"]).dt.date
-        through = self.meta["data_through"]
+        published = self.published
+        store = published.row("stores", "store_id", store_id, "store")
+        months = published.frames["store_month"]
+        through = published.meta["data_through"]
         full = [m for m in sorted(months["month"].unique())
                 if m < through.replace(day=1) or through.day == calendar.monthrange(through.year, through.month)[1]]
         if not full:
@@ -193,7 +180,7 @@ class LiveFigures:
         now = months[months["month"] == month].set_index("store_id")
         if store_id not in now.index:
             raise UnknownError(f"store {store_id!r} sold nothing in {month:%m/%Y}")
-        stores = self.frames["stores"].set_index("store_id")
+        stores = published.frames["stores"].set_index("store_id")
         region = stores["region"].get(store_id, "")
         peers = [s for s in now.index if s != store_id and stores["region"].get(s) == region and region]
         if not peers:
@@ -210,8 +197,7 @@ class LiveFigures:
             kpis.append({"kpi": kpi, "store": _num(mine), "chain_median": _num(chain), "similar_median": _num(similar),
                          "rank": rank, "stores": len(now), "gap_pct": _num(gap_pct)})
         weakest = sorted((k for k in kpis if k["gap_pct"] is not None and k["gap_pct"] < 0), key=lambda k: k["gap_pct"])
-        categories = self.frames["store_category_month"].copy()
-        categories["month"] = pd.to_datetime(categories["month"]).dt.date
+        categories = published.frames["store_category_month"]
         categories = categories[categories["month"] == month]
         chain_share = categories.groupby("category")["revenue"].sum() / categories["revenue"].sum()
         own = categories[categories["store_id"] == store_id].groupby("category")["revenue"].sum()
@@ -227,11 +213,12 @@ class LiveFigures:
     def high_margin(self, seller_id: str | None, k: int) -> list[dict]:
         """The best-margin products, within the categories the seller sells most (those making up
         80% of their last 90 days); the whole catalogue when there is no seller or no history."""
-        products = self.frames["products"].dropna(subset=["margin_pct"])
+        published = self.published
+        products = published.frames["products"].dropna(subset=["margin_pct"])
         focus: list[str] = []
         if seller_id is not None:
-            self.seller(seller_id)
-            sales = self.frames["seller_sales"]
+            published.row("sellers", "seller_id", seller_id, "seller")
+            sales = published.frames["seller_sales"]
             mix = sales[sales["seller_id"] == seller_id].groupby("category")["revenue"].sum().sort_values(ascending=False)
             if mix.sum() > 0:
                 share = mix.cumsum() / mix.sum()

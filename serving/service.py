@@ -13,7 +13,6 @@ Run it with ``vitrine serve`` (or ``bentoml serve serving.service:Vitrine``).
 from __future__ import annotations
 
 import threading
-from dataclasses import asdict
 from datetime import date
 from zoneinfo import ZoneInfo
 from http import HTTPStatus
@@ -101,7 +100,8 @@ class Vitrine:
     def _status(self) -> dict:
         """The models' status, and the published figures: without them the live endpoints cannot answer."""
         status = self.champions.status()
-        meta = self.figures.meta
+        published = self.figures.published
+        meta = published.meta if published else None
         status["figures"] = {"published_at": meta["published_at"], "data_through": str(meta["data_through"]),
                              "live_upto": meta["live_upto"]} if meta else None
         if meta is None and status["status"] == "ready":
@@ -226,7 +226,7 @@ class Vitrine:
         request = {"lines": len(lines), "tickets": sorted({x.ticket_id for x in lines})[:20]}
         user = self._guard(ctx, "sales", request, ("seller", "manager", "admin"))
         figures = self._figures(user, "sales", request)
-        known_skus = set(figures.frames["products"]["sku"])
+        known_skus = set(figures.published.frames["products"]["sku"])
         rows = []
         for i, x in enumerate(lines):
             where = f"lines[{i}]"
@@ -266,7 +266,7 @@ class Vitrine:
         seller_id = self._seller_for(user, "seller_summary", request, seller_id)
         summary = figures.seller_summary(seller_id)
         auth.record(self.settings, user, "seller_summary", request, 200)
-        return SellerSummary(**asdict(summary))
+        return summary
 
     @bentoml.api
     def team_summary(self, ctx: bentoml.Context, store_id: str = STORE) -> TeamSummary:
@@ -279,7 +279,7 @@ class Vitrine:
         except UnknownError as exc:
             self._deny(user, "team_summary", request, HTTPStatus.NOT_FOUND, f"store_id: {exc}")
         auth.record(self.settings, user, "team_summary", request, 200)
-        return TeamSummary(store_id=store_id, sellers=[SellerSummary(**asdict(s)) for s in team])
+        return TeamSummary(store_id=store_id, sellers=team)
 
     @bentoml.api
     def store_comparison(self, ctx: bentoml.Context, store_id: str = STORE) -> StoreComparison:
