@@ -120,11 +120,13 @@ class Cooccurrence:
 
     def scores(self, queries: sp.csr_matrix) -> np.ndarray:
         """Σ over the query's SKUs of value × similarity (values are 1 for basket SKUs)."""
+        if queries.shape[0] == 1:  # a live basket: its few rows summed, without a sparse product's set-up
+            return (queries.data @ dense_rows(self.similarity, queries.indices))[None, :] + TIE_BREAK * self.share
         return (queries @ self.similarity).toarray() + TIE_BREAK * self.share
 
     def shares(self, items: list[int], others: list[int]) -> np.ndarray:
         """P(other | item) for each item (rows) and other (columns): "levado junto em N% das compras"."""
-        return self.conditional[items][:, others].toarray()
+        return dense_rows(self.conditional, items)[:, others]
 
     def lift(self, item: int) -> np.ndarray:
         """P(j | item) / P(j) for every SKU j, shrunk by support (pairs / (pairs + 10))."""
@@ -201,6 +203,16 @@ class Als:
                                                     alpha=params.alpha, iterations=params.iterations)
             als.model.item_factors = data["item_factors"]
         return als
+
+
+def dense_rows(matrix: sp.csr_matrix, rows) -> np.ndarray:
+    """A few rows of a CSR matrix as a dense array, read straight from its arrays (scipy's row
+    indexing costs tens of microseconds of checks per call, the bulk of a live request)."""
+    dense = np.zeros((len(rows), matrix.shape[1]), dtype=matrix.dtype)
+    for n, row in enumerate(rows):
+        start, end = matrix.indptr[row], matrix.indptr[row + 1]
+        dense[n, matrix.indices[start:end]] = matrix.data[start:end]
+    return dense
 
 
 def row_unit(scores: np.ndarray) -> np.ndarray:

@@ -17,7 +17,6 @@ have been counted.
 from __future__ import annotations
 
 import csv
-import sqlite3
 from dataclasses import astuple, dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -75,7 +74,7 @@ class SaleLine:
 
 
 def database(settings: Settings) -> Path:
-    return settings.home.resolve() / "live_sales.db"
+    return settings.home.absolute() / "live_sales.db"
 
 
 def _connect(settings: Settings):
@@ -126,10 +125,9 @@ def lines_after(settings: Settings, seq: int, seller_id: str | None = None, stor
         where.append("sold_at >= ?")
         params.append(since)
     with _connect(settings) as db:
-        db.row_factory = sqlite3.Row
-        rows = db.execute(f"SELECT seq, {_COLUMNS} FROM lines WHERE {' AND '.join(where)} ORDER BY seq",
-                          params).fetchall()
-    return [dict(r) for r in rows]
+        cursor = db.execute(f"SELECT seq, {_COLUMNS} FROM lines WHERE {' AND '.join(where)} ORDER BY seq", params)
+        names = [column[0] for column in cursor.description]
+        return [dict(zip(names, row)) for row in cursor.fetchall()]
 
 
 def exported_upto(settings: Settings) -> int:

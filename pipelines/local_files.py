@@ -3,8 +3,10 @@ and small SQLite databases (which, unlike the embedded warehouse, several proces
 
 from __future__ import annotations
 
+import os
 import shutil
 import sqlite3
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -22,23 +24,30 @@ def replace_folder(staging: Path, target: Path) -> None:
     shutil.rmtree(retired, ignore_errors=True)
 
 
-_SCHEMA_CHECKED: set[Path] = set()  # databases whose schema this process has already created
+_OPEN = threading.local()  # this thread's open connections by database path: a request pays no connect
 
 
 @contextmanager
 def sqlite_database(path: Path, schema: str, synchronous: Literal["NORMAL", "FULL"]) -> Iterator[sqlite3.Connection]:
-    """An autocommit connection in WAL mode (readers beside a writer, across processes), with the
-    schema created on the first use in this process. ``FULL`` makes each commit durable on its own;
-    ``NORMAL`` survives a crash of the process but not a power cut, and spares a disk flush."""
-    if path not in _SCHEMA_CHECKED:
+    """This thread's autocommit connection to ``path`` in WAL mode (readers beside a writer, across
+    processes), opened and given its schema on first use and kept open after: the service asks it
+    on every request. ``FULL`` makes each commit durable on its own; ``NORMAL`` survives a crash of
+    the process but not a power cut, and spares a disk flush. A database file deleted since (a home
+    removed) is opened afresh rather than written into the void."""
+    opened: dict = _OPEN.__dict__.setdefault("connections", {})
+    key = (os.getpid(), path)  # a forked child opens its own
+    connection = opened.get(key)
+    if connection is None or not path.exists():
+        if connection is not None:
+            connection.close()
         path.parent.mkdir(parents=True, exist_ok=True)
-    connection = sqlite3.connect(path, timeout=10, isolation_level=None)
-    try:
+        connection = sqlite3.connect(path, timeout=10, isolation_level=None)
         connection.execute(f"PRAGMA synchronous={synchronous}")
-        if path not in _SCHEMA_CHECKED:
-            connection.execute("PRAGMA journal_mode=WAL")
-            connection.executescript(schema)
-            _SCHEMA_CHECKED.add(path)
+        connection.execute("PRAGMA journal_mode=WAL")
+        connection.executescript(schema)
+        opened[key] = connection
+    try:
         yield connection
     finally:
-        connection.close()
+        if connection.in_transaction:  # a caller's failure mid-transaction must not leak into the next use
+            connection.rollback()

@@ -17,6 +17,12 @@ from pathlib import Path
 
 import pandas as pd
 
+# The service runs every champion with the models package it ships with (the bento includes models/),
+# imported before any champion loads: MLflow only prepends each model's code snapshot to sys.path, so
+# otherwise the first snapshot loaded would serve every model, and a new champion would run stale code.
+import models.crosssell_pyfunc  # noqa: F401
+import models.forecast_pyfunc  # noqa: F401
+import models.staffing_pyfunc  # noqa: F401
 from pipelines.local_files import replace_folder
 from pipelines.settings import Settings
 
@@ -46,17 +52,14 @@ class Champions:
 
     def refresh(self) -> list[str]:
         """Load every champion that changed; returns the models (re)loaded. Never raises."""
-        import mlflow
         from mlflow import MlflowClient
         from mlflow.exceptions import MlflowException
 
-        from training.tracking import CHAMPION, tracking_uri
+        from training.tracking import CHAMPION, use_store
 
         changed = []
         try:
-            uri = tracking_uri(self.settings)
-            mlflow.set_tracking_uri(uri)  # models:/ downloads resolve through the global registry URI
-            mlflow.set_registry_uri(uri)
+            use_store(self.settings)  # models:/ downloads resolve through the global registry URI
             client = MlflowClient()
         except Exception as exc:  # noqa: BLE001 - any failure to reach the registry degrades, it must not crash
             return self._fall_back(f"registry unreachable: {exc}")

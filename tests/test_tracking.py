@@ -6,7 +6,7 @@ import mlflow
 import pytest
 
 from pipelines.settings import load_settings
-from training.tracking import champion_gate, champion_version, configure
+from training.tracking import champion_gate, champion_version, configure, tracking_uri
 
 
 class Constant(mlflow.pyfunc.PythonModel):
@@ -63,3 +63,13 @@ def test_higher_is_better_metrics_and_nan_candidates(registry):
     higher = register(3.0)
     assert champion_gate("gate-model", higher, "hit_rate_at_10", 0.35, 0.30, lower_is_better=False).promoted
     assert champion_version("gate-model") == higher
+
+
+def test_a_second_home_gets_its_own_store_but_a_users_server_wins(tmp_path, monkeypatch):
+    monkeypatch.delenv("MLFLOW_TRACKING_URI", raising=False)
+    first = configure(load_settings(home=tmp_path / "a"), "gate-test")
+    second = configure(load_settings(home=tmp_path / "b"), "gate-test")  # mlflow exported the first one's URI
+    assert first.endswith("/a/mlflow.db") and second.endswith("/b/mlflow.db")
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", "http://mlflow.example:5000")
+    assert tracking_uri(load_settings(home=tmp_path / "c")) == "http://mlflow.example:5000"
+    mlflow.set_tracking_uri(None)

@@ -18,20 +18,40 @@ from pipelines.settings import Settings
 CHAMPION = "champion"
 
 
+_LOCAL_URIS: set[str] = set()  # home stores this process pointed MLflow at (which exports them to the environment)
+
+
+def _server_uri() -> str | None:
+    """The ``MLFLOW_TRACKING_URI`` the user set; not one MLflow exported when this process used a home
+    before (a process that works with two homes, like the tests, must not write into the first)."""
+    uri = os.environ.get("MLFLOW_TRACKING_URI")
+    return None if uri in _LOCAL_URIS else uri
+
+
 def tracking_uri(settings: Settings) -> str:
     """``MLFLOW_TRACKING_URI`` when set, else SQLite under VITRINE_HOME."""
-    return os.environ.get("MLFLOW_TRACKING_URI") or f"sqlite:///{settings.home.resolve() / 'mlflow.db'}"
+    return _server_uri() or f"sqlite:///{settings.home.resolve() / 'mlflow.db'}"
+
+
+def use_store(settings: Settings) -> str:
+    """Point MLflow's tracking and registry (``models:/`` downloads included) at vitrine's store."""
+    import mlflow
+
+    uri = tracking_uri(settings)
+    if uri != _server_uri():
+        _LOCAL_URIS.add(uri)
+    mlflow.set_tracking_uri(uri)
+    mlflow.set_registry_uri(uri)
+    return uri
 
 
 def configure(settings: Settings, experiment: str) -> str:
     """Point MLflow at vitrine's store and select ``experiment`` (created with a local artifact folder)."""
     import mlflow
 
-    uri = tracking_uri(settings)
-    mlflow.set_tracking_uri(uri)
-    mlflow.set_registry_uri(uri)
+    uri = use_store(settings)
     if mlflow.get_experiment_by_name(experiment) is None:
-        artifacts = None if os.environ.get("MLFLOW_TRACKING_URI") else (settings.home.resolve() / "mlruns").as_uri()
+        artifacts = None if _server_uri() else (settings.home.resolve() / "mlruns").as_uri()
         mlflow.create_experiment(experiment, artifact_location=artifacts)
     mlflow.set_experiment(experiment)
     return uri
