@@ -315,6 +315,49 @@ def users_revoke(user_id: Annotated[int, typer.Argument(help="The user's id (vit
     console.print(f"User {user_id} revoked.")
 
 
+@users_app.command("link")
+def users_link(user_id: Annotated[int, typer.Argument(help="The user's id (vitrine users list).")],
+               minutes: Annotated[int, typer.Option(help="How long the code lives.")] = 24 * 60,
+               home: HomeOption = None) -> None:
+    """Print a one-time code that links a chat of the bot to the user (they send /start CODE)."""
+    from serving.auth import AuthError, issue_link_code, user
+
+    settings = load_settings(home=home)
+    try:
+        code, expires = issue_link_code(settings, user_id, None, minutes)
+    except AuthError as exc:
+        _fail(str(exc))
+    console.print(f"Code for {user(settings, user_id).name} (one use, until {expires:%Y-%m-%d %H:%M} UTC): "
+                  f"send [bold]/start {code}[/bold] to the bot.")
+
+
+@app.command()
+def bot(console_mode: Annotated[bool, typer.Option("--console", help="Talk to the bot in this terminal (no Telegram).")] = False,
+        home: HomeOption = None) -> None:
+    """Run the sellers' and managers' assistant on Telegram (VITRINE_TELEGRAM_TOKEN), or in the terminal."""
+    import logging
+
+    from serving.api_client import VitrineApi
+    from serving.bot.assistant import Assistant
+    from serving.bot.chats import Chats
+
+    settings = load_settings(home=home)
+    assistant = Assistant(settings, VitrineApi(settings.api_url), Chats(settings))
+    if console_mode:
+        from serving.bot.console import run_console
+
+        run_console(assistant)
+        return
+    if not settings.telegram_token:
+        _fail("set VITRINE_TELEGRAM_TOKEN (a bot token from @BotFather), or try it here with `vitrine bot --console`")
+    from serving.bot.telegram import build_application
+
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
+    logging.getLogger("httpx").setLevel(logging.WARNING)  # it would log every request URL, bot token included
+    console.print(f"Bot polling {settings.telegram_api_url.split('/bot')[0]}; the API at {settings.api_url}.")
+    build_application(assistant, settings.telegram_token, settings.telegram_api_url).run_polling()
+
+
 @app.command()
 def serve(port: Annotated[int | None, typer.Option(help="Overrides VITRINE_SERVICE_PORT.")] = None,
           home: HomeOption = None) -> None:

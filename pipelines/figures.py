@@ -61,6 +61,10 @@ QUERIES = {
         FROM lines INNER JOIN (SELECT ticket_id, min(category) AS first_category FROM lines GROUP BY ticket_id) AS t
             USING ticket_id
         GROUP BY seller_id, store_id, date, category""",
+    # promotions running now or lately (the live figures replay a past "today" on generated data)
+    "promotions": """
+        SELECT promo_id, sku, ifNull(store_id, '') AS store_id, starts_on, ends_on, discount_pct
+        FROM silver.promotions WHERE ends_on >= {through:Date} - INTERVAL 60 DAY""",
     "store_month": """
         SELECT store_id, period_start AS month, toFloat64(revenue) AS revenue, tickets, avg_ticket, items_per_ticket,
                growth_pct

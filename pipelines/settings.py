@@ -41,6 +41,13 @@ class Settings(BaseSettings):
     pipeline_every_hours: float = Field(24.0, description="How often `vitrine run` re-runs the pipeline while serving.")
     service_port: int = Field(3000, description="Port `vitrine serve` listens on (127.0.0.1).")
     model_poll_seconds: int = Field(60, description="How often the service asks the registry for new champions.")
+    service_url: str | None = Field(
+        None, description="The API the bot and the dashboard call; unset = http://127.0.0.1:<service_port>.")
+    telegram_token: str | None = Field(None, description="The bot's token from @BotFather; unset = console mode only.")
+    telegram_api_url: str = Field("https://api.telegram.org/bot", description="Bot API base URL (a local one in tests).")
+    bot_report_time: str = Field("08:00", pattern=r"^([01]\d|2[0-3]):[0-5]\d$",
+                                 description="When the bot sends managers the daily report (stores' local time).")
+    bot_check_seconds: float = Field(60.0, description="How often the bot looks for pushes due (report, new stock-outs).")
     ingest_reader: Literal["engine", "client"] = Field(
         "engine", description="engine: the embedded ClickHouse reads files itself; client: Python parses and streams "
         "them (always the case with a server, which cannot see this machine's files).")
@@ -63,6 +70,10 @@ class Settings(BaseSettings):
     def data_dir(self) -> Path:
         """Where generated datasets go by default."""
         return self.home.resolve() / "data"
+
+    @property
+    def api_url(self) -> str:
+        return self.service_url or f"http://127.0.0.1:{self.service_port}"
 
     def spark_environment(self) -> dict[str, str]:
         """Variables Spark workers need so they run this interpreter (the venv), not system python."""

@@ -3,7 +3,10 @@
 A small SQLite database under VITRINE_HOME (``service.db``): the service and the CLI both open it
 (SQLite handles several processes, unlike the embedded warehouse), so ``vitrine users add`` works
 while the service runs. A token is 32 random bytes shown once; only its SHA-256 is stored (a
-random token needs no slow hash: there is nothing to guess). Roles:
+random token needs no slow hash: there is nothing to guess). A user may hold further tokens, one
+per linked chat of the bot: a manager issues a one-time link code (``vitrine users link`` or the
+``link_code`` call), the chat redeems it for its own token, and revoking the user ends them all.
+Roles:
 
 - ``seller``: their own figures and the cross-sell of their store;
 - ``manager``: everything about their store;
@@ -17,7 +20,7 @@ import hashlib
 import json
 import secrets
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from pipelines.local_files import sqlite_database
@@ -34,6 +37,19 @@ CREATE TABLE IF NOT EXISTS users (
     token_sha256 TEXT NOT NULL UNIQUE,
     created_at TEXT NOT NULL,
     revoked_at TEXT
+);
+CREATE TABLE IF NOT EXISTS tokens (
+    token_sha256 TEXT PRIMARY KEY,
+    user_id INTEGER NOT NULL REFERENCES users (user_id),
+    label TEXT NOT NULL,
+    created_at TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS link_codes (
+    code_sha256 TEXT PRIMARY KEY,
+    user_id INTEGER NOT NULL REFERENCES users (user_id),
+    issued_by INTEGER,
+    expires_at TEXT NOT NULL,
+    used_at TEXT
 );
 CREATE TABLE IF NOT EXISTS audit (
     at TEXT NOT NULL,
@@ -70,7 +86,7 @@ class User:
 
 
 def database(settings: Settings) -> Path:
-    return settings.home.resolve() / "service.db"
+    return settings.home.absolute() / "service.db"
 
 
 def _connect(settings: Settings):
@@ -106,13 +122,64 @@ def add_user(settings: Settings, name: str, role: str, store_id: str | None = No
 
 
 def authenticate(settings: Settings, token: str | None) -> User | None:
-    """The active user holding ``token``, or None (unknown or revoked)."""
+    """The active user holding ``token`` (their own or a linked chat's), or None (unknown or revoked)."""
     if not token:
         return None
+    digest = _digest(token)
+    with _connect(settings) as db:
+        row = db.execute("SELECT user_id, name, role, store_id, seller_id FROM users WHERE revoked_at IS NULL AND "
+                         "(token_sha256 = ? OR user_id = (SELECT user_id FROM tokens WHERE token_sha256 = ?))",
+                         (digest, digest)).fetchone()
+    return User(*row) if row else None
+
+
+def user(settings: Settings, user_id: int) -> User:
+    """The active user ``user_id``; AuthError when there is none."""
     with _connect(settings) as db:
         row = db.execute("SELECT user_id, name, role, store_id, seller_id FROM users "
-                         "WHERE token_sha256 = ? AND revoked_at IS NULL", (_digest(token),)).fetchone()
-    return User(*row) if row else None
+                         "WHERE user_id = ? AND revoked_at IS NULL", (user_id,)).fetchone()
+    if row is None:
+        raise AuthError(f"no active user {user_id}")
+    return User(*row)
+
+
+CODE_LETTERS = "ABCDEFGHJKMNPQRSTUVWXYZ23456789"  # no 0/O or 1/I/L to misread on a phone
+CODE_LENGTH = 8  # 31^8 ≈ 8.5e11: with expiry, single use and the bot's rate limit, not guessable
+
+
+def issue_link_code(settings: Settings, user_id: int, issued_by: User | None, minutes: int = 24 * 60
+                    ) -> tuple[str, datetime]:
+    """A one-time code that links a chat to ``user_id`` (``issued_by``: None for the CLI, else a
+    manager of the user's store or an admin); returns the code and when it expires."""
+    target = user(settings, user_id)
+    if issued_by is not None and issued_by.role != "admin" and not (
+            issued_by.role == "manager" and target.store_id == issued_by.store_id and target.role in ("seller", "manager")):
+        raise PermissionError(f"user {user_id} is not yours to link")
+    if not 1 <= minutes <= 7 * 24 * 60:
+        raise AuthError("a code lives between 1 minute and 7 days")
+    code = "".join(secrets.choice(CODE_LETTERS) for _ in range(CODE_LENGTH))
+    expires = datetime.now(UTC) + timedelta(minutes=minutes)
+    with _connect(settings) as db:
+        db.execute("INSERT INTO link_codes VALUES (?, ?, ?, ?, NULL)",
+                   (_digest(code), user_id, issued_by.user_id if issued_by else None, expires.isoformat(timespec="seconds")))
+    return code, expires
+
+
+def redeem_link_code(settings: Settings, code: str, label: str) -> tuple[User, str]:
+    """Spend a link code: a new token for its user (for the chat ``label``). AuthError when the code
+    is unknown, used or expired, all alike, so a guesser learns nothing."""
+    now = _now()
+    token = secrets.token_urlsafe(32)
+    with _connect(settings) as db:
+        db.execute("BEGIN IMMEDIATE")
+        row = db.execute("UPDATE link_codes SET used_at = ? WHERE code_sha256 = ? AND used_at IS NULL AND expires_at > ? "
+                         "RETURNING user_id", (now, _digest(code.strip().upper()), now)).fetchone()
+        if row is None:
+            db.execute("ROLLBACK")
+            raise AuthError("invalid, used or expired code")
+        db.execute("INSERT INTO tokens VALUES (?, ?, ?, ?)", (_digest(token), row[0], label, now))
+        db.execute("COMMIT")
+    return user(settings, row[0]), token
 
 
 def revoke(settings: Settings, user_id: int) -> None:

@@ -10,8 +10,11 @@ attainment the seller reached. Month-end projections assume the pace so far cont
 from __future__ import annotations
 
 import calendar
-from dataclasses import dataclass
+import unicodedata
+from dataclasses import dataclass, field
 from datetime import date, datetime
+from difflib import SequenceMatcher
+from typing import NamedTuple
 from zoneinfo import ZoneInfo
 
 import pandas as pd
@@ -25,34 +28,87 @@ class UnknownError(LookupError):
     """A seller or store the figures do not know."""
 
 
-def commission(sales_by_category: dict[str, float], target: float | None, rules: pd.DataFrame
-               ) -> tuple[float, float | None]:
-    """(commission, attainment %) for a month's sales by category under the commission rules."""
-    sales = sum(sales_by_category.values())
-    attainment = sales / target * 100 if target else None
-    by_category = rules[rules["kind"] == "category"]
-    rates = {c: r for c, r in zip(by_category["category"], by_category["rate"]) if isinstance(c, str)}
-    default = by_category.loc[by_category["category"].isna(), "rate"]
-    default_rate = float(default.iloc[0]) if len(default) else 0.0
-    base = sum(v * rates.get(c, default_rate) for c, v in sales_by_category.items())
-    tiers = rules[rules["kind"] == "tier"]
-    reached = tiers.loc[tiers["min_attainment_pct"] <= (attainment or 0.0), "rate"]
-    tier_rate = max(0.0, float(reached.max())) if len(reached) else 0.0
-    return base + sales * tier_rate, attainment
+@dataclass(frozen=True)
+class CommissionRules:
+    """The commission rules, read once from their table: a rate per category (the one without a
+    category is the default) and the tiers, (minimum attainment %, rate) pairs."""
+    rates: dict[str, float]
+    default_rate: float
+    tiers: tuple[tuple[float, float], ...]
+
+    @classmethod
+    def from_frame(cls, rules: pd.DataFrame) -> CommissionRules:
+        by_category = rules[rules["kind"] == "category"]
+        rates = {c: float(r) for c, r in zip(by_category["category"], by_category["rate"]) if isinstance(c, str)}
+        default = by_category.loc[by_category["category"].isna(), "rate"]
+        tiers = rules[rules["kind"] == "tier"]
+        return cls(rates, float(default.iloc[0]) if len(default) else 0.0,
+                   tuple(zip(tiers["min_attainment_pct"].astype(float), tiers["rate"].astype(float))))
+
+    def commission(self, sales_by_category: dict[str, float], target: float | None) -> tuple[float, float | None]:
+        """(commission, attainment %) for a month's sales by category."""
+        sales = sum(sales_by_category.values())
+        attainment = sales / target * 100 if target else None
+        base = sum(v * self.rates.get(c, self.default_rate) for c, v in sales_by_category.items())
+        reached = [rate for minimum, rate in self.tiers if minimum <= (attainment or 0.0)]
+        return base + sales * max(0.0, max(reached, default=0.0)), attainment
+
+
+class Line(NamedTuple):
+    """A seller's sales of one day in one category (tickets counted once, on their first category)."""
+    seller_id: str
+    date: date
+    category: str
+    revenue: float
+    tickets: int
+    live: int  # posted lines behind it (0: published by the warehouse)
 
 
 @dataclass(frozen=True)
 class Published:
-    """One published set of figures, swapped in whole: a request reads one set, never two runs mixed."""
+    """One published set of figures, swapped in whole: a request reads one set, never two runs mixed.
+    The lookups a request needs are indexed once here, so a request filters no table."""
     meta: dict
     frames: dict[str, pd.DataFrame]
+    sellers: dict[str, dict] = field(default_factory=dict)
+    stores: dict[str, dict] = field(default_factory=dict)
+    store_sellers: dict[str, list[str]] = field(default_factory=dict)
+    seller_lines: dict[str, list[Line]] = field(default_factory=dict)
+    targets: dict[tuple[str, date], float] = field(default_factory=dict)
+    categories: dict[str, str] = field(default_factory=dict)  # sku → category ('' when none)
+    names: dict[str, str] = field(default_factory=dict)  # sku → product name
+    search_names: dict[str, tuple[str, ...]] = field(default_factory=dict)  # sku → its name's words, folded
+    rules: CommissionRules = field(default_factory=lambda: CommissionRules({}, 0.0, ()))
 
-    def row(self, frame: str, column: str, value: str, what: str) -> dict:
-        table = self.frames[frame]
-        found = table[table[column] == value]
-        if found.empty:
-            raise UnknownError(f"unknown {what} {value!r}")
-        return found.iloc[0].to_dict()
+    @classmethod
+    def index(cls, meta: dict, frames: dict[str, pd.DataFrame]) -> Published:
+        sellers = {r["seller_id"]: r for r in frames["sellers"].to_dict("records")}
+        store_sellers: dict[str, list[str]] = {}
+        for seller_id, seller in sellers.items():
+            store_sellers.setdefault(seller["store_id"], []).append(seller_id)
+        seller_lines: dict[str, list[Line]] = {}
+        sales = frames["seller_sales"]
+        for row in zip(sales["seller_id"], sales["date"], sales["category"], sales["revenue"], sales["tickets"]):
+            seller_lines.setdefault(row[0], []).append(Line(row[0], row[1], row[2] or "", float(row[3]), int(row[4]), 0))
+        targets = frames["targets"]
+        products = frames["products"]
+        return cls(meta, frames, sellers, {r["store_id"]: r for r in frames["stores"].to_dict("records")},
+                   store_sellers, seller_lines,
+                   {(s, m): float(t) for s, m, t in zip(targets["seller_id"], targets["month"], targets["target"])},
+                   dict(zip(products["sku"], products["category"].fillna(""))),
+                   dict(zip(products["sku"], products["name"].astype(str))),
+                   {sku: tuple(_fold(name).split()) for sku, name in zip(products["sku"], products["name"])},
+                   CommissionRules.from_frame(frames["rules"]))
+
+    def seller(self, seller_id: str) -> dict:
+        if seller_id not in self.sellers:
+            raise UnknownError(f"unknown seller {seller_id!r}")
+        return self.sellers[seller_id]
+
+    def store(self, store_id: str) -> dict:
+        if store_id not in self.stores:
+            raise UnknownError(f"unknown store {store_id!r}")
+        return self.stores[store_id]
 
 
 class LiveFigures:
@@ -78,9 +134,9 @@ class LiveFigures:
             return False
         meta, frames = loaded
         for frame, column in (("seller_sales", "date"), ("targets", "month"), ("store_month", "month"),
-                              ("store_category_month", "month")):
+                              ("store_category_month", "month"), ("promotions", "starts_on"), ("promotions", "ends_on")):
             frames[frame][column] = pd.to_datetime(frames[frame][column]).dt.date
-        self.published, self._stamp = Published(meta, frames), stamp
+        self.published, self._stamp = Published.index(meta, frames), stamp
         return True
 
     @property
@@ -92,84 +148,71 @@ class LiveFigures:
         return self.settings.today or datetime.now(ZoneInfo(self.settings.timezone)).date()
 
     def seller(self, seller_id: str) -> dict:
-        return self.published.row("sellers", "seller_id", seller_id, "seller")
+        return self.published.seller(seller_id)
+
+    def product_names(self) -> dict[str, str]:
+        """SKU → product name (empty before the first publication)."""
+        return {} if self.published is None else self.published.names
 
     def store(self, store_id: str) -> dict:
-        return self.published.row("stores", "store_id", store_id, "store")
+        return self.published.store(store_id)
 
-    def _month_lines(self, published: Published, today: date, seller_id: str | None = None,
-                     store_id: str | None = None) -> pd.DataFrame:
-        """This month's sales up to today by seller, date and category: published plus posted."""
-        meta, frames = published.meta, published.frames
+    def _month_lines(self, published: Published, today: date, seller_ids: list[str], store_id: str | None = None
+                     ) -> list[Line]:
+        """This month's lines up to today of these sellers: published plus posted."""
         month_start = today.replace(day=1)
-        sales = frames["seller_sales"]
-        mask = (sales["date"] >= month_start) & (sales["date"] <= today)
-        if seller_id is not None:
-            mask &= sales["seller_id"] == seller_id
-        if store_id is not None:
-            mask &= sales["store_id"] == store_id
-        published = sales.loc[mask, ["seller_id", "date", "category", "revenue", "tickets"]]
-        posted = live_sales.lines_after(self.settings, meta["live_upto"], seller_id, store_id, str(month_start))
-        if not posted:
-            return published.assign(live=0)
-        live = pd.DataFrame(posted)
-        live["date"] = pd.to_datetime(live["sold_at"]).dt.date
-        live = live[live["date"] <= today]
-        categories = frames["products"].set_index("sku")["category"]
-        live["category"] = live["sku"].map(categories).fillna("")
-        live["revenue"] = live["quantity"] * live["unit_price"] - live["discount"]
-        first = live.groupby("ticket_id")["category"].transform("min")  # a ticket counts once, as published
-        live["ticket"] = live["ticket_id"].where(live["category"] == first)
-        grouped = live.groupby(["seller_id", "date", "category"]).agg(
-            revenue=("revenue", "sum"), tickets=("ticket", "nunique"), live=("seq", "count")).reset_index()
-        return pd.concat([published.assign(live=0), grouped], ignore_index=True)
+        lines = [line for s in seller_ids for line in published.seller_lines.get(s, ())
+                 if month_start <= line.date <= today]
+        seller_id = seller_ids[0] if store_id is None else None
+        posted = live_sales.lines_after(self.settings, published.meta["live_upto"], seller_id, store_id, str(month_start))
+        return lines + _posted_lines(posted, published.categories, today)
 
     def seller_summary(self, seller_id: str) -> SellerSummary:
         published = self.published
-        return self._summary(published, seller_id, self._month_lines(published, self.today(), seller_id=seller_id))
+        published.seller(seller_id)
+        return self._summary(published, seller_id, self._month_lines(published, self.today(), [seller_id]))
 
     def team_summary(self, store_id: str) -> list[SellerSummary]:
         """Every seller of the store, best attainment first (no target: last)."""
         published = self.published
-        published.row("stores", "store_id", store_id, "store")
-        sellers = published.frames["sellers"]
-        lines = self._month_lines(published, self.today(), store_id=store_id)
-        team = [self._summary(published, s, lines) for s in sellers.loc[sellers["store_id"] == store_id, "seller_id"]]
-        return sorted(team, key=lambda f: (f.attainment_pct is None, -(f.attainment_pct or 0), -f.sales_month))
+        published.store(store_id)
+        team = published.store_sellers.get(store_id, [])
+        lines = self._month_lines(published, self.today(), team, store_id)
+        summaries = [self._summary(published, s, lines) for s in team]
+        return sorted(summaries, key=lambda f: (f.attainment_pct is None, -(f.attainment_pct or 0), -f.sales_month))
 
-    def _summary(self, published: Published, seller_id: str, lines: pd.DataFrame) -> SellerSummary:
-        seller = published.row("sellers", "seller_id", seller_id, "seller")
-        rules = published.frames["rules"]
+    def _summary(self, published: Published, seller_id: str, lines: list[Line]) -> SellerSummary:
+        seller = published.seller(seller_id)
         today = self.today()
-        lines = lines[lines["seller_id"] == seller_id]
-        by_category = lines.groupby("category")["revenue"].sum().to_dict()
-        targets = published.frames["targets"]
-        target_row = targets[(targets["seller_id"] == seller_id) & (targets["month"] == today.replace(day=1))]
-        target = float(target_row["target"].iloc[0]) if len(target_row) else None
-        accrued, attainment = commission(by_category, target, rules)
+        lines = [line for line in lines if line.seller_id == seller_id]
+        by_category: dict[str, float] = {}
+        for line in lines:
+            by_category[line.category] = by_category.get(line.category, 0.0) + line.revenue
+        target = published.targets.get((seller_id, today.replace(day=1)))
+        accrued, attainment = published.rules.commission(by_category, target)
         days_in_month = calendar.monthrange(today.year, today.month)[1]
         days_left = days_in_month - today.day + 1
         sales_month = float(sum(by_category.values()))
         scale = days_in_month / today.day  # the pace so far, to month end
-        projected, _ = commission({c: v * scale for c, v in by_category.items()}, target, rules)
-        todays = lines[lines["date"] == today]
+        projected, _ = published.rules.commission({c: v * scale for c, v in by_category.items()}, target)
+        todays = [line for line in lines if line.date == today]
         pace = None if target is None else max(0.0, (target - sales_month) / days_left)
         return SellerSummary(
             seller_id=seller_id, name=str(seller["name"]), store_id=str(seller["store_id"]), today=today,
-            sales_today=round(float(todays["revenue"].sum()), 2), tickets_today=int(todays["tickets"].sum()),
+            sales_today=round(sum(line.revenue for line in todays), 2), tickets_today=sum(line.tickets for line in todays),
             sales_month=round(sales_month, 2), target=target,
             attainment_pct=None if attainment is None else round(attainment, 2),
             daily_pace_needed=None if pace is None else round(pace, 2), days_left=days_left,
             commission_accrued=round(accrued, 2), projected_sales=round(sales_month * scale, 2),
             commission_projected=round(projected, 2), data_through=published.meta["data_through"],
-            live_lines=int(lines["live"].sum()))
+            live_lines=sum(line.live for line in lines))
 
     def store_comparison(self, store_id: str) -> dict:
         """The store's last full month against the chain and similar stores (same region; the
         five nearest in revenue when the region has no other), each KPI with its gap, the weakest
         first; and the categories whose share of sales trails the chain's."""
         published = self.published
-        store = published.row("stores", "store_id", store_id, "store")
+        store = published.store(store_id)
         months = published.frames["store_month"]
         through = published.meta["data_through"]
         full = [m for m in sorted(months["month"].unique())
@@ -210,19 +253,27 @@ class LiveFigures:
                 "similar_stores": sorted(peers), "kpis": kpis, "areas_to_improve": [k["kpi"] for k in weakest],
                 "trailing_categories": trailing}
 
+    def focus_categories(self, seller_id: str) -> list[str]:
+        """The categories making up 80% of the seller's sales in the published window, biggest first."""
+        published = self.published
+        published.seller(seller_id)
+        mix: dict[str, float] = {}
+        for line in published.seller_lines.get(seller_id, ()):
+            mix[line.category] = mix.get(line.category, 0.0) + line.revenue
+        total = sum(v for v in mix.values() if v > 0)
+        focus, running = [], 0.0
+        for category, revenue in sorted(mix.items(), key=lambda kv: -kv[1]):
+            if total <= 0 or revenue <= 0 or running >= 0.8 * total:
+                break
+            focus.append(category)
+            running += revenue
+        return focus
+
     def high_margin(self, seller_id: str | None, k: int) -> list[dict]:
         """The best-margin products, within the categories the seller sells most (those making up
         80% of their last 90 days); the whole catalogue when there is no seller or no history."""
-        published = self.published
-        products = published.frames["products"].dropna(subset=["margin_pct"])
-        focus: list[str] = []
-        if seller_id is not None:
-            published.row("sellers", "seller_id", seller_id, "seller")
-            sales = published.frames["seller_sales"]
-            mix = sales[sales["seller_id"] == seller_id].groupby("category")["revenue"].sum().sort_values(ascending=False)
-            if mix.sum() > 0:
-                share = mix.cumsum() / mix.sum()
-                focus = list(share.index[: int((share < 0.8).sum()) + 1])
+        products = self.published.frames["products"].dropna(subset=["margin_pct"])
+        focus = self.focus_categories(seller_id) if seller_id is not None else []
         chosen = products[products["category"].isin(focus)] if focus else products
         chosen = chosen.assign(margin_value=chosen["price"] - chosen["cost"])
         chosen = chosen.sort_values(["margin_pct", "margin_value"], ascending=False).head(k)
@@ -230,6 +281,88 @@ class LiveFigures:
                  "margin_pct": round(r.margin_pct, 1), "margin_value": round(r.margin_value, 2),
                  "in_your_categories": bool(focus)} for r in chosen.itertuples(index=False)]
 
+    def promotions(self, store_id: str, seller_id: str | None) -> list[dict]:
+        """Promotions running today at the store (or chain-wide): the seller's categories first,
+        then the deepest discount."""
+        published = self.published
+        published.store(store_id)
+        today = self.today()
+        focus = set(self.focus_categories(seller_id)) if seller_id is not None else set()
+        promos = published.frames["promotions"]
+        running = promos[(promos["starts_on"] <= today) & (promos["ends_on"] >= today)
+                         & promos["store_id"].isin(["", store_id])]
+        products = published.frames["products"].set_index("sku")
+        found = []
+        for r in running.drop_duplicates("sku").itertuples(index=False):
+            product = products.loc[r.sku] if r.sku in products.index else None
+            category = published.categories.get(r.sku, "")
+            found.append({"promo_id": r.promo_id, "sku": r.sku, "name": str(product["name"]) if product is not None else r.sku,
+                          "category": category, "discount_pct": round(float(r.discount_pct), 1), "ends_on": r.ends_on,
+                          "price": _num(product["price"]) if product is not None else None,
+                          "in_your_categories": category in focus})
+        return sorted(found, key=lambda p: (not p["in_your_categories"], -p["discount_pct"], p["name"]))
+
+    def search_products(self, query: str, limit: int) -> list[dict]:
+        """Products matching ``query`` forgivingly: an exact SKU first, then by the share of the query's
+        words found in the name (accents and case ignored; a word matches a name word it starts, or one
+        spelled within a typo or two), best first."""
+        published = self.published
+        words = _fold(query).split()
+        if not words:
+            return []
+        exact = query.strip().upper()
+        vocabulary = {n for name_words in published.search_names.values() for n in name_words}
+        matches = [{n: m for n in vocabulary if (m := _word_match(w, n))} for w in words]  # each word once
+        scored = []
+        for sku, name_words in published.search_names.items():
+            if sku.upper() == exact:
+                scored.append((2.0, sku))
+                continue
+            hits = sum(max((found.get(n, 0.0) for n in name_words), default=0.0) for found in matches)
+            if hits:
+                scored.append((hits / len(words), sku))
+        scored.sort(key=lambda x: (-x[0], x[1]))
+        products = published.frames["products"].set_index("sku")
+        return [{"sku": sku, "name": str(products.at[sku, "name"]), "category": published.categories.get(sku, ""),
+                 "brand": str(products.at[sku, "brand"]), "price": _num(products.at[sku, "price"]),
+                 "match": round(min(score, 1.0), 2)} for score, sku in scored[:limit] if score >= 0.5]
+
+
+def _fold(text: str) -> str:
+    """Lower case without accents: "Hidratação" and "hidratacao" are one word to a hurried seller."""
+    decomposed = unicodedata.normalize("NFKD", str(text).lower())
+    return "".join(c for c in decomposed if not unicodedata.combining(c))
+
+
+def _word_match(word: str, name_word: str) -> float:
+    """1 when the name word starts with the word; 0.8 for a near spelling (one or two typos); else 0."""
+    if name_word.startswith(word):
+        return 1.0
+    if len(word) >= 4 and SequenceMatcher(None, word, name_word[:len(word) + 1]).ratio() >= 0.8:
+        return 0.8
+    return 0.0
+
 
 def _num(value) -> float | None:
     return None if value is None or pd.isna(value) else round(float(value), 2)
+
+
+def _posted_lines(posted: list[dict], categories: dict[str, str], today: date) -> list[Line]:
+    """Posted sale lines up to today as Lines: revenue by seller, day and category, each ticket
+    counted once on its first category, as the warehouse publishes them."""
+    sold = [(r, date.fromisoformat(r["sold_at"][:10])) for r in posted]
+    sold = [(r, day) for r, day in sold if day <= today]
+    first: dict[str, str] = {}
+    for r, _ in sold:
+        category = categories.get(r["sku"], "")
+        first[r["ticket_id"]] = min(first.get(r["ticket_id"], category), category)
+    grouped: dict[tuple[str, date, str], list] = {}
+    for r, day in sold:
+        category = categories.get(r["sku"], "")
+        entry = grouped.setdefault((r["seller_id"], day, category), [0.0, set(), 0])
+        entry[0] += r["quantity"] * r["unit_price"] - r["discount"]
+        if category == first[r["ticket_id"]]:
+            entry[1].add(r["ticket_id"])
+        entry[2] += 1
+    return [Line(seller, day, category, revenue, len(tickets), count)
+            for (seller, day, category), (revenue, tickets, count) in grouped.items()]

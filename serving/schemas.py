@@ -41,6 +41,7 @@ class ForecastReply(BaseModel):
 
 class StockAlert(BaseModel):
     sku: str
+    name: str
     on_hand: float
     days_of_cover: float | None
     stockout_date: date | None
@@ -170,3 +171,54 @@ class MarginProduct(BaseModel):
 class HighMarginReply(BaseModel):
     seller_id: str | None
     products: list[MarginProduct]
+
+
+class Promotion(BaseModel):
+    promo_id: str
+    sku: str
+    name: str
+    category: str
+    discount_pct: float
+    ends_on: date
+    price: float | None
+    in_your_categories: bool
+
+
+class PromotionsReply(BaseModel):
+    store_id: str
+    today: date
+    promotions: list[Promotion]
+
+
+class ProductMatch(BaseModel):
+    sku: str
+    name: str
+    category: str
+    brand: str
+    price: float | None
+    match: float = Field(description="share of the query's words found in the name (1: all; an exact SKU: 1)")
+
+
+class ProductsReply(BaseModel):
+    query: str
+    products: list[ProductMatch]
+
+
+class LinkCode(BaseModel):
+    user_id: int
+    name: str
+    code: str = Field(description="one-time: the user sends `/start CODE` to the bot")
+    expires_at: datetime
+
+
+class LinkedUser(BaseModel):
+    user_id: int
+    name: str
+    role: str
+    store_id: str | None
+    seller_id: str | None
+
+
+class Redeemed(BaseModel):
+    token: str = Field(description="the chat's own token: keep it secret, never show it")
+    user: LinkedUser

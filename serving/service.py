@@ -28,9 +28,10 @@ from pipelines.settings import load_settings
 from serving import auth
 from serving.champions import Champions
 from serving.live_figures import LiveFigures, UnknownError
-from serving.schemas import (STORE, CrossSellReply, DayForecast, ForecastReply, HighMarginReply, MarginProduct,
-                             PeakWindow, PlanHour, Readiness, SaleLineIn, SalesReply, SellerSummary, StaffingReply,
-                             StockAlert, StockAlertsReply, StoreComparison, Suggestion, TeamSummary)
+from serving.schemas import (STORE, CrossSellReply, DayForecast, ForecastReply, HighMarginReply, LinkCode, LinkedUser,
+                             MarginProduct, PeakWindow, PlanHour, ProductMatch, ProductsReply, Promotion, PromotionsReply,
+                             Readiness, Redeemed, SaleLineIn, SalesReply, SellerSummary, StaffingReply, StockAlert,
+                             StockAlertsReply, StoreComparison, Suggestion, TeamSummary)
 
 
 def _token(ctx: bentoml.Context) -> str | None:
@@ -83,7 +84,7 @@ class Vitrine:
 
     # -- endpoints -------------------------------------------------------------------------------
     @bentoml.api
-    def health(self) -> dict:
+    async def health(self) -> dict:
         """Liveness, no token needed."""
         return {"status": "ok"}
 
@@ -118,7 +119,7 @@ class Vitrine:
         return Readiness(**self._status())
 
     @bentoml.api
-    def cross_sell(self, ctx: bentoml.Context,
+    async def cross_sell(self, ctx: bentoml.Context,
                    basket: list[str] = Field(min_length=1, max_length=50, description="SKUs in the basket"),
                    store_id: str = STORE, k: int = Field(5, ge=1, le=20),
                    customer_id: str | None = Field(None, max_length=64, description="a known customer, if any")
@@ -128,15 +129,14 @@ class Vitrine:
         request = {"basket": basket, "store_id": store_id, "k": k, "customer": customer_id is not None}
         user = self._guard(ctx, "cross_sell", request, auth.ROLES, store_id)
         served = self._model(user, "cross_sell", request, "cross-sell")
-        rows = served.model.predict(pd.DataFrame({"basket": [",".join(basket)], "store_id": [store_id],
-                                                  "customer_id": [pseudonymise(customer_id, self.pseudonym_key)],
-                                                  "k": [k]}))
-        found = rows[rows["sku"] != ""]
-        unknown = [s for s in str(rows["unknown"].iloc[0]).split(",") if s] if len(rows) else []
+        # the recommender itself, not pyfunc's predict: a one-row DataFrame in and out costs 8× the answer
+        model = served.model.unwrap_python_model()
+        history = model.histories.get(pseudonymise(customer_id, self.pseudonym_key) or "", [])
+        result = model.recommender.complete(basket, store_id, k, history)
         auth.record(self.settings, user, "cross_sell", request, 200)
-        return CrossSellReply(store_id=store_id, unknown=unknown, model_version=served.version, suggestions=[
-            Suggestion(sku=r.sku, name=r.name, score=r.score, margin=_none_if_nan(r.margin), reason=r.reason,
-                       source=r.source) for r in found.itertuples(index=False)])
+        return CrossSellReply(store_id=store_id, unknown=result.unknown, model_version=served.version, suggestions=[
+            Suggestion(sku=x.sku, name=x.name, score=x.score, margin=x.margin, reason=x.reason, source=x.source)
+            for x in result.items])
 
     @bentoml.api
     def forecast(self, ctx: bentoml.Context, store_id: str = STORE,
@@ -167,9 +167,10 @@ class Vitrine:
         alerts = served.alerts if served.alerts is not None else pd.DataFrame(columns=["store_id"])
         mine = alerts[alerts["store_id"].astype(str) == store_id]
         mine = mine.sort_values("stockout_probability", ascending=False).head(limit)
+        names = self.figures.product_names()
         auth.record(self.settings, user, "stock_alerts", request, 200)
         return StockAlertsReply(store_id=store_id, model_version=served.version, alerts=[
-            StockAlert(sku=str(r.sku), on_hand=float(r.on_hand), days_of_cover=_none_if_nan(r.days_of_cover),
+            StockAlert(sku=str(r.sku), name=names.get(str(r.sku), str(r.sku)), on_hand=float(r.on_hand), days_of_cover=_none_if_nan(r.days_of_cover),
                        stockout_date=_none_if_nan(r.stockout_date), stockout_probability=float(r.stockout_probability),
                        order_quantity=int(r.order_quantity)) for r in mine.itertuples(index=False)])
 
@@ -226,7 +227,7 @@ class Vitrine:
         request = {"lines": len(lines), "tickets": sorted({x.ticket_id for x in lines})[:20]}
         user = self._guard(ctx, "sales", request, ("seller", "manager", "admin"))
         figures = self._figures(user, "sales", request)
-        known_skus = set(figures.published.frames["products"]["sku"])
+        known_skus = figures.published.categories
         rows = []
         for i, x in enumerate(lines):
             where = f"lines[{i}]"
@@ -257,7 +258,7 @@ class Vitrine:
         return SalesReply(accepted=new, duplicates=duplicates)
 
     @bentoml.api
-    def seller_summary(self, ctx: bentoml.Context, seller_id: str | None = Field(None, max_length=40)) -> SellerSummary:
+    async def seller_summary(self, ctx: bentoml.Context, seller_id: str | None = Field(None, max_length=40)) -> SellerSummary:
         """Sales today and this month, target attainment and the daily pace still needed, commission
         accrued and projected to month end (a seller: their own; a manager: their store's sellers)."""
         request = {"seller_id": seller_id}
@@ -293,6 +294,70 @@ class Vitrine:
             self._deny(user, "store_comparison", request, HTTPStatus.NOT_FOUND, f"store_id: {exc}")
         auth.record(self.settings, user, "store_comparison", request, 200)
         return StoreComparison(**comparison)
+
+    @bentoml.api
+    def promotions(self, ctx: bentoml.Context, store_id: str | None = Field(None, max_length=40),
+                   seller_id: str | None = Field(None, max_length=40)) -> PromotionsReply:
+        """Promotions running today at the store, the seller's categories first (a seller: their store)."""
+        request = {"store_id": store_id, "seller_id": seller_id}
+        user = self._guard(ctx, "promotions", request, auth.ROLES)
+        figures = self._figures(user, "promotions", request)
+        if seller_id is not None or user.role == "seller":
+            seller_id = self._seller_for(user, "promotions", request, seller_id)
+            store_id = store_id or figures.seller(seller_id)["store_id"]
+        store_id = store_id or user.store_id
+        if store_id is None:
+            self._deny(user, "promotions", request, HTTPStatus.BAD_REQUEST, "store_id: required for your role")
+        if not user.may_see_store(store_id):
+            self._deny(user, "promotions", request, HTTPStatus.FORBIDDEN, f"store {store_id} is not yours")
+        try:
+            found = figures.promotions(store_id, seller_id)
+        except UnknownError as exc:
+            self._deny(user, "promotions", request, HTTPStatus.NOT_FOUND, f"store_id: {exc}")
+        auth.record(self.settings, user, "promotions", request, 200)
+        return PromotionsReply(store_id=store_id, today=figures.today(), promotions=[Promotion(**p) for p in found])
+
+    @bentoml.api
+    def products(self, ctx: bentoml.Context, query: str = Field(min_length=1, max_length=100),
+                 limit: int = Field(5, ge=1, le=50)) -> ProductsReply:
+        """Find products by SKU or by name, forgivingly (accents, case, word order and small typos)."""
+        request = {"query": query, "limit": limit}
+        user = self._guard(ctx, "products", request, auth.ROLES)
+        figures = self._figures(user, "products", request)
+        found = figures.search_products(query, limit)
+        auth.record(self.settings, user, "products", request, 200)
+        return ProductsReply(query=query, products=[ProductMatch(**p) for p in found])
+
+    @bentoml.api
+    def link_code(self, ctx: bentoml.Context, user_id: int = Field(ge=1),
+                  minutes: int = Field(24 * 60, ge=1, le=7 * 24 * 60)) -> LinkCode:
+        """A one-time code linking a chat of the bot to a user (managers: their store's sellers and
+        managers; admins: anyone). The user sends ``/start CODE`` to the bot."""
+        request = {"user_id": user_id, "minutes": minutes}
+        user = self._guard(ctx, "link_code", request, ("manager", "admin"))
+        try:
+            code, expires = auth.issue_link_code(self.settings, user_id, user, minutes)
+            target = auth.user(self.settings, user_id)
+        except auth.AuthError as exc:
+            self._deny(user, "link_code", request, HTTPStatus.NOT_FOUND, f"user_id: {exc}")
+        except PermissionError as exc:
+            self._deny(user, "link_code", request, HTTPStatus.FORBIDDEN, str(exc))
+        auth.record(self.settings, user, "link_code", request, 200)
+        return LinkCode(user_id=user_id, name=target.name, code=code, expires_at=expires)
+
+    @bentoml.api
+    def redeem_link(self, code: str = Field(min_length=4, max_length=32),
+                    label: str = Field(min_length=1, max_length=80, description="where the token lives, e.g. telegram:12345")
+                    ) -> Redeemed:
+        """Spend a link code for a token of its user (the code is the credential: no bearer token)."""
+        try:
+            user, token = auth.redeem_link_code(self.settings, code, label)
+        except auth.AuthError as exc:
+            auth.record(self.settings, None, "redeem_link", {"label": label}, int(HTTPStatus.FORBIDDEN))
+            raise BentoMLException(str(exc), error_code=HTTPStatus.FORBIDDEN) from None
+        auth.record(self.settings, user, "redeem_link", {"label": label}, 200)
+        return Redeemed(token=token, user=LinkedUser(user_id=user.user_id, name=user.name, role=user.role,
+                                                     store_id=user.store_id, seller_id=user.seller_id))
 
     @bentoml.api
     def high_margin(self, ctx: bentoml.Context, seller_id: str | None = Field(None, max_length=40),

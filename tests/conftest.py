@@ -3,10 +3,15 @@
 from __future__ import annotations
 
 import csv
+import os
+import signal
+import socket
 import subprocess
 import sys
+import time
 from pathlib import Path
 
+import httpx
 import pytest
 
 from pipelines.ingest import IngestReport, ingest
@@ -92,3 +97,70 @@ def main_job(tmp_path_factory) -> tuple[Path, subprocess.CompletedProcess]:
     """The main job on tiny data, once per session: a home with the three champions trained."""
     home = tmp_path_factory.mktemp("main-job")
     return home, run_vitrine("run", "--scale", "tiny", "--no-serve", home=home)
+
+
+# -- the real service on a free localhost port ---------------------------------------------------
+BENTOML = Path(sys.executable).parent / "bentoml"
+TODAY = "2026-10-31"  # the last day of the generated data: the live figures replay it
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def start(home: Path, **env: str) -> tuple[subprocess.Popen, str]:
+    port = free_port()
+    log = home / f"service-{port}.log"
+    # mlflow.set_tracking_uri in this test process exports MLFLOW_TRACKING_URI: other tests' stores must not leak in
+    inherited = {k: v for k, v in os.environ.items() if not k.startswith("MLFLOW_")}
+    process = subprocess.Popen(  # its own process group: a kill reaches BentoML's workers too
+        [str(BENTOML), "serve", "serving.service:Vitrine", "--host", "127.0.0.1", "--port", str(port)],
+        cwd=REPO, stdout=subprocess.DEVNULL, stderr=log.open("w"), start_new_session=True,
+        env={**inherited, "VITRINE_HOME": str(home), "BENTOML_DO_NOT_TRACK": "true", **env})
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 180
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(f"the service exited: {log.read_text()[-3000:]}")
+        try:
+            if httpx.get(f"{url}/readyz", timeout=2).status_code == 200:
+                return process, url
+        except httpx.HTTPError:
+            pass
+        time.sleep(1)
+    os.killpg(process.pid, signal.SIGKILL)
+    raise RuntimeError(f"the service did not become ready in 180 s: {log.read_text()[-3000:]}")
+
+
+def stop(process: subprocess.Popen) -> None:
+    os.killpg(process.pid, signal.SIGTERM)
+    try:
+        process.wait(timeout=20)
+    except subprocess.TimeoutExpired:
+        os.killpg(process.pid, signal.SIGKILL)
+
+
+@pytest.fixture(scope="session")
+def service(main_job):
+    """The real API over the main job's home, with a user of each role: (settings, url, tokens)."""
+    from serving import auth
+
+    home, result = main_job
+    assert result.returncode == 0, result.stdout[-2000:]
+    settings = load_settings(home=home)
+    tokens = {
+        "admin": auth.add_user(settings, "Ana", "admin")[1],
+        "analyst": auth.add_user(settings, "Rui", "analyst")[1],
+        "manager": auth.add_user(settings, "Gil", "manager", store_id="L001")[1],
+        "seller": auth.add_user(settings, "Vera", "seller", store_id="L002", seller_id="V0010")[1],
+    }
+    process, url = start(home, VITRINE_MODEL_POLL_SECONDS="2", VITRINE_TODAY=TODAY)
+    yield settings, url, tokens
+    stop(process)
+
+
+def call(url: str, endpoint: str, token: str | None = None, **body) -> httpx.Response:
+    headers = {"authorization": f"Bearer {token}"} if token else {}
+    return httpx.post(f"{url}/{endpoint}", json=body, headers=headers, timeout=30)

@@ -8,7 +8,6 @@ import json
 import os
 import re
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -17,73 +16,8 @@ from pathlib import Path
 import httpx
 import pytest
 
-from pipelines.settings import load_settings
 from serving import auth
-from tests.conftest import VITRINE
-
-BENTOML = Path(sys.executable).parent / "bentoml"
-REPO = Path(__file__).resolve().parents[1]
-TODAY = "2026-10-31"  # the last day of the generated data: the live figures replay it
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def start(home: Path, **env: str) -> tuple[subprocess.Popen, str]:
-    port = free_port()
-    log = home / f"service-{port}.log"
-    # mlflow.set_tracking_uri in this test process exports MLFLOW_TRACKING_URI: other tests' stores must not leak in
-    inherited = {k: v for k, v in os.environ.items() if not k.startswith("MLFLOW_")}
-    process = subprocess.Popen(  # its own process group: a kill reaches BentoML's workers too
-        [str(BENTOML), "serve", "serving.service:Vitrine", "--host", "127.0.0.1", "--port", str(port)],
-        cwd=REPO, stdout=subprocess.DEVNULL, stderr=log.open("w"), start_new_session=True,
-        env={**inherited, "VITRINE_HOME": str(home), "BENTOML_DO_NOT_TRACK": "true", **env})
-    url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 180
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise RuntimeError(f"the service exited: {log.read_text()[-3000:]}")
-        try:
-            if httpx.get(f"{url}/readyz", timeout=2).status_code == 200:
-                return process, url
-        except httpx.HTTPError:
-            pass
-        time.sleep(1)
-    os.killpg(process.pid, signal.SIGKILL)
-    raise RuntimeError(f"the service did not become ready in 180 s: {log.read_text()[-3000:]}")
-
-
-def stop(process: subprocess.Popen) -> None:
-    os.killpg(process.pid, signal.SIGTERM)
-    try:
-        process.wait(timeout=20)
-    except subprocess.TimeoutExpired:
-        os.killpg(process.pid, signal.SIGKILL)
-
-
-@pytest.fixture(scope="module")
-def service(main_job):
-    home, result = main_job
-    assert result.returncode == 0, result.stdout[-2000:]
-    settings = load_settings(home=home)
-    tokens = {
-        "admin": auth.add_user(settings, "Ana", "admin")[1],
-        "analyst": auth.add_user(settings, "Rui", "analyst")[1],
-        "manager": auth.add_user(settings, "Gil", "manager", store_id="L001")[1],
-        "seller": auth.add_user(settings, "Vera", "seller", store_id="L002", seller_id="V0010")[1],
-    }
-    process, url = start(home, VITRINE_MODEL_POLL_SECONDS="2", VITRINE_TODAY=TODAY)
-    yield settings, url, tokens
-    stop(process)
-
-
-def call(url: str, endpoint: str, token: str | None = None, **body) -> httpx.Response:
-    headers = {"authorization": f"Bearer {token}"} if token else {}
-    return httpx.post(f"{url}/{endpoint}", json=body, headers=headers, timeout=30)
-
+from tests.conftest import TODAY, VITRINE, call, start, stop
 
 def test_health_is_open_and_everything_else_needs_a_valid_token(service):
     settings, url, _ = service
@@ -163,13 +97,12 @@ def test_every_call_is_audited_and_revoked_tokens_stop_working(service):
     assert all(token not in r["request"] for r in rows)
 
 
-def test_a_new_champion_is_served_without_a_restart(service, monkeypatch):
+def test_a_new_champion_is_served_without_a_restart(service):
     from mlflow import MlflowClient
 
     from training.tracking import CHAMPION, configure
 
     settings, url, tokens = service
-    monkeypatch.delenv("MLFLOW_TRACKING_URI", raising=False)  # exported by other tests' mlflow.set_tracking_uri
     configure(settings, "staffing")
     client = MlflowClient()
     current = client.get_model_version_by_alias("staffing", CHAMPION)

@@ -1,0 +1,343 @@
+"""What the bot says, whatever carries it (Telegram or the console): a chat's message in, replies out.
+
+Every command calls the service with the chat's own token, so the service's scoping decides what
+a user may see; the bot only words the answers (pt-BR, R$, dd/mm). A chat that is not linked gets
+one polite refusal. Trouble never reaches the user as a traceback: the service down or slow is a
+friendly message with a "try again" button, a refusal is said plainly, and a burst of messages
+from one chat is slowed down (which also keeps link codes from being guessed).
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections import deque
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from zoneinfo import ZoneInfo
+
+from pipelines.settings import Settings
+from serving.api_client import Refused, ServiceDown, VitrineApi
+from serving.bot import format as fmt
+from serving.bot.chats import PUSHES, Chat, Chats
+
+log = logging.getLogger("vitrine.bot")
+HIGH_RISK = 0.8  # stock-out probability before the next delivery that is worth a push
+RATE_LIMIT = (12, 60.0)  # messages per chat per seconds
+
+
+@dataclass(frozen=True)
+class Reply:
+    text: str
+    buttons: tuple[tuple[str, str], ...] = ()  # (label, the message a press sends)
+
+
+@dataclass(frozen=True)
+class Command:
+    roles: tuple[str, ...]
+    help: str
+    run: str  # the Assistant method's name
+
+
+COMMANDS: dict[str, Command] = {
+    "vendas": Command(("seller",), "suas vendas de hoje e do mês", "_sales"),
+    "meta": Command(("seller",), "quanto da meta já foi e quanto falta por dia", "_target"),
+    "comissao": Command(("seller",), "comissão acumulada e projetada", "_commission"),
+    "sugestao": Command(("seller", "manager"), "o que oferecer junto: /sugestao shampoo pitanga, P00012", "_cross_sell"),
+    "margem": Command(("seller", "manager"), "os produtos de melhor margem", "_margin"),
+    "promocoes": Command(("seller", "manager"), "promoções de hoje na loja", "_promotions"),
+    "estoque": Command(("manager",), "riscos de ruptura e o que pedir", "_stock"),
+    "escala": Command(("manager",), "vendedores por hora amanhã e os picos", "_staffing"),
+    "equipe": Command(("manager",), "o progresso de cada vendedor", "_team"),
+    "ranking": Command(("manager",), "a loja contra a rede e lojas parecidas", "_ranking"),
+    "relatorio": Command(("manager",), "o relatório do dia", "_report"),
+    "silenciar": Command(("manager",), "ligar ou desligar os avisos automáticos", "_mute"),
+    "ajuda": Command(("seller", "manager", "analyst", "admin"), "esta lista", "_help"),
+}
+NOT_LINKED = ("Olá! Sou o assistente de vendas da CosmeticCo. Este chat ainda não está ligado a ninguém da equipe: "
+              "peça um código ao seu gerente e envie /start CÓDIGO.")
+SERVICE_DOWN = "⚠️ O sistema está fora do ar ou lento agora. Tente de novo em instantes."
+
+
+class Assistant:
+    def __init__(self, settings: Settings, api: VitrineApi, chats: Chats,
+                 clock: Callable[[], datetime] | None = None) -> None:
+        self.settings, self.api, self.chats = settings, api, chats
+        zone = ZoneInfo(settings.timezone)
+        self.clock = clock or (lambda: datetime.now(zone))
+        self._recent: dict[int, deque] = {}
+
+    # -- the door ----------------------------------------------------------------------------------
+    def handle(self, chat_id: int, text: str) -> list[Reply]:
+        """The replies to one message (or button press) from ``chat_id``. Blocking: the service is
+        called synchronously; Telegram's handlers run this in a thread."""
+        if self._flooded(chat_id):
+            return [] if len(self._recent[chat_id]) > RATE_LIMIT[0] + 1 else [
+                Reply("Calma 🙂 Muitas mensagens seguidas; aguarde um minutinho e tente de novo.")]
+        text = (text or "").strip()
+        command, _, args = text.partition(" ")
+        command = command.lstrip("/").split("@")[0].lower()
+        chat = self.chats.get(chat_id)
+        try:
+            if command == "start":
+                return self._start(chat_id, chat, args.strip())
+            if chat is None:
+                return [Reply(NOT_LINKED)]
+            known = COMMANDS.get(command)
+            if known is None or chat.role not in known.roles:
+                return [Reply("Não conheço esse comando. Veja o que posso fazer:"), *self._help(chat, "")]
+            return getattr(self, known.run)(chat, args.strip())
+        except ServiceDown as exc:
+            log.warning("service down for %s: %s", command, exc)
+            retry = ((("🔄 Tentar de novo", text),) if len(text.encode()) <= 64 else ())
+            return [Reply(SERVICE_DOWN, retry)]
+        except Refused as exc:
+            log.info("refused %s: %s", command, exc)
+            if exc.status == 401:
+                self.chats.unlink(chat_id)
+                return [Reply("Seu acesso foi encerrado. Peça um novo código ao seu gerente e envie /start CÓDIGO.")]
+            if exc.status == 403:
+                return [Reply("Isso não está disponível para o seu perfil.")]
+            if command in ("escala", "relatorio") and "outside the forecast" in exc.message:
+                return [Reply("Ainda não há previsão de movimento para amanhã: o modelo precisa ser treinado de novo.")]
+            return [Reply("Não encontrei o que você pediu. Confira e tente de novo.")]
+        except Exception:  # noqa: BLE001 - whatever breaks, the user gets words, the log gets the traceback
+            log.exception("bot command %s failed", command)
+            return [Reply("Algo deu errado do meu lado; já registrei. Tente de novo em instantes.")]
+
+    def _flooded(self, chat_id: int) -> bool:
+        limit, window = RATE_LIMIT
+        recent = self._recent.setdefault(chat_id, deque())
+        now = time.monotonic()
+        while recent and now - recent[0] > window:
+            recent.popleft()
+        recent.append(now)
+        return len(recent) > limit
+
+    def _start(self, chat_id: int, chat: Chat | None, code: str) -> list[Reply]:
+        if not code:
+            if chat is None:
+                return [Reply(NOT_LINKED)]
+            return [Reply(f"Olá de novo, {chat.name}!"), *self._help(chat, "")]
+        try:
+            redeemed = self.api.call("redeem_link", None, code=code[:32], label=f"telegram:{chat_id}")
+        except Refused:
+            return [Reply("Esse código não vale: é inválido, já foi usado ou expirou. Peça um novo ao seu gerente.")]
+        chat = self.chats.link(chat_id, redeemed["user"], redeemed["token"])
+        log.info("chat %s linked to user %s", chat_id, chat.user_id)
+        return [Reply(f"Pronto, {chat.name}! Este chat agora é seu."), *self._help(chat, "")]
+
+    def _help(self, chat: Chat, _args: str) -> list[Reply]:
+        mine = [(name, c) for name, c in COMMANDS.items() if chat.role in c.roles]
+        lines = [f"/{name} — {c.help}" for name, c in mine]
+        buttons = tuple((f"/{name}", f"/{name}") for name, c in mine if name not in ("ajuda", "sugestao"))[:6]
+        return [Reply("O que posso fazer por você:\n" + "\n".join(lines), buttons)]
+
+    # -- sellers -----------------------------------------------------------------------------------
+    def _summary(self, chat: Chat) -> dict:
+        return self.api.call("seller_summary", chat.token)
+
+    def _sales(self, chat: Chat, _args: str) -> list[Reply]:
+        s = self._summary(chat)
+        lines = [f"📊 Suas vendas, {s['name']}",
+                 f"Hoje ({fmt.day(s['today'])}): {fmt.money(s['sales_today'])} em {s['tickets_today']} atendimento(s)",
+                 f"No mês: {fmt.money(s['sales_month'])}"]
+        if s["live_lines"]:
+            lines.append(f"(inclui {s['live_lines']} item(ns) lançado(s) agora no caixa)")
+        return [Reply("\n".join(lines), (("🎯 Meta", "/meta"), ("💰 Comissão", "/comissao")))]
+
+    def _target(self, chat: Chat, _args: str) -> list[Reply]:
+        s = self._summary(chat)
+        if s["target"] is None:
+            return [Reply(f"Você ainda não tem meta cadastrada para {fmt.month_name(s['today'])}. "
+                          f"Vendas no mês: {fmt.money(s['sales_month'])}.")]
+        lines = [f"🎯 Meta de {fmt.month_name(s['today'])}: {fmt.money(s['target'])}",
+                 f"Vendido: {fmt.money(s['sales_month'])} ({fmt.pct(s['attainment_pct'])})"]
+        missing = s["target"] - s["sales_month"]
+        if missing <= 0:
+            lines.append("Meta batida! 🎉 Cada venda agora ainda aumenta a comissão.")
+        else:
+            lines.append(f"Faltam {fmt.money(missing)} em {s['days_left']} dia(s): "
+                         f"{fmt.money(s['daily_pace_needed'])} por dia.")
+        return [Reply("\n".join(lines))]
+
+    def _commission(self, chat: Chat, _args: str) -> list[Reply]:
+        s = self._summary(chat)
+        return [Reply(f"💰 Comissão acumulada no mês: {fmt.money(s['commission_accrued'])}\n"
+                      f"Projeção até o fim do mês: {fmt.money(s['commission_projected'])} "
+                      f"(se as vendas seguirem no ritmo: {fmt.money(s['projected_sales'])})")]
+
+    def _cross_sell(self, chat: Chat, args: str) -> list[Reply]:
+        terms = [t.strip() for t in args.replace(";", ",").split(",") if t.strip()]
+        if not terms:
+            return [Reply("Envie os produtos da cesta, separados por vírgula. Exemplo: /sugestao shampoo pitanga, P00012")]
+        basket, understood, missing = [], [], []
+        for term in terms[:10]:
+            found = self.api.call("products", chat.token, query=term[:100], limit=1)["products"]
+            if found:
+                basket.append(found[0]["sku"])
+                understood.append(found[0]["name"])
+            else:
+                missing.append(term)
+        if not basket:
+            return [Reply("Não encontrei esses produtos. Tente o código (ex.: P00012) ou outra parte do nome.")]
+        answer = self.api.call("cross_sell", chat.token, basket=basket, store_id=chat.store_id, k=5)
+        lines = [f"🛍️ Cesta: {', '.join(understood)}"]
+        if missing:
+            lines.append(f"(não encontrei: {', '.join(missing)})")
+        if answer["suggestions"]:
+            lines.append("Ofereça também:")
+            lines += [f"{n}. {x['name']} — {x['reason']}" for n, x in enumerate(answer["suggestions"], 1)]
+        else:
+            lines.append("Não tenho uma boa sugestão para essa cesta agora.")
+        return [Reply("\n".join(lines))]
+
+    def _margin(self, chat: Chat, _args: str) -> list[Reply]:
+        body = {"k": 5} if chat.role != "seller" else {"k": 5, "seller_id": chat.seller_id}
+        products = self.api.call("high_margin", chat.token, **body)["products"]
+        if not products:
+            return [Reply("Ainda não há margens calculadas para o catálogo.")]
+        where = "nas suas categorias" if products[0]["in_your_categories"] else "do catálogo"
+        lines = [f"💎 Melhores margens {where}:"]
+        lines += [f"{n}. {p['name']} — {fmt.money(p['price'])}, margem {fmt.pct(p['margin_pct'], 0)} "
+                  f"({fmt.money(p['margin_value'])} por unidade)" for n, p in enumerate(products, 1)]
+        return [Reply("\n".join(lines))]
+
+    def _promotions(self, chat: Chat, _args: str) -> list[Reply]:
+        body = {"seller_id": chat.seller_id} if chat.role == "seller" else {"store_id": chat.store_id}
+        answer = self.api.call("promotions", chat.token, **body)
+        if not answer["promotions"]:
+            return [Reply(f"Nenhuma promoção ativa hoje ({fmt.day(answer['today'])}) na loja {answer['store_id']}.")]
+        lines = [f"🏷️ Promoções de hoje ({fmt.day(answer['today'])}):"]
+        lines += [f"• {p['name']} — {fmt.pct(p['discount_pct'], 0)} off até {fmt.day(p['ends_on'])}"
+                  + (" ⭐" if p["in_your_categories"] else "") for p in answer["promotions"][:10]]
+        if any(p["in_your_categories"] for p in answer["promotions"]):
+            lines.append("⭐ nas categorias que você mais vende")
+        return [Reply("\n".join(lines))]
+
+    # -- managers ----------------------------------------------------------------------------------
+    def today(self) -> date:
+        """The business date: the ``today`` setting (a replayed dataset), else the clock's."""
+        return self.settings.today or self.clock().date()
+
+    def _stock_lines(self, chat: Chat, limit: int) -> list[str]:
+        alerts = self.api.call("stock_alerts", chat.token, store_id=chat.store_id, limit=limit)["alerts"]
+        return [_alert_line(n, a) for n, a in enumerate(alerts, 1)]
+
+    def _stock(self, chat: Chat, _args: str) -> list[Reply]:
+        lines = self._stock_lines(chat, 5)
+        if not lines:
+            return [Reply(f"📦 Nenhum risco de ruptura na loja {chat.store_id}.")]
+        return [Reply(f"📦 Maiores riscos de ruptura — loja {chat.store_id}:\n" + "\n".join(lines))]
+
+    def _staffing_lines(self, chat: Chat) -> tuple[date, list[str], list[str]]:
+        tomorrow = self.today() + timedelta(days=1)
+        plan = self.api.call("staffing_plan", chat.token, store_id=chat.store_id, week_start=tomorrow.isoformat())
+        hours = [h for h in plan["hours"] if h["date"] == tomorrow.isoformat()]
+        lines = []
+        for h in hours:
+            line = f"{h['hour']:02d}h: {h['sellers_needed']} vendedor(es)"
+            if h["gap"] is not None and h["gap"] < 0:
+                line += f" — escalados {h['scheduled']:g}, faltam {-h['gap']:g} ⚠️"
+            elif h["gap"] is not None and h["gap"] > 0:
+                line += f" — escalados {h['scheduled']:g}, sobram {h['gap']:g}"
+            lines.append(line)
+        peaks = [f"{p['start']:02d}h–{p['end']:02d}h" for p in plan["peaks"] if p["date"] == tomorrow.isoformat()]
+        return tomorrow, lines, peaks
+
+    def _staffing(self, chat: Chat, _args: str) -> list[Reply]:
+        tomorrow, lines, peaks = self._staffing_lines(chat)
+        if not lines:
+            return [Reply(f"Ainda não há previsão de movimento para {fmt.day(tomorrow)}.")]
+        text = f"👥 Escala para amanhã ({fmt.day(tomorrow)}), loja {chat.store_id}:\n" + "\n".join(lines)
+        if peaks:
+            text += "\nPicos: " + ", ".join(peaks)
+        return [Reply(text)]
+
+    def _team_lines(self, chat: Chat) -> list[str]:
+        team = self.api.call("team_summary", chat.token, store_id=chat.store_id)["sellers"]
+        return [f"{n}. {s['name']}: {fmt.pct(s['attainment_pct'])} da meta, {fmt.money(s['sales_month'])} "
+                f"(ritmo necessário {fmt.money(s['daily_pace_needed'])}/dia)" for n, s in enumerate(team, 1)]
+
+    def _team(self, chat: Chat, _args: str) -> list[Reply]:
+        lines = self._team_lines(chat)
+        return [Reply(f"👥 Equipe da loja {chat.store_id} no mês:\n" + ("\n".join(lines) or "Nenhum vendedor."))]
+
+    def _ranking(self, chat: Chat, _args: str) -> list[Reply]:
+        c = self.api.call("store_comparison", chat.token, store_id=chat.store_id)
+        names = {"revenue": "Faturamento", "tickets": "Atendimentos", "avg_ticket": "Ticket médio",
+                 "items_per_ticket": "Itens por ticket", "growth_pct": "Crescimento"}
+        lines = [f"🏆 {c['store_name']} em {fmt.month_name(c['month'])} (parecidas: {', '.join(c['similar_stores']) or '–'})"]
+        for k in c["kpis"]:
+            value = fmt.pct(k["store"]) if k["kpi"] == "growth_pct" else (
+                fmt.money(k["store"]) if k["kpi"] in ("revenue", "avg_ticket") else f"{k['store'] or 0:g}".replace(".", ","))
+            rank = f"{k['rank']}º de {k['stores']}" if k["rank"] else "–"
+            gap = f", {fmt.pct(k['gap_pct'])} vs parecidas" if k["gap_pct"] is not None else ""
+            lines.append(f"{names.get(k['kpi'], k['kpi'])}: {value} ({rank}{gap})")
+        if c["areas_to_improve"]:
+            lines.append("A melhorar: " + ", ".join(names.get(a, a).lower() for a in c["areas_to_improve"]))
+        if c["trailing_categories"]:
+            lines.append("Categorias abaixo da rede: " + ", ".join(
+                f"{t['category']} ({fmt.pct(t['store_share_pct'])} vs {fmt.pct(t['chain_share_pct'])})"
+                for t in c["trailing_categories"][:3]))
+        return [Reply("\n".join(lines))]
+
+    def _report(self, chat: Chat, _args: str) -> list[Reply]:
+        return [Reply(self.daily_report(chat))]
+
+    def daily_report(self, chat: Chat) -> str:
+        """The manager's morning read: the team, the top stock-out risks, tomorrow's peaks."""
+        today = self.today()
+        team = self._team_lines(chat)
+        stock = self._stock_lines(chat, 3)
+        tomorrow, _, peaks = self._staffing_lines(chat)
+        parts = [f"📋 Relatório do dia {fmt.day(today)} — loja {chat.store_id}",
+                 "Equipe no mês:\n" + ("\n".join(team) or "nenhum vendedor"),
+                 "Riscos de ruptura:\n" + ("\n".join(stock) or "nenhum"),
+                 f"Picos de amanhã ({fmt.day(tomorrow)}): " + (", ".join(peaks) or "nenhum previsto")]
+        return "\n\n".join(parts)
+
+    def _mute(self, chat: Chat, args: str) -> list[Reply]:
+        what = args.lower().replace("ó", "o").strip()
+        if what in PUSHES:
+            muted = not (chat.mute_report if what == "relatorio" else chat.mute_stock)
+            self.chats.mute(chat.chat_id, what, muted)
+            chat = self.chats.get(chat.chat_id)
+        elif what:
+            return [Reply("Use /silenciar relatorio ou /silenciar estoque.")]
+        state = {"relatorio": "desligado" if chat.mute_report else f"ligado (às {self.settings.bot_report_time})",
+                 "estoque": "desligado" if chat.mute_stock else "ligado"}
+        return [Reply(f"🔔 Avisos automáticos:\nRelatório diário: {state['relatorio']}\n"
+                      f"Novos riscos de ruptura: {state['estoque']}\nToque para ligar ou desligar:",
+                      (("Relatório", "/silenciar relatorio"), ("Estoque", "/silenciar estoque")))]
+
+    # -- pushes ------------------------------------------------------------------------------------
+    def due_pushes(self) -> list[tuple[int, Reply]]:
+        """What is due now: each manager's daily report once a day from the report time, and stock-out
+        risks above HIGH_RISK not pushed to them before. A manager whose call fails is tried next time."""
+        now = self.clock()
+        report_at = datetime.strptime(self.settings.bot_report_time, "%H:%M").time()
+        due = []
+        for chat in self.chats.managers():
+            try:
+                if not chat.mute_report and now.time() >= report_at and chat.last_report != now.date().isoformat():
+                    due.append((chat.chat_id, Reply(self.daily_report(chat))))
+                    self.chats.report_sent(chat.chat_id, now.date())
+                if not chat.mute_stock:
+                    alerts = self.api.call("stock_alerts", chat.token, store_id=chat.store_id, limit=20)["alerts"]
+                    risky = {a["sku"]: a for a in alerts if a["stockout_probability"] >= HIGH_RISK}
+                    new = self.chats.new_stock_alerts(chat.chat_id, list(risky))
+                    if new:
+                        due.append((chat.chat_id, Reply("🚨 Novo risco de ruptura:\n" + "\n".join(
+                            _alert_line(n, risky[s]) for n, s in enumerate(new, 1)), (("📦 Ver estoque", "/estoque"),))))
+            except (ServiceDown, Refused) as exc:
+                log.warning("push for chat %s postponed: %s", chat.chat_id, exc)
+        return due
+
+
+def _alert_line(n: int, a: dict) -> str:
+    when = f"acaba por volta de {fmt.day(a['stockout_date'])}" if a["stockout_date"] else "estoque no limite"
+    return (f"{n}. {a['name']}: {fmt.pct(a['stockout_probability'] * 100, 0)} de chance de faltar; {when}. "
+            f"Pedir {a['order_quantity']} un.")
+

@@ -1,0 +1,109 @@
+"""The bot's memory: which chat acts for which user (with that chat's own API token), what each
+user silenced, and which pushes went out. SQLite under ``VITRINE_HOME/bot`` (mode 600: it holds
+tokens, which the bot needs to call the service as the user and never shows)."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from datetime import UTC, date, datetime
+
+from pipelines.local_files import sqlite_database
+from pipelines.settings import Settings
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS chats (
+    chat_id INTEGER PRIMARY KEY,
+    user_id INTEGER NOT NULL,
+    name TEXT NOT NULL,
+    role TEXT NOT NULL,
+    store_id TEXT,
+    seller_id TEXT,
+    token TEXT NOT NULL,
+    linked_at TEXT NOT NULL,
+    mute_report INTEGER NOT NULL DEFAULT 0,
+    mute_stock INTEGER NOT NULL DEFAULT 0,
+    last_report TEXT
+);
+CREATE TABLE IF NOT EXISTS stock_pushed (
+    chat_id INTEGER NOT NULL,
+    sku TEXT NOT NULL,
+    at TEXT NOT NULL,
+    PRIMARY KEY (chat_id, sku)
+);
+"""
+PUSHES = ("relatorio", "estoque")  # what /silenciar can silence
+
+
+@dataclass(frozen=True)
+class Chat:
+    chat_id: int
+    user_id: int
+    name: str
+    role: str
+    store_id: str | None
+    seller_id: str | None
+    token: str
+    mute_report: bool
+    mute_stock: bool
+    last_report: str | None
+
+
+class Chats:
+    def __init__(self, settings: Settings) -> None:
+        self.path = settings.home.absolute() / "bot" / "bot.db"
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        with self._db():
+            pass
+        os.chmod(self.path, 0o600)
+
+    def _db(self):
+        return sqlite_database(self.path, SCHEMA, "FULL")
+
+    def link(self, chat_id: int, user: dict, token: str) -> Chat:
+        """Tie the chat to ``user`` (the service's LinkedUser), replacing an earlier link."""
+        with self._db() as db:
+            db.execute("INSERT OR REPLACE INTO chats (chat_id, user_id, name, role, store_id, seller_id, token, linked_at) "
+                       "VALUES (?, ?, ?, ?, ?, ?, ?, ?)", (chat_id, user["user_id"], user["name"], user["role"],
+                                                           user["store_id"], user["seller_id"], token, _now()))
+            db.execute("DELETE FROM stock_pushed WHERE chat_id = ?", (chat_id,))
+        return self.get(chat_id)
+
+    def get(self, chat_id: int) -> Chat | None:
+        with self._db() as db:
+            row = db.execute(f"SELECT {_FIELDS} FROM chats WHERE chat_id = ?", (chat_id,)).fetchone()
+        return Chat(*row) if row else None
+
+    def unlink(self, chat_id: int) -> None:
+        with self._db() as db:
+            db.execute("DELETE FROM chats WHERE chat_id = ?", (chat_id,))
+
+    def managers(self) -> list[Chat]:
+        with self._db() as db:
+            rows = db.execute(f"SELECT {_FIELDS} FROM chats WHERE role = 'manager' ORDER BY chat_id").fetchall()
+        return [Chat(*row) for row in rows]
+
+    def mute(self, chat_id: int, push: str, muted: bool) -> None:
+        column = {"relatorio": "mute_report", "estoque": "mute_stock"}[push]
+        with self._db() as db:
+            db.execute(f"UPDATE chats SET {column} = ? WHERE chat_id = ?", (int(muted), chat_id))
+
+    def report_sent(self, chat_id: int, day: date) -> None:
+        with self._db() as db:
+            db.execute("UPDATE chats SET last_report = ? WHERE chat_id = ?", (day.isoformat(), chat_id))
+
+    def new_stock_alerts(self, chat_id: int, skus: list[str]) -> list[str]:
+        """Those of ``skus`` not pushed to the chat before, now marked as pushed."""
+        with self._db() as db:
+            known = {r[0] for r in db.execute("SELECT sku FROM stock_pushed WHERE chat_id = ?", (chat_id,))}
+            new = [s for s in skus if s not in known]
+            db.executemany("INSERT INTO stock_pushed VALUES (?, ?, ?)", [(chat_id, s, _now()) for s in new])
+        return new
+
+
+_FIELDS = "chat_id, user_id, name, role, store_id, seller_id, token, mute_report, mute_stock, last_report"
+
+
+def _now() -> str:
+    return datetime.now(UTC).isoformat(timespec="seconds")
+

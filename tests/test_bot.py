@@ -1,0 +1,250 @@
+"""The bot end to end: the real python-telegram-bot client polling a local Bot API server over HTTP,
+and the real service over the main job's data. Users link with one-time codes, unknown chats are
+refused, each command's figures are the service's for that user, pushes arrive at their time (a
+controllable clock), and a service that is down gets a friendly message, never a traceback."""
+
+from __future__ import annotations
+
+import subprocess
+import time
+from datetime import UTC, date, datetime, timedelta
+from zoneinfo import ZoneInfo
+
+import pytest
+
+from pipelines.settings import load_settings
+from serving import auth
+from serving.api_client import VitrineApi
+from serving.bot import format as fmt
+from serving.bot.assistant import NOT_LINKED, SERVICE_DOWN, Assistant
+from serving.bot.chats import Chats
+from serving.bot.telegram import build_application
+from tests.conftest import TODAY, VITRINE, call, free_port
+from tests.fake_telegram import TOKEN, BotThread, FakeBotApi
+
+ZONE = ZoneInfo("America/Sao_Paulo")
+
+
+class Clock:
+    def __init__(self, now: datetime) -> None:
+        self.now = now
+
+    def __call__(self) -> datetime:
+        return self.now
+
+
+@pytest.fixture(scope="module")
+def bot(service):
+    settings, url, tokens = service
+    bot_settings = load_settings(home=settings.home, today=date.fromisoformat(TODAY), bot_check_seconds=0.3,
+                                 bot_report_time="08:00")
+    clock = Clock(datetime(2026, 10, 31, 7, 0, tzinfo=ZONE))
+    assistant = Assistant(bot_settings, VitrineApi(url), Chats(bot_settings), clock)
+    telegram = FakeBotApi()
+    running = BotThread(build_application(assistant, TOKEN, telegram.url))
+    yield settings, url, tokens, telegram, assistant, clock
+    running.stop()
+    telegram.close()
+
+
+def seller_of(url: str, manager_token: str, store: str = "L001") -> dict:
+    return call(url, "team_summary", manager_token, store_id=store).json()["sellers"][0]
+
+
+def ask(telegram: FakeBotApi, chat_id: int, text: str, replies: int = 1) -> list:
+    """Send ``text`` from the chat and wait for the bot's next ``replies`` messages."""
+    before = len([s for s in telegram.sent if s.chat_id == chat_id])
+    telegram.say(chat_id, text)
+    return telegram.wait_for(chat_id, before + replies)[before:]
+
+
+def link(telegram: FakeBotApi, chat_id: int, code: str) -> list:
+    return ask(telegram, chat_id, f"/start {code}", 2)
+
+
+def test_an_unknown_chat_gets_one_polite_refusal_and_nothing_else(bot):
+    *_, telegram, _, _ = bot
+    telegram.say(1001, "/vendas")
+    telegram.say(1001, "quanto vendi hoje?")
+    replies = telegram.wait_for(1001, 2)
+    assert [r.text for r in replies] == [NOT_LINKED, NOT_LINKED]
+    time.sleep(1)
+    assert len([s for s in telegram.sent if s.chat_id == 1001]) == 2
+
+
+def test_a_manager_links_a_seller_who_then_gets_their_own_figures(bot):
+    settings, url, tokens, telegram, _, _ = bot
+    seller = seller_of(url, tokens["manager"])
+    user, seller_token = auth.add_user(settings, seller["name"], "seller", store_id="L001", seller_id=seller["seller_id"])
+    other, _ = auth.add_user(settings, "Outra", "seller", store_id="L002", seller_id="V0010")
+    assert call(url, "link_code", tokens["manager"], user_id=other.user_id).status_code == 403  # not their store
+    issued = call(url, "link_code", tokens["manager"], user_id=user.user_id)
+    assert issued.status_code == 200
+    code = issued.json()["code"]
+
+    welcome, help_text = link(telegram, 2001, code)
+    assert welcome.text == f"Pronto, {seller['name']}! Este chat agora é seu."
+    assert "/vendas" in help_text.text and "/estoque" not in help_text.text  # a seller's commands only
+    assert "não vale" in ask(telegram, 2002, f"/start {code}")[0].text  # the same code again, from another chat
+    assert all(code not in s.text for s in telegram.sent)
+
+    summary = call(url, "seller_summary", seller_token).json()
+    sales, target, commission = [ask(telegram, 2001, command)[0] for command in ("/vendas", "/meta", "/comissao")]
+    assert fmt.money(summary["sales_today"]) in sales.text and fmt.money(summary["sales_month"]) in sales.text
+    assert f"{summary['tickets_today']} atendimento" in sales.text
+    if summary["target"] is not None:
+        assert fmt.money(summary["target"]) in target.text and fmt.pct(summary["attainment_pct"]) in target.text
+    assert fmt.money(summary["commission_accrued"]) in commission.text
+    assert fmt.money(summary["commission_projected"]) in commission.text
+    assert ("/meta" in dict(sales.buttons).values()) and "Traceback" not in sales.text
+
+
+def test_cross_sell_understands_product_names_and_answers_with_reasons(bot):
+    settings, url, tokens, telegram, _, _ = bot
+    seller = seller_of(url, tokens["manager"])
+    user, token = auth.add_user(settings, "Sugestão", "seller", store_id="L001", seller_id=seller["seller_id"])
+    link(telegram, 3001, auth.issue_link_code(settings, user.user_id, None)[0])
+    product = call(url, "products", token, query="P00001").json()["products"][0]
+    typed = fmt_loose(product["name"])  # lower case, no accents: how a hurried seller types
+    expected = call(url, "cross_sell", token, basket=[product["sku"]], store_id="L001", k=5).json()["suggestions"]
+    answer = ask(telegram, 3001, f"/sugestao {typed}, XYZNADA")[0].text
+    assert f"Cesta: {product['name']}" in answer and "não encontrei: XYZNADA" in answer
+    assert expected and all(f"{s['name']} — {s['reason']}" in answer for s in expected)
+    assert "separados por vírgula" in ask(telegram, 3001, "/sugestao")[0].text
+
+
+def test_margin_and_promotions_for_the_seller(bot):
+    settings, url, tokens, telegram, _, _ = bot
+    seller = seller_of(url, tokens["manager"])
+    user, token = auth.add_user(settings, "Margem", "seller", store_id="L001", seller_id=seller["seller_id"])
+    link(telegram, 3101, auth.issue_link_code(settings, user.user_id, None)[0])
+    best = call(url, "high_margin", token, seller_id=seller["seller_id"], k=5).json()["products"]
+    promos = call(url, "promotions", token).json()
+    margin, promotions = [ask(telegram, 3101, command)[0] for command in ("/margem", "/promocoes")]
+    assert best and all(p["name"] in margin.text for p in best)
+    assert all(p["name"] in promotions.text for p in promos["promotions"][:10])
+    if not promos["promotions"]:
+        assert "Nenhuma promoção ativa" in promotions.text
+
+
+def test_a_managers_commands_carry_their_stores_figures(bot):
+    settings, url, tokens, telegram, _, _ = bot
+    manager, token = auth.add_user(settings, "Gerente Bot", "manager", store_id="L001")
+    link(telegram, 4001, auth.issue_link_code(settings, manager.user_id, None)[0])
+    alerts = call(url, "stock_alerts", token, store_id="L001", limit=5).json()["alerts"]
+    team = call(url, "team_summary", token, store_id="L001").json()["sellers"]
+    comparison = call(url, "store_comparison", token, store_id="L001").json()
+    stock, equipe, ranking, escala, report = [ask(telegram, 4001, command)[0].text for command in (
+        "/estoque", "/equipe", "/ranking", "/escala", "/relatorio")]
+    assert all(a["name"] in stock and f"Pedir {a['order_quantity']} un." in stock for a in alerts)
+    assert all(s["name"] in equipe and fmt.money(s["sales_month"]) in equipe for s in team)
+    assert comparison["store_name"] in ranking and "Faturamento" in ranking
+    assert "Escala para amanhã (01/11)" in escala and "Picos:" in escala
+    assert report.startswith("📋 Relatório do dia 31/10 — loja L001") and team[0]["name"] in report
+    assert "Não conheço esse comando" in ask(telegram, 4001, "/vendas", 2)[0].text  # a seller's command
+
+
+def test_the_daily_report_and_new_stock_risks_are_pushed_at_their_time(bot):
+    settings, url, tokens, telegram, assistant, clock = bot
+    manager, token = auth.add_user(settings, "Gerente Push", "manager", store_id="L002")
+    clock.now = datetime(2026, 10, 31, 7, 59, tzinfo=ZONE)
+    link(telegram, 5001, auth.issue_link_code(settings, manager.user_id, None)[0])
+    time.sleep(1.5)  # a few push rounds before 08:00: no report yet
+    assert not [s for s in telegram.sent if s.chat_id == 5001 and "Relatório" in s.text]
+    risky = [a for a in call(url, "stock_alerts", token, store_id="L002", limit=20).json()["alerts"]
+             if a["stockout_probability"] >= 0.8]
+    if risky:
+        pushed = next(s for s in telegram.wait_for(5001, 3) if "Novo risco" in s.text)
+        assert all(a["name"] in pushed.text for a in risky) and pushed.after_update_s is not None
+
+    clock.now = datetime(2026, 10, 31, 8, 0, tzinfo=ZONE)
+    deadline = time.monotonic() + 10
+    while not [s for s in telegram.sent if s.chat_id == 5001 and "Relatório do dia" in s.text]:
+        assert time.monotonic() < deadline, "no report pushed at 08:00"
+        time.sleep(0.1)
+    time.sleep(1)
+    assert len([s for s in telegram.sent if s.chat_id == 5001 and "Relatório do dia" in s.text]) == 1  # once a day
+    assert len([s for s in telegram.sent if s.chat_id == 5001 and "Novo risco" in s.text]) == (1 if risky else 0)
+
+    telegram.say(5001, "/silenciar relatorio")
+    deadline = time.monotonic() + 10
+    while not any("Relatório diário: desligado" in s.text for s in telegram.sent if s.chat_id == 5001):
+        assert time.monotonic() < deadline
+        time.sleep(0.1)
+    clock.now = datetime(2026, 11, 1, 8, 30, tzinfo=ZONE)  # the next day, silenced
+    time.sleep(1.5)
+    assert len([s for s in telegram.sent if s.chat_id == 5001 and "Relatório do dia" in s.text]) == 1
+
+
+def test_the_service_down_gets_a_friendly_message_and_a_retry_button(bot):
+    settings, url, _, telegram, assistant, _ = bot
+    seller, _ = auth.add_user(settings, "Sem Serviço", "seller", store_id="L002", seller_id="V0010")
+    link(telegram, 6001, auth.issue_link_code(settings, seller.user_id, None)[0])
+    working = assistant.api
+    assistant.api = VitrineApi(f"http://127.0.0.1:{free_port()}", timeout=2)  # nobody listens there
+    try:
+        down = ask(telegram, 6001, "/vendas")[0]
+        assert down.text == SERVICE_DOWN and down.buttons == [("🔄 Tentar de novo", "/vendas")]
+    finally:
+        assistant.api = working
+    telegram.press(6001, "/vendas")  # the retry button, with the service back
+    assert "Suas vendas" in telegram.wait_for(6001, 4)[3].text
+
+
+def test_a_revoked_user_is_unlinked_and_a_flood_is_slowed_down(bot):
+    settings, url, _, telegram, _, _ = bot
+    seller, _ = auth.add_user(settings, "Revogada", "seller", store_id="L002", seller_id="V0010")
+    link(telegram, 7001, auth.issue_link_code(settings, seller.user_id, None)[0])
+    auth.revoke(settings, seller.user_id)
+    assert "acesso foi encerrado" in ask(telegram, 7001, "/vendas")[0].text
+    assert ask(telegram, 7001, "/vendas")[0].text == NOT_LINKED
+
+    for _ in range(20):
+        telegram.say(7101, "/ajuda")
+    time.sleep(2)
+    replies = [s.text for s in telegram.sent if s.chat_id == 7101]
+    assert len(replies) == 13 and sum(r.startswith("Calma") for r in replies) == 1  # then silence
+
+
+def test_link_codes_expire_and_serve_once(service):
+    settings, _, _ = service
+    user, _ = auth.add_user(settings, "Código", "seller", store_id="L002", seller_id="V0010")
+    code, expires = auth.issue_link_code(settings, user.user_id, None, minutes=1)
+    assert len(code) == 8 and expires > datetime.now(UTC)
+    linked, token = auth.redeem_link_code(settings, code.lower(), "telegram:1")
+    assert linked.user_id == user.user_id and auth.authenticate(settings, token).user_id == user.user_id
+    with pytest.raises(auth.AuthError, match="invalid, used or expired"):
+        auth.redeem_link_code(settings, code, "telegram:2")
+    stale, _ = auth.issue_link_code(settings, user.user_id, None, minutes=1)
+    with auth._connect(settings) as db:  # an hour later, as far as the code knows
+        db.execute("UPDATE link_codes SET expires_at = ?", ((datetime.now(UTC) - timedelta(hours=1)).isoformat(),))
+    with pytest.raises(auth.AuthError):
+        auth.redeem_link_code(settings, stale, "telegram:3")
+    manager = auth.User(0, "M", "manager", "L001", None)
+    with pytest.raises(PermissionError):
+        auth.issue_link_code(settings, user.user_id, manager)  # a seller of another store
+
+
+def test_the_console_runs_the_same_assistant_without_telegram(service):
+    settings, url, tokens = service
+    seller = seller_of(url, tokens["manager"])
+    user, _ = auth.add_user(settings, "Console", "seller", store_id="L001", seller_id=seller["seller_id"])
+    code, _ = auth.issue_link_code(settings, user.user_id, None)
+    done = subprocess.run([*VITRINE, "bot", "--console", "--home", str(settings.home)], input=f"/start {code}\n/vendas\n/sair\n",
+                          capture_output=True, text=True, timeout=120,
+                          env={"PATH": "/usr/bin:/bin", "VITRINE_SERVICE_URL": url, "VITRINE_TODAY": TODAY})
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert "bot> Pronto, Console!" in done.stdout and "bot> 📊 Suas vendas" in done.stdout
+    assert code not in done.stdout.replace(f"/start {code}", "")
+
+
+def test_money_and_dates_are_written_the_brazilian_way():
+    assert fmt.money(1234567.891) == "R$ 1.234.567,89" and fmt.money(-5) == "-R$ 5,00" and fmt.money(None) == "–"
+    assert fmt.pct(87.54) == "87,5%" and fmt.day("2026-11-01") == "01/11" and fmt.month_name("2026-03-01") == "março"
+
+
+def fmt_loose(name: str) -> str:
+    import unicodedata
+
+    folded = unicodedata.normalize("NFKD", name.lower())
+    return "".join(c for c in folded if not unicodedata.combining(c))
