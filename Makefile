@@ -4,7 +4,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test bench install java clean
+.PHONY: run test bench install java chromium clean
 
 $(BIN)/python:
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "vitrine needs Python 3.11 or newer")'
@@ -29,7 +29,14 @@ java:
 run: install
 	VITRINE_TODAY=$${VITRINE_TODAY:-2026-10-31} $(BIN)/vitrine run
 
-test: install
+# The dashboard's browser test runs Debian's Chromium headless (and an emoji font for the screenshots).
+chromium:
+	@command -v chromium >/dev/null || \
+	  { if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+	      apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium fonts-noto-color-emoji >/dev/null; \
+	    else echo "The dashboard's browser test needs Chromium: apt-get install chromium (or your system's package)"; exit 1; fi; }
+
+test: install chromium
 	$(BIN)/python -m pytest -q
 
 bench: install

@@ -252,6 +252,24 @@ class CrossSell:
                  for j, reason in zip(chosen, reasons)]
         return Suggestions(items, [], "als", stock_checked)
 
+    def strong_pairs(self, store: str | None = None, k: int = 10, min_baskets: int = 5) -> list[dict]:
+        """The pairs bought together most strongly: lift shrunk by support (together / (together + 10),
+        as in :meth:`together_with`), both SKUs in stock at the store when its stock is known, and
+        never two versions of one product."""
+        counts = self.cooc.counts.tocoo()
+        keep = (counts.row < counts.col) & (counts.data >= min_baskets)
+        rows, cols, together = counts.row[keep], counts.col[keep], counts.data[keep].astype(float)
+        keep = self.family[rows] != self.family[cols]
+        if store in self.in_stock:
+            keep &= self.in_stock[store][rows] & self.in_stock[store][cols]
+        rows, cols, together = rows[keep], cols[keep], together[keep]
+        items = np.maximum(self.cooc.item_baskets, 1.0)
+        lift = together * self.cooc.baskets / (items[rows] * items[cols])
+        order = np.argsort(-(lift * together / (together + 10.0)), kind="stable")[:k]
+        return [{"sku_a": str(self.skus[a]), "name_a": str(self.names[a]), "sku_b": str(self.skus[b]),
+                 "name_b": str(self.names[b]), "baskets": int(n), "share_a_with_b": round(float(n / items[a]), 4),
+                 "lift": round(float(x), 2)} for a, b, n, x in zip(rows[order], cols[order], together[order], lift[order])]
+
     # -- persistence ---------------------------------------------------------------------------------
 
     def save(self, folder: Path) -> None:

@@ -346,6 +346,8 @@ def bot(console_mode: Annotated[bool, typer.Option("--console", help="Talk to th
     if console_mode:
         from serving.bot.console import run_console
 
+        log_file = settings.home.absolute() / "bot" / "console.log"  # the terminal is the conversation's
+        logging.basicConfig(filename=log_file, level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
         run_console(assistant)
         return
     if not settings.telegram_token:
@@ -356,6 +358,23 @@ def bot(console_mode: Annotated[bool, typer.Option("--console", help="Talk to th
     logging.getLogger("httpx").setLevel(logging.WARNING)  # it would log every request URL, bot token included
     console.print(f"Bot polling {settings.telegram_api_url.split('/bot')[0]}; the API at {settings.api_url}.")
     build_application(assistant, settings.telegram_token, settings.telegram_api_url).run_polling()
+
+
+@app.command()
+def dashboard(port: Annotated[int | None, typer.Option(help="Overrides VITRINE_DASHBOARD_PORT.")] = None,
+              home: HomeOption = None) -> None:
+    """Run the managers' and analysts' dashboard (Streamlit) on 127.0.0.1; it talks only to the API."""
+    import os
+    import subprocess
+
+    settings = load_settings(home=home)
+    chosen = port or settings.dashboard_port
+    app_file = Path(__file__).resolve().parents[1] / "serving" / "dashboard" / "app.py"
+    console.print(f"Dashboard on http://127.0.0.1:{chosen} (the API at {settings.api_url})…")
+    raise typer.Exit(subprocess.call(
+        [sys.executable, "-m", "streamlit", "run", str(app_file), "--server.headless", "true", "--server.address",
+         "127.0.0.1", "--server.port", str(chosen), "--browser.gatherUsageStats", "false"],
+        env={**os.environ, "VITRINE_HOME": str(settings.home.resolve())}))
 
 
 @app.command()
@@ -486,13 +505,45 @@ def run(
 
 
 def _serve_with_schedule(settings: Settings, quick: bool) -> None:
+    """The API (and the Telegram bot when a token is set) up, demo users to try the bot with, and the
+    pipeline again every VITRINE_PIPELINE_EVERY_HOURS."""
     import subprocess
 
-    service = subprocess.Popen([sys.executable, "-m", "pipelines.cli", "serve", "--home", str(settings.home)])
+    here = [sys.executable, "-m", "pipelines.cli"]
+    children = [subprocess.Popen([*here, "serve", "--home", str(settings.home)]),
+                subprocess.Popen([*here, "dashboard", "--home", str(settings.home)])]
+    if settings.telegram_token:
+        children.append(subprocess.Popen([*here, "bot", "--home", str(settings.home)]))
+    _introduce_demo(settings)
     try:
         _every(settings, settings.pipeline_every_hours, quick)
     finally:
-        service.terminate()
+        for child in children:
+            child.terminate()
+
+
+def _introduce_demo(settings: Settings) -> None:
+    """A demo seller and manager of the first store (created once), link codes for the bot and a
+    dashboard token for the manager, fresh on every run."""
+    from pipelines import figures
+    from serving.auth import add_token, add_user, issue_link_code, users
+
+    published = figures.load(settings)
+    if published is None:
+        return
+    seller = published[1]["sellers"].sort_values(["store_id", "seller_id"]).iloc[0]
+    existing = {u["name"]: u["user_id"] for u in users(settings) if not u["revoked_at"]}
+    for name, role, seller_id in (("Vendedora Demo", "seller", seller.seller_id), ("Gerente Demo", "manager", None)):
+        if name not in existing:
+            existing[name] = add_user(settings, name, role, seller.store_id, seller_id)[0].user_id
+        code, _ = issue_link_code(settings, existing[name], None)
+        console.print(f"{name} ({role}, store {seller.store_id}): send [bold]/start {code}[/bold] to the bot.")
+    where = "on Telegram or with" if settings.telegram_token else "with"
+    console.print(f"Talk to the bot {where} [bold]vitrine bot --console[/bold] (codes last 24 h; "
+                  "`vitrine users link ID` makes new ones).")
+    token = add_token(settings, existing["Gerente Demo"], "demo dashboard")
+    console.print(f"Dashboard: http://127.0.0.1:{settings.dashboard_port} — sign in as Gerente Demo with the token")
+    print(token)
 
 
 if __name__ == "__main__":

@@ -65,6 +65,15 @@ QUERIES = {
     "promotions": """
         SELECT promo_id, sku, ifNull(store_id, '') AS store_id, starts_on, ends_on, discount_pct
         FROM silver.promotions WHERE ends_on >= {through:Date} - INTERVAL 60 DAY""",
+    # each SKU's last weeks per store: the history under a forecast's fan chart
+    "sku_daily": """
+        SELECT store_id, sku, date, units, on_hand FROM gold.daily_sales
+        WHERE date > {through:Date} - INTERVAL 56 DAY ORDER BY store_id, sku, date""",
+    # revenue per store and product in the last two months: products under-performing at a store
+    "store_product_month": """
+        SELECT store_id, toStartOfMonth(date) AS month, sku, toFloat64(sum(revenue)) AS revenue
+        FROM gold.daily_sales WHERE date >= toStartOfMonth({through:Date}) - INTERVAL 1 MONTH
+        GROUP BY store_id, month, sku""",
     "store_month": """
         SELECT store_id, period_start AS month, toFloat64(revenue) AS revenue, tickets, avg_ticket, items_per_ticket,
                growth_pct

@@ -43,6 +43,9 @@ class Settings(BaseSettings):
     model_poll_seconds: int = Field(60, description="How often the service asks the registry for new champions.")
     service_url: str | None = Field(
         None, description="The API the bot and the dashboard call; unset = http://127.0.0.1:<service_port>.")
+    dashboard_token: str | None = Field(
+        None, description="Sign the dashboard in with this token, no login page (a back-office screen); unset = log in.")
+    dashboard_port: int = Field(8501, description="Port `vitrine dashboard` listens on (127.0.0.1).")
     telegram_token: str | None = Field(None, description="The bot's token from @BotFather; unset = console mode only.")
     telegram_api_url: str = Field("https://api.telegram.org/bot", description="Bot API base URL (a local one in tests).")
     bot_report_time: str = Field("08:00", pattern=r"^([01]\d|2[0-3]):[0-5]\d$",

@@ -182,6 +182,15 @@ def redeem_link_code(settings: Settings, code: str, label: str) -> tuple[User, s
     return user(settings, row[0]), token
 
 
+def add_token(settings: Settings, user_id: int, label: str) -> str:
+    """One more token for an active user (shown once), e.g. for a screen of the dashboard."""
+    user(settings, user_id)
+    token = secrets.token_urlsafe(32)
+    with _connect(settings) as db:
+        db.execute("INSERT INTO tokens VALUES (?, ?, ?, ?)", (_digest(token), user_id, label, _now()))
+    return token
+
+
 def revoke(settings: Settings, user_id: int) -> None:
     with _connect(settings) as db:
         changed = db.execute("UPDATE users SET revoked_at = ? WHERE user_id = ? AND revoked_at IS NULL",

@@ -77,6 +77,7 @@ class Published:
     targets: dict[tuple[str, date], float] = field(default_factory=dict)
     categories: dict[str, str] = field(default_factory=dict)  # sku → category ('' when none)
     names: dict[str, str] = field(default_factory=dict)  # sku → product name
+    brands: dict[str, str] = field(default_factory=dict)  # sku → brand ('' when none)
     search_names: dict[str, tuple[str, ...]] = field(default_factory=dict)  # sku → its name's words, folded
     rules: CommissionRules = field(default_factory=lambda: CommissionRules({}, 0.0, ()))
 
@@ -92,13 +93,15 @@ class Published:
             seller_lines.setdefault(row[0], []).append(Line(row[0], row[1], row[2] or "", float(row[3]), int(row[4]), 0))
         targets = frames["targets"]
         products = frames["products"]
-        return cls(meta, frames, sellers, {r["store_id"]: r for r in frames["stores"].to_dict("records")},
-                   store_sellers, seller_lines,
-                   {(s, m): float(t) for s, m, t in zip(targets["seller_id"], targets["month"], targets["target"])},
-                   dict(zip(products["sku"], products["category"].fillna(""))),
-                   dict(zip(products["sku"], products["name"].astype(str))),
-                   {sku: tuple(_fold(name).split()) for sku, name in zip(products["sku"], products["name"])},
-                   CommissionRules.from_frame(frames["rules"]))
+        return cls(
+            meta, frames, sellers=sellers, stores={r["store_id"]: r for r in frames["stores"].to_dict("records")},
+            store_sellers=store_sellers, seller_lines=seller_lines,
+            targets={(s, m): float(t) for s, m, t in zip(targets["seller_id"], targets["month"], targets["target"])},
+            categories=dict(zip(products["sku"], products["category"].fillna(""))),
+            names=dict(zip(products["sku"], products["name"].astype(str))),
+            brands=dict(zip(products["sku"], products["brand"].fillna("").astype(str))),
+            search_names={sku: tuple(_fold(name).split()) for sku, name in zip(products["sku"], products["name"])},
+            rules=CommissionRules.from_frame(frames["rules"]))
 
     def seller(self, seller_id: str) -> dict:
         if seller_id not in self.sellers:
@@ -134,8 +137,10 @@ class LiveFigures:
             return False
         meta, frames = loaded
         for frame, column in (("seller_sales", "date"), ("targets", "month"), ("store_month", "month"),
-                              ("store_category_month", "month"), ("promotions", "starts_on"), ("promotions", "ends_on")):
+                              ("store_category_month", "month"), ("promotions", "starts_on"), ("promotions", "ends_on"),
+                              ("sku_daily", "date"), ("store_product_month", "month")):
             frames[frame][column] = pd.to_datetime(frames[frame][column]).dt.date
+        frames["sku_daily"] = frames["sku_daily"].set_index(["store_id", "sku"]).sort_index()
         self.published, self._stamp = Published.index(meta, frames), stamp
         return True
 
@@ -251,7 +256,36 @@ class LiveFigures:
         trailing.sort(key=lambda t: t["store_share_pct"] - t["chain_share_pct"])
         return {"store_id": store_id, "store_name": str(store["name"]), "month": month, "region": region,
                 "similar_stores": sorted(peers), "kpis": kpis, "areas_to_improve": [k["kpi"] for k in weakest],
-                "trailing_categories": trailing}
+                "trailing_categories": trailing, "underperforming_products": self._underperforming(published, store_id, month)}
+
+    @staticmethod
+    def _underperforming(published: Published, store_id: str, month: date, top: int = 100) -> list[dict]:
+        """Of the chain's ``top`` products that month, those whose share of the store's sales is under
+        half their share of the chain's, the biggest shortfall first."""
+        sales = published.frames["store_product_month"]
+        sales = sales[sales["month"] == month]
+        chain = sales.groupby("sku")["revenue"].sum()
+        chain_share = (chain / chain.sum()).nlargest(top) if chain.sum() else chain.iloc[:0]
+        own = sales[sales["store_id"] == store_id].groupby("sku")["revenue"].sum()
+        own_share = own / own.sum() if own.sum() > 0 else own * 0
+        flagged = [{"sku": sku, "name": published.names.get(sku, sku), "category": published.categories.get(sku, ""),
+                    "store_share_pct": round(float(own_share.get(sku, 0.0)) * 100, 2),
+                    "chain_share_pct": round(float(share) * 100, 2)}
+                   for sku, share in chain_share.items() if own_share.get(sku, 0.0) < share / 2]
+        return sorted(flagged, key=lambda f: f["store_share_pct"] - f["chain_share_pct"])[:20]
+
+    def sku_history(self, store_id: str, sku: str) -> list[dict]:
+        """The SKU's units sold and stock on hand per day at the store over the published weeks."""
+        published = self.published
+        published.store(store_id)
+        if sku not in published.names:
+            raise UnknownError(f"unknown product {sku!r}")
+        daily = published.frames["sku_daily"]
+        if (store_id, sku) not in daily.index:
+            return []
+        rows = daily.loc[[(store_id, sku)]]
+        return [{"date": d, "units": int(u), "on_hand": None if pd.isna(h) else int(h)}
+                for d, u, h in zip(rows["date"], rows["units"], rows["on_hand"])]
 
     def focus_categories(self, seller_id: str) -> list[str]:
         """The categories making up 80% of the seller's sales in the published window, biggest first."""

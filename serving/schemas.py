@@ -42,6 +42,8 @@ class ForecastReply(BaseModel):
 class StockAlert(BaseModel):
     sku: str
     name: str
+    category: str
+    brand: str
     on_hand: float
     days_of_cover: float | None
     stockout_date: date | None
@@ -85,6 +87,7 @@ class Readiness(BaseModel):
     status: str
     models: dict[str, dict]
     figures: dict | None = Field(None, description="the published figures the live endpoints read")
+    today: date = Field(description="the business date the live figures are for (VITRINE_TODAY or the stores' date)")
 
 
 class SaleLineIn(BaseModel):
@@ -146,6 +149,14 @@ class TrailingCategory(BaseModel):
     chain_share_pct: float
 
 
+class UnderperformingProduct(BaseModel):
+    sku: str
+    name: str
+    category: str
+    store_share_pct: float
+    chain_share_pct: float
+
+
 class StoreComparison(BaseModel):
     store_id: str
     store_name: str
@@ -155,6 +166,8 @@ class StoreComparison(BaseModel):
     kpis: list[Kpi]
     areas_to_improve: list[str] = Field(description="KPIs below the similar stores, weakest first")
     trailing_categories: list[TrailingCategory]
+    underperforming_products: list[UnderperformingProduct] = Field(
+        description="of the chain's top 100 products, those selling under half their chain share here")
 
 
 class MarginProduct(BaseModel):
@@ -211,7 +224,7 @@ class LinkCode(BaseModel):
     expires_at: datetime
 
 
-class LinkedUser(BaseModel):
+class UserInfo(BaseModel):
     user_id: int
     name: str
     role: str
@@ -221,4 +234,79 @@ class LinkedUser(BaseModel):
 
 class Redeemed(BaseModel):
     token: str = Field(description="the chat's own token: keep it secret, never show it")
-    user: LinkedUser
+    user: UserInfo
+
+
+class DaySold(BaseModel):
+    date: date
+    units: int
+    on_hand: int | None
+
+
+class SkuHistory(BaseModel):
+    store_id: str
+    sku: str
+    name: str
+    days: list[DaySold]
+
+
+class Pair(BaseModel):
+    sku_a: str
+    name_a: str
+    sku_b: str
+    name_b: str
+    baskets: int = Field(description="baskets holding both")
+    share_a_with_b: float = Field(description="P(b | a)")
+    lift: float
+
+
+class PairsReply(BaseModel):
+    store_id: str
+    pairs: list[Pair]
+    model_version: str
+
+
+class ModelVersionInfo(BaseModel):
+    version: str
+    created_at: int = Field(description="ms since the epoch")
+    run_id: str | None
+    decision: str | None = Field(description="the champion gate's decision: promoted | rejected")
+    reason: str | None
+    champion: bool
+
+
+class ModelInfo(BaseModel):
+    name: str
+    champion: str | None
+    metrics: dict[str, float]
+    plots: list[str]
+    versions: list[ModelVersionInfo]
+
+
+class ModelsReply(BaseModel):
+    models: list[ModelInfo]
+
+
+class Plot(BaseModel):
+    name: str
+    version: str
+    path: str
+    png_base64: str
+
+
+class PipelineRun(BaseModel):
+    state: str = Field(description="never | running | succeeded | failed")
+    started_at: str | None
+    finished_at: str | None
+    exit_code: int | None
+    log_tail: str
+
+
+class StoreInfo(BaseModel):
+    store_id: str
+    name: str
+    region: str
+
+
+class StoresReply(BaseModel):
+    stores: list[StoreInfo]

@@ -28,10 +28,11 @@ from pipelines.settings import load_settings
 from serving import auth
 from serving.champions import Champions
 from serving.live_figures import LiveFigures, UnknownError
-from serving.schemas import (STORE, CrossSellReply, DayForecast, ForecastReply, HighMarginReply, LinkCode, LinkedUser,
-                             MarginProduct, PeakWindow, PlanHour, ProductMatch, ProductsReply, Promotion, PromotionsReply,
-                             Readiness, Redeemed, SaleLineIn, SalesReply, SellerSummary, StaffingReply, StockAlert,
-                             StockAlertsReply, StoreComparison, Suggestion, TeamSummary)
+from serving.schemas import (STORE, CrossSellReply, DayForecast, DaySold, ForecastReply, HighMarginReply, LinkCode,
+                             MarginProduct, ModelInfo, ModelsReply, Pair, PairsReply, PeakWindow, PipelineRun,
+                             PlanHour, Plot, ProductMatch, ProductsReply, Promotion, PromotionsReply, Readiness,
+                             Redeemed, SaleLineIn, SalesReply, SellerSummary, SkuHistory, StaffingReply, StockAlert,
+                             StockAlertsReply, StoreComparison, StoreInfo, StoresReply, Suggestion, TeamSummary, UserInfo)
 
 
 def _token(ctx: bentoml.Context) -> str | None:
@@ -101,6 +102,7 @@ class Vitrine:
     def _status(self) -> dict:
         """The models' status, and the published figures: without them the live endpoints cannot answer."""
         status = self.champions.status()
+        status["today"] = self.figures.today()
         published = self.figures.published
         meta = published.meta if published else None
         status["figures"] = {"published_at": meta["published_at"], "data_through": str(meta["data_through"]),
@@ -167,10 +169,11 @@ class Vitrine:
         alerts = served.alerts if served.alerts is not None else pd.DataFrame(columns=["store_id"])
         mine = alerts[alerts["store_id"].astype(str) == store_id]
         mine = mine.sort_values("stockout_probability", ascending=False).head(limit)
-        names = self.figures.product_names()
+        products = self._figures(user, "stock_alerts", request).published
         auth.record(self.settings, user, "stock_alerts", request, 200)
         return StockAlertsReply(store_id=store_id, model_version=served.version, alerts=[
-            StockAlert(sku=str(r.sku), name=names.get(str(r.sku), str(r.sku)), on_hand=float(r.on_hand), days_of_cover=_none_if_nan(r.days_of_cover),
+            StockAlert(sku=str(r.sku), name=products.names.get(str(r.sku), str(r.sku)),
+                       category=products.categories.get(str(r.sku), ""), brand=products.brands.get(str(r.sku), ""), on_hand=float(r.on_hand), days_of_cover=_none_if_nan(r.days_of_cover),
                        stockout_date=_none_if_nan(r.stockout_date), stockout_probability=float(r.stockout_probability),
                        order_quantity=int(r.order_quantity)) for r in mine.itertuples(index=False)])
 
@@ -356,8 +359,102 @@ class Vitrine:
             auth.record(self.settings, None, "redeem_link", {"label": label}, int(HTTPStatus.FORBIDDEN))
             raise BentoMLException(str(exc), error_code=HTTPStatus.FORBIDDEN) from None
         auth.record(self.settings, user, "redeem_link", {"label": label}, 200)
-        return Redeemed(token=token, user=LinkedUser(user_id=user.user_id, name=user.name, role=user.role,
+        return Redeemed(token=token, user=UserInfo(user_id=user.user_id, name=user.name, role=user.role,
                                                      store_id=user.store_id, seller_id=user.seller_id))
+
+    @bentoml.api
+    def me(self, ctx: bentoml.Context) -> UserInfo:
+        """Who the token belongs to: name, role, store and seller (the dashboard shows pages by role)."""
+        user = self._guard(ctx, "me", {}, auth.ROLES)
+        auth.record(self.settings, user, "me", {}, 200)
+        return UserInfo(user_id=user.user_id, name=user.name, role=user.role, store_id=user.store_id,
+                        seller_id=user.seller_id)
+
+    @bentoml.api
+    def stores(self, ctx: bentoml.Context) -> StoresReply:
+        """The stores the user may see (a seller or manager: their own)."""
+        user = self._guard(ctx, "stores", {}, auth.ROLES)
+        figures = self._figures(user, "stores", {})
+        mine = [s for s in figures.published.stores.values() if user.may_see_store(s["store_id"])]
+        auth.record(self.settings, user, "stores", {}, 200)
+        return StoresReply(stores=[StoreInfo(store_id=s["store_id"], name=str(s["name"]), region=str(s.get("region") or ""))
+                                   for s in sorted(mine, key=lambda s: s["store_id"])])
+
+    @bentoml.api
+    def sku_history(self, ctx: bentoml.Context, store_id: str = STORE, sku: str = Field(min_length=1, max_length=40)
+                    ) -> SkuHistory:
+        """Units sold and stock on hand per day over the last weeks (under a forecast's fan chart)."""
+        request = {"store_id": store_id, "sku": sku}
+        user = self._guard(ctx, "sku_history", request, ("manager", "analyst", "admin"), store_id)
+        figures = self._figures(user, "sku_history", request)
+        try:
+            days = figures.sku_history(store_id, sku)
+        except UnknownError as exc:
+            self._deny(user, "sku_history", request, HTTPStatus.NOT_FOUND, str(exc))
+        auth.record(self.settings, user, "sku_history", request, 200)
+        return SkuHistory(store_id=store_id, sku=sku, name=figures.product_names().get(sku, sku),
+                          days=[DaySold(**d) for d in days])
+
+    @bentoml.api
+    def strong_pairs(self, ctx: bentoml.Context, store_id: str = STORE, k: int = Field(10, ge=1, le=50)) -> PairsReply:
+        """The pairs bought together most strongly, both in stock at the store."""
+        request = {"store_id": store_id, "k": k}
+        user = self._guard(ctx, "strong_pairs", request, auth.ROLES, store_id)
+        served = self._model(user, "strong_pairs", request, "cross-sell")
+        pairs = served.model.unwrap_python_model().recommender.strong_pairs(store_id, k)
+        auth.record(self.settings, user, "strong_pairs", request, 200)
+        return PairsReply(store_id=store_id, model_version=served.version, pairs=[Pair(**p) for p in pairs])
+
+    @bentoml.api
+    def models(self, ctx: bentoml.Context) -> ModelsReply:
+        """Each model's champion, its metrics and plots, and its versions with the gate's decisions
+        (analysts, admins)."""
+        from serving import model_history
+
+        user = self._guard(ctx, "models", {}, ("analyst", "admin"))
+        found = model_history.overview(self.settings)
+        auth.record(self.settings, user, "models", {}, 200)
+        return ModelsReply(models=[ModelInfo(**m) for m in found])
+
+    @bentoml.api
+    def model_plot(self, ctx: bentoml.Context, name: str = Field(pattern="^(stock-forecaster|cross-sell|staffing)$"),
+                   version: str = Field(pattern="^[0-9]{1,6}$"), path: str = Field(max_length=200)) -> Plot:
+        """One plot of a model version's run, as base64 PNG (analysts, admins)."""
+        import base64
+
+        from mlflow.exceptions import MlflowException
+
+        from serving import model_history
+
+        request = {"name": name, "version": version, "path": path}
+        user = self._guard(ctx, "model_plot", request, ("analyst", "admin"))
+        try:
+            png = model_history.plot(self.settings, name, version, path)
+        except ValueError as exc:
+            self._deny(user, "model_plot", request, HTTPStatus.BAD_REQUEST, str(exc))
+        except (MlflowException, OSError) as exc:
+            self._deny(user, "model_plot", request, HTTPStatus.NOT_FOUND, f"no such plot: {exc}"[:300])
+        auth.record(self.settings, user, "model_plot", request, 200)
+        return Plot(name=name, version=version, path=path, png_base64=base64.b64encode(png).decode())
+
+    @bentoml.api
+    def run_pipeline(self, ctx: bentoml.Context) -> PipelineRun:
+        """Start ``vitrine pipeline run`` now, unless one is running (analysts, admins)."""
+        from serving import pipeline_runs
+
+        user = self._guard(ctx, "run_pipeline", {}, ("analyst", "admin"))
+        state = pipeline_runs.start(self.settings)
+        auth.record(self.settings, user, "run_pipeline", {}, 200)
+        return PipelineRun(**state)
+
+    @bentoml.api
+    def pipeline_status(self, ctx: bentoml.Context) -> PipelineRun:
+        """The last pipeline run asked for through the API: running, succeeded or failed, and its log's end."""
+        from serving import pipeline_runs
+
+        user = self._guard(ctx, "pipeline_status", {}, ("analyst", "admin"))
+        auth.record(self.settings, user, "pipeline_status", {}, 200)
+        return PipelineRun(**pipeline_runs.status(self.settings))
 
     @bentoml.api
     def high_margin(self, ctx: bentoml.Context, seller_id: str | None = Field(None, max_length=40),

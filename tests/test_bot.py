@@ -15,7 +15,7 @@ import pytest
 from pipelines.settings import load_settings
 from serving import auth
 from serving.api_client import VitrineApi
-from serving.bot import format as fmt
+from serving import format as fmt
 from serving.bot.assistant import NOT_LINKED, SERVICE_DOWN, Assistant
 from serving.bot.chats import Chats
 from serving.bot.telegram import build_application
@@ -185,6 +185,8 @@ def test_the_service_down_gets_a_friendly_message_and_a_retry_button(bot):
     try:
         down = ask(telegram, 6001, "/vendas")[0]
         assert down.text == SERVICE_DOWN and down.buttons == [("🔄 Tentar de novo", "/vendas")]
+        linking = ask(telegram, 6002, "/start ABCD2345")[0]
+        assert linking.text == SERVICE_DOWN and not linking.buttons  # a code is never sent back
     finally:
         assistant.api = working
     telegram.press(6001, "/vendas")  # the retry button, with the service back

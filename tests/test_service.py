@@ -37,7 +37,7 @@ def test_readiness_lists_the_three_champions(service):
     assert ready["status"] == "ready", ready
     assert {name: m["source"] for name, m in ready["models"].items()} == {
         "stock-forecaster": "registry", "cross-sell": "registry", "staffing": "registry"}
-    assert ready["figures"]["data_through"] == TODAY and ready["figures"]["live_upto"] == 0
+    assert ready["figures"]["data_through"] == TODAY and ready["figures"]["live_upto"] == 0 and ready["today"] == TODAY
 
 
 def test_a_manager_sees_their_store_and_only_their_store(service):

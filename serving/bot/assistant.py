@@ -19,7 +19,7 @@ from zoneinfo import ZoneInfo
 
 from pipelines.settings import Settings
 from serving.api_client import Refused, ServiceDown, VitrineApi
-from serving.bot import format as fmt
+from serving import format as fmt
 from serving.bot.chats import PUSHES, Chat, Chats
 
 log = logging.getLogger("vitrine.bot")
@@ -90,7 +90,8 @@ class Assistant:
             return getattr(self, known.run)(chat, args.strip())
         except ServiceDown as exc:
             log.warning("service down for %s: %s", command, exc)
-            retry = ((("🔄 Tentar de novo", text),) if len(text.encode()) <= 64 else ())
+            # a press sends the message again (a code is never echoed; Telegram caps button data at 64 bytes)
+            retry = (("🔄 Tentar de novo", text),) if command != "start" and len(text.encode()) <= 64 else ()
             return [Reply(SERVICE_DOWN, retry)]
         except Refused as exc:
             log.info("refused %s: %s", command, exc)
@@ -217,9 +218,9 @@ class Assistant:
         return [Reply("\n".join(lines))]
 
     # -- managers ----------------------------------------------------------------------------------
-    def today(self) -> date:
-        """The business date: the ``today`` setting (a replayed dataset), else the clock's."""
-        return self.settings.today or self.clock().date()
+    def today(self, chat: Chat) -> date:
+        """The service's business date (it may replay a dataset that ended in the past)."""
+        return date.fromisoformat(self.api.call("readiness", chat.token)["today"])
 
     def _stock_lines(self, chat: Chat, limit: int) -> list[str]:
         alerts = self.api.call("stock_alerts", chat.token, store_id=chat.store_id, limit=limit)["alerts"]
@@ -232,7 +233,7 @@ class Assistant:
         return [Reply(f"📦 Maiores riscos de ruptura — loja {chat.store_id}:\n" + "\n".join(lines))]
 
     def _staffing_lines(self, chat: Chat) -> tuple[date, list[str], list[str]]:
-        tomorrow = self.today() + timedelta(days=1)
+        tomorrow = self.today(chat) + timedelta(days=1)
         plan = self.api.call("staffing_plan", chat.token, store_id=chat.store_id, week_start=tomorrow.isoformat())
         hours = [h for h in plan["hours"] if h["date"] == tomorrow.isoformat()]
         lines = []
@@ -288,7 +289,7 @@ class Assistant:
 
     def daily_report(self, chat: Chat) -> str:
         """The manager's morning read: the team, the top stock-out risks, tomorrow's peaks."""
-        today = self.today()
+        today = self.today(chat)
         team = self._team_lines(chat)
         stock = self._stock_lines(chat, 3)
         tomorrow, _, peaks = self._staffing_lines(chat)

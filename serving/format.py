@@ -1,4 +1,4 @@
-"""How the bot writes numbers and dates for Brazilian sellers: R$ 1.234,56, 87,5%, 31/10."""
+"""How vitrine writes numbers and dates for Brazilian users (bot and dashboard): R$ 1.234,56, 87,5%, 31/10."""
 
 from __future__ import annotations
 
@@ -33,3 +33,12 @@ def day(value: date | str | None) -> str:
 def month_name(value: date | str) -> str:
     value = date.fromisoformat(str(value)[:10]) if not isinstance(value, date) else value
     return MONTHS[value.month - 1]
+
+
+WEEKDAYS = ("seg", "ter", "qua", "qui", "sex", "sáb", "dom")
+
+
+def weekday_day(value: date | str) -> str:
+    """"sáb 01/11"."""
+    value = date.fromisoformat(str(value)[:10]) if not isinstance(value, date) else value
+    return f"{WEEKDAYS[value.weekday()]} {day(value)}"

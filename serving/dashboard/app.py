@@ -1,0 +1,61 @@
+"""The managers' and analysts' dashboard (Streamlit, pt-BR): ``streamlit run serving/dashboard/app.py``
+(or ``vitrine dashboard``). It talks only to the API, with the token the user signs in with;
+the pages shown depend on the role."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import streamlit as st
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[2]))  # `streamlit run` puts only this folder on the path
+
+from pipelines.settings import load_settings  # noqa: E402
+from serving.dashboard.client import sign_in  # noqa: E402
+
+HERE = Path(__file__).resolve().parent
+PAGES = {  # file, title, icon, roles
+    "estoque": ("Estoque", "📦", ("manager", "analyst", "admin")),
+    "escala": ("Escala", "👥", ("manager", "analyst", "admin")),
+    "cross_sell": ("Cross-sell", "🛍️", ("seller", "manager", "analyst", "admin")),
+    "metas": ("Metas e comissões", "🎯", ("manager", "analyst", "admin")),
+    "lojas": ("Lojas", "🏆", ("manager", "analyst", "admin")),
+    "modelos": ("Modelos", "🧪", ("analyst", "admin")),
+}
+
+
+def login() -> None:
+    st.title("Vitrine — painel da loja")
+    st.write("Entre com o seu token de acesso (o administrador o cria com `vitrine users add`).")
+    with st.form("login"):
+        token = st.text_input("Token", type="password")
+        if st.form_submit_button("Entrar") and token:
+            if sign_in(token):
+                st.rerun()
+            st.error("Token inválido ou revogado.")
+
+
+def sign_out() -> None:
+    st.session_state.clear()
+    st.cache_data.clear()
+    st.rerun()
+
+
+st.set_page_config(page_title="Vitrine", page_icon="🛍️", layout="wide")
+user = st.session_state.get("user")
+kiosk = load_settings().dashboard_token
+if user is None and kiosk:
+    user = sign_in(kiosk)
+    if user is None:
+        st.error("VITRINE_DASHBOARD_TOKEN não vale (revogado?): crie outro com `vitrine users add`.")
+        st.stop()
+if user is None:
+    st.navigation([st.Page(login, title="Entrar", icon="🔑")]).run()
+else:
+    pages = [st.Page(HERE / "views" / f"{name}.py", title=title, icon=icon, url_path=name)
+             for name, (title, icon, roles) in PAGES.items() if user["role"] in roles]
+    with st.sidebar:
+        st.markdown(f"**{user['name']}** · {user['role']}" + (f" · loja {user['store_id']}" if user["store_id"] else ""))
+        st.button("Sair", on_click=sign_out)
+    st.navigation(pages).run()

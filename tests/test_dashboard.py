@@ -1,0 +1,137 @@
+"""The dashboard on the real service and the main job's data: each page through Streamlit's AppTest,
+asserting the numbers it shows against the API's; the pages a role may not see refused; the
+service down as a message. The browser test (real Streamlit server, headless Chromium) is in
+test_dashboard_browser.py."""
+
+from __future__ import annotations
+
+import pandas as pd
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from serving import auth
+from serving import format as fmt
+from tests.conftest import REPO, call, free_port
+
+APP = str(REPO / "serving" / "dashboard" / "app.py")
+
+
+@pytest.fixture
+def dashboard(service, monkeypatch):
+    settings, url, tokens = service
+    monkeypatch.setenv("VITRINE_SERVICE_URL", url)
+    monkeypatch.delenv("VITRINE_DASHBOARD_TOKEN", raising=False)
+
+    def signed_in(token: str, page: str | None = None) -> AppTest:
+        at = AppTest.from_file(APP, default_timeout=60)
+        at.run()
+        at.text_input[0].input(token)
+        at.button[0].click()
+        at.run()
+        assert not at.exception and not at.error, (at.exception, [e.value for e in at.error])
+        if page:
+            at.switch_page(f"views/{page}.py")
+            at.run()
+            assert not at.exception, [e.value for e in at.exception]
+        return at
+
+    return settings, url, tokens, signed_in
+
+
+def test_a_bad_token_stays_on_the_login_page(dashboard):
+    *_, signed_in = dashboard
+    at = AppTest.from_file(APP, default_timeout=60)
+    at.run()
+    at.text_input[0].input("not-a-token")
+    at.button[0].click()
+    at.run()
+    assert [e.value for e in at.error] == ["Token inválido ou revogado."] and not at.exception
+
+
+def test_estoque_counts_the_risks_and_offers_the_order(dashboard):
+    settings, url, tokens, signed_in = dashboard
+    at = signed_in(tokens["manager"], "estoque")
+    alerts = call(url, "stock_alerts", tokens["manager"], store_id="L001", limit=500).json()["alerts"]
+    risky = [a for a in alerts if a["stockout_probability"] >= 0.5]
+    assert at.title[0].value == "📦 Estoque — loja L001"
+    assert at.metric[0].value == str(len(risky))
+    shown = at.dataframe[0].value
+    assert list(shown["sku"]) == [a["sku"] for a in risky]
+    first = risky[0]
+    assert at.metric[1].value == f"{first['on_hand']:g} un." and at.metric[3].value == f"{first['order_quantity']} un."
+    at.slider[0].set_value(95).run()  # a stricter filter shows fewer
+    assert at.metric[0].value == str(sum(a["stockout_probability"] >= 0.95 for a in alerts))
+
+
+def test_metas_and_lojas_show_the_services_figures(dashboard):
+    settings, url, tokens, signed_in = dashboard
+    team = call(url, "team_summary", tokens["manager"], store_id="L001").json()["sellers"]
+    at = signed_in(tokens["manager"], "metas")
+    assert at.metric[0].value == fmt.money(sum(s["sales_month"] for s in team))
+    assert at.metric[2].value == fmt.money(sum(s["commission_accrued"] for s in team))
+    assert list(at.dataframe[0].value["name"]) == [s["name"] for s in team]
+
+    comparison = call(url, "store_comparison", tokens["manager"], store_id="L001").json()
+    at.switch_page("views/lojas.py").run()
+    assert not at.exception
+    revenue = next(k for k in comparison["kpis"] if k["kpi"] == "revenue")
+    assert at.metric[0].label == "Faturamento" and at.metric[0].value == fmt.money(revenue["store"])
+    assert comparison["store_name"] in at.title[0].value
+
+
+def test_escala_lists_the_peaks_of_the_plan(dashboard):
+    settings, url, tokens, signed_in = dashboard
+    plan = call(url, "staffing_plan", tokens["manager"], store_id="L001", plan_on="p90").json()
+    at = signed_in(tokens["manager"], "escala")
+    peaks = "\n".join(f"- {fmt.day(p['date'])}: {p['start']:02d}h–{p['end']:02d}h" for p in plan["peaks"])
+    assert plan["peaks"] and any(m.value == peaks for m in at.markdown)
+    assert len(at.get("vega_lite_chart")) == 2  # the two heatmaps
+
+
+def test_cross_sell_builds_a_basket_and_shows_the_suggestions(dashboard):
+    settings, url, tokens, signed_in = dashboard
+    at = signed_in(tokens["manager"], "cross_sell")
+    at.text_input[0].input("P00001").run()
+    at.button(key="add-P00001").click().run()
+    expected = call(url, "cross_sell", tokens["manager"], basket=["P00001"], store_id="L001", k=5).json()["suggestions"]
+    suggestions = at.dataframe[0].value
+    assert list(suggestions["name"]) == [s["name"] for s in expected]
+    pairs = call(url, "strong_pairs", tokens["manager"], store_id="L001", k=15).json()["pairs"]
+    assert len(at.dataframe) == 2 and len(at.dataframe[1].value) == len(pairs) > 0
+
+
+def test_modelos_shows_champions_and_is_for_analysts_only(dashboard):
+    settings, url, tokens, signed_in = dashboard
+    models = call(url, "models", tokens["analyst"]).json()["models"]
+    at = signed_in(tokens["analyst"], "modelos")
+    champions = [m for m in at.markdown if m.value.startswith("Campeão")]
+    assert [m.value for m in champions] == [f"Campeão: versão **{m['champion']}**" for m in models]
+    assert len(at.get("image")) == sum(len(m["plots"]) for m in models) > 0
+    with pytest.raises(ValueError, match="Known pages") as refused:  # not in a manager's menu
+        signed_in(tokens["manager"], "modelos")
+    assert "lojas.py" in str(refused.value) and "modelos.py'" not in str(refused.value).split("Known pages")[1]
+
+
+def test_a_seller_sees_cross_sell_only_and_the_service_down_is_a_message(dashboard, monkeypatch):
+    settings, url, tokens, signed_in = dashboard
+    with pytest.raises(ValueError, match="Known pages") as refused:  # a seller's menu: cross-sell only
+        signed_in(tokens["seller"], "estoque")
+    assert str(refused.value).split("Known pages: ")[1] == f"['{REPO}/serving/dashboard/views/cross_sell.py']."
+    monkeypatch.setenv("VITRINE_SERVICE_URL", f"http://127.0.0.1:{free_port()}")
+    down = AppTest.from_file(APP, default_timeout=60)
+    down.run()
+    down.text_input[0].input(tokens["manager"])
+    down.button[0].click()
+    down.run()
+    assert [e.value for e in down.error] == ["O serviço está fora do ar agora; tente de novo em instantes."]
+    assert not down.exception
+
+
+def test_the_underperforming_products_are_the_chains_best_selling_less_here(service):
+    settings, url, tokens = service
+    comparison = call(url, "store_comparison", tokens["manager"], store_id="L001").json()
+    flagged = pd.DataFrame(comparison["underperforming_products"])
+    if not flagged.empty:
+        assert (flagged["store_share_pct"] < flagged["chain_share_pct"] / 2).all()
+    user, _ = auth.add_user(settings, "Tela", "manager", store_id="L001")
+    assert call(url, "me", auth.add_token(settings, user.user_id, "tela")).json()["name"] == "Tela"

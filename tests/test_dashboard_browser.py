@@ -1,0 +1,58 @@
+"""Every page of the real dashboard server in headless Chromium, over the real service: the page must
+render its title with no exception text, and its screenshot is kept under test-output/screenshots."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import time
+
+import httpx
+import pytest
+
+from serving import auth
+from tests.browser import Browser
+from tests.conftest import REPO, VITRINE, free_port
+
+SCREENSHOTS = REPO / "test-output" / "screenshots"
+PAGES = {"estoque": "Estoque", "escala": "Escala", "cross_sell": "Cross-sell", "metas": "Metas e comissões",
+         "lojas": "CosmeticCo", "modelos": "Modelos"}
+BROKEN = ("Traceback", "Exception", "Error:", "fora do ar", "não vale", "Não foi possível", "Page not found")
+
+
+@pytest.fixture(scope="module")
+def dashboard_server(service):
+    settings, url, _ = service
+    user, _ = auth.add_user(settings, "Tela Analista", "analyst")
+    port = free_port()
+    log = (settings.home / "dashboard.log").open("w")
+    process = subprocess.Popen([*VITRINE, "dashboard", "--port", str(port), "--home", str(settings.home)],
+                               stdout=log, stderr=subprocess.STDOUT, start_new_session=True, cwd=REPO,
+                               env={"PATH": os.environ["PATH"], "HOME": os.environ.get("HOME", "/tmp"),
+                                    "VITRINE_SERVICE_URL": url,
+                                    "VITRINE_DASHBOARD_TOKEN": auth.add_token(settings, user.user_id, "browser test")})
+    address = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 60
+    while True:
+        try:
+            if httpx.get(f"{address}/_stcore/health", timeout=2).status_code == 200:
+                break
+        except httpx.HTTPError:
+            pass
+        assert process.poll() is None and time.monotonic() < deadline, (settings.home / "dashboard.log").read_text()
+        time.sleep(0.5)
+    browser = Browser()
+    yield address, browser
+    browser.close()
+    process.terminate()
+    process.wait(timeout=20)
+
+
+def test_every_page_renders_in_chromium_without_an_exception(dashboard_server):
+    address, browser = dashboard_server
+    for n, (path, title) in enumerate(PAGES.items()):
+        text, seconds = browser.visit(f"{address}/{path if n else ''}", SCREENSHOTS / f"{path}.png")  # the first is /
+        assert seconds < 60, f"{path} never settled: {text[-500:]}"
+        assert title in text, f"{path}: {text[:500]}"
+        assert not [b for b in BROKEN if b in text], f"{path}: {text[:2000]}"
+        assert (SCREENSHOTS / f"{path}.png").stat().st_size > 10_000
