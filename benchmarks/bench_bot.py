@@ -4,7 +4,8 @@ python-telegram-bot client, a local Bot API server on loopback and the real serv
 
 The service runs over a home where the main job has run (--home; the goal is stated for the
 medium generated scale: ``vitrine run --scale medium --no-serve``). A linked seller and a linked
-manager send each of their commands in turn, one at a time, for --rounds rounds.
+manager send each of their commands in turn, one at a time, for --rounds rounds (each round from
+newly linked chats: one chat may send 12 messages a minute).
 
 Goal: median reply time ≤ 300 ms.
 
@@ -53,17 +54,16 @@ def main() -> None:
     telegram = FakeBotApi()
     bot = BotThread(build_application(Assistant(settings, VitrineApi(url), Chats(settings)), TOKEN, telegram.url))
     try:
-        for chat, user in ((1, seller_user), (2, manager_user)):
-            telegram.say(chat, f"/start {auth.issue_link_code(settings, user.user_id, None)[0]}")
-            telegram.wait_for(chat, 2)
         times: dict[str, list[float]] = {}
-        sent = {1: 2, 2: 2}
-        for _ in range(args.rounds):
-            for chat, commands in ((1, SELLER_COMMANDS), (2, MANAGER_COMMANDS)):
+        for round_ in range(args.rounds):
+            for chat, user, commands in ((10 * round_ + 1, seller_user, SELLER_COMMANDS),
+                                         (10 * round_ + 2, manager_user, MANAGER_COMMANDS)):
+                telegram.say(chat, f"/start {auth.issue_link_code(settings, user.user_id, None)[0]}")
+                sent = len(telegram.wait_for(chat, 2))
                 for command in commands:
                     telegram.say(chat, command)
-                    sent[chat] += 1
-                    reply = telegram.wait_for(chat, sent[chat], timeout=60)[-1]
+                    sent += 1
+                    reply = telegram.wait_for(chat, sent, timeout=60)[-1]
                     times.setdefault(command.split()[0], []).append(reply.after_update_s * 1000)
     finally:
         bot.stop()
