@@ -100,6 +100,9 @@ def publish(client: Client, settings: Settings, live_upto: int) -> dict:
     counts = {}
     for name, sql in QUERIES.items():
         frame = client.query_df(sql, parameters=params)
+        if frame.columns.empty:  # no rows come back without their columns; readers still need the shape
+            described = client.query(f"DESCRIBE ({sql})", parameters=params).result_rows
+            frame = pd.DataFrame(columns=[row[0] for row in described])
         frame.to_parquet(staging / f"{name}.parquet", index=False)
         counts[name] = len(frame)
     meta = {"data_through": str(through), "live_upto": live_upto, "rows": counts,

@@ -101,6 +101,18 @@ def test_team_comparison_and_margins(published):
         "gap_pct": 0.0}
     with pytest.raises(UnknownError, match="store 'L2' sold nothing in 02/2024"):
         live.store_comparison("L2")
+    assert live.promotions("L1", "V2") == []  # none were loaded: an empty table, its columns kept
+
+
+def test_products_are_found_forgivingly(published):
+    settings, live = published
+    names = live.published.names
+    sku, name = next(iter(names.items()))
+    folded = "".join(c for c in __import__("unicodedata").normalize("NFKD", name.lower()) if c.isascii())
+    assert live.search_products(folded, 3)[0]["sku"] == sku  # no accents, lower case
+    assert live.search_products(" ".join(reversed(name.split())), 3)[0]["sku"] == sku  # words in any order
+    assert live.search_products(sku.lower(), 1) == [dict(live.search_products(sku, 1)[0])]  # a SKU, any case
+    assert live.search_products("zzzz qqqq", 3) == []
 
 
 def test_no_figures_published_means_not_ready(tmp_path: Path):
