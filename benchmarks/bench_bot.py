@@ -18,7 +18,6 @@ import argparse
 import os
 import statistics
 import sys
-from datetime import date
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
@@ -46,7 +45,7 @@ def main() -> None:
     from tests.conftest import start, stop
     from tests.fake_telegram import TOKEN, BotThread, FakeBotApi
 
-    settings = load_settings(home=args.home, today=date.fromisoformat(TODAY), bot_check_seconds=3600)
+    settings = load_settings(home=args.home, bot_check_seconds=3600)
     seller = LiveFigures(settings).published.frames["sellers"].iloc[0]
     seller_user, _ = auth.add_user(settings, "Bench Seller", "seller", store_id=seller.store_id, seller_id=seller.seller_id)
     manager_user, _ = auth.add_user(settings, "Bench Manager", "manager", store_id=seller.store_id)

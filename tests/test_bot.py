@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import subprocess
 import time
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -36,8 +36,7 @@ class Clock:
 @pytest.fixture(scope="module")
 def bot(service):
     settings, url, tokens = service
-    bot_settings = load_settings(home=settings.home, today=date.fromisoformat(TODAY), bot_check_seconds=0.3,
-                                 bot_report_time="08:00")
+    bot_settings = load_settings(home=settings.home, bot_check_seconds=0.3, bot_report_time="08:00")
     clock = Clock(datetime(2026, 10, 31, 7, 0, tzinfo=ZONE))
     assistant = Assistant(bot_settings, VitrineApi(url), Chats(bot_settings), clock)
     telegram = FakeBotApi()
