@@ -525,13 +525,15 @@ def _serve_with_schedule(settings: Settings, quick: bool) -> None:
 def _introduce_demo(settings: Settings) -> None:
     """A demo seller and manager of the first store (created once), link codes for the bot and a
     dashboard token for the manager, fresh on every run."""
+    import pandas as pd
+
     from pipelines import figures
     from serving.auth import add_token, add_user, issue_link_code, users
 
-    published = figures.load(settings)
-    if published is None:
+    sellers_file = figures.folder(settings) / "sellers.parquet"  # only the sellers: not every published table
+    if not sellers_file.exists():
         return
-    seller = published[1]["sellers"].sort_values(["store_id", "seller_id"]).iloc[0]
+    seller = pd.read_parquet(sellers_file).sort_values(["store_id", "seller_id"]).iloc[0]
     existing = {u["name"]: u["user_id"] for u in users(settings) if not u["revoked_at"]}
     for name, role, seller_id in (("Vendedora Demo", "seller", seller.seller_id), ("Gerente Demo", "manager", None)):
         if name not in existing:

@@ -75,14 +75,18 @@ class Published:
     store_sellers: dict[str, list[str]] = field(default_factory=dict)
     seller_lines: dict[str, list[Line]] = field(default_factory=dict)
     targets: dict[tuple[str, date], float] = field(default_factory=dict)
-    categories: dict[str, str] = field(default_factory=dict)  # sku → category ('' when none)
-    names: dict[str, str] = field(default_factory=dict)  # sku → product name
-    brands: dict[str, str] = field(default_factory=dict)  # sku → brand ('' when none)
+    products: dict[str, dict] = field(default_factory=dict)  # sku → name, category and brand ('' when none), price…
     search_names: dict[str, tuple[str, ...]] = field(default_factory=dict)  # sku → its name's words, folded
+    vocabulary: frozenset[str] = frozenset()  # every folded word of every name
     rules: CommissionRules = field(default_factory=lambda: CommissionRules({}, 0.0, ()))
 
     @classmethod
     def index(cls, meta: dict, frames: dict[str, pd.DataFrame]) -> Published:
+        for frame, column in (("seller_sales", "date"), ("targets", "month"), ("store_month", "month"),
+                              ("store_category_month", "month"), ("promotions", "starts_on"), ("promotions", "ends_on"),
+                              ("sku_daily", "date"), ("store_product_month", "month")):
+            frames[frame][column] = pd.to_datetime(frames[frame][column]).dt.date
+        frames["sku_daily"] = frames["sku_daily"].set_index(["store_id", "sku"]).sort_index()
         sellers = {r["seller_id"]: r for r in frames["sellers"].to_dict("records")}
         store_sellers: dict[str, list[str]] = {}
         for seller_id, seller in sellers.items():
@@ -92,16 +96,15 @@ class Published:
         for row in zip(sales["seller_id"], sales["date"], sales["category"], sales["revenue"], sales["tickets"]):
             seller_lines.setdefault(row[0], []).append(Line(row[0], row[1], row[2] or "", float(row[3]), int(row[4]), 0))
         targets = frames["targets"]
-        products = frames["products"]
+        products = frames["products"].assign(name=lambda p: p["name"].astype(str), category=lambda p: p["category"].fillna(""),
+                                              brand=lambda p: p["brand"].fillna("").astype(str))
+        search_names = {sku: tuple(_fold(name).split()) for sku, name in zip(products["sku"], products["name"])}
         return cls(
             meta, frames, sellers=sellers, stores={r["store_id"]: r for r in frames["stores"].to_dict("records")},
             store_sellers=store_sellers, seller_lines=seller_lines,
             targets={(s, m): float(t) for s, m, t in zip(targets["seller_id"], targets["month"], targets["target"])},
-            categories=dict(zip(products["sku"], products["category"].fillna(""))),
-            names=dict(zip(products["sku"], products["name"].astype(str))),
-            brands=dict(zip(products["sku"], products["brand"].fillna("").astype(str))),
-            search_names={sku: tuple(_fold(name).split()) for sku, name in zip(products["sku"], products["name"])},
-            rules=CommissionRules.from_frame(frames["rules"]))
+            products={r["sku"]: r for r in products.to_dict("records")}, search_names=search_names,
+            vocabulary=frozenset(word for words in search_names.values() for word in words), rules=CommissionRules.from_frame(frames["rules"]))
 
     def seller(self, seller_id: str) -> dict:
         if seller_id not in self.sellers:
@@ -112,6 +115,15 @@ class Published:
         if store_id not in self.stores:
             raise UnknownError(f"unknown store {store_id!r}")
         return self.stores[store_id]
+
+    def product(self, sku: str) -> dict:
+        if sku not in self.products:
+            raise UnknownError(f"unknown product {sku!r}")
+        return self.products[sku]
+
+    def category(self, sku: str) -> str:
+        """The SKU's category; '' when it has none or is not in the catalogue."""
+        return self.products.get(sku, {}).get("category", "")
 
 
 class LiveFigures:
@@ -136,11 +148,6 @@ class LiveFigures:
         if loaded is None:
             return False
         meta, frames = loaded
-        for frame, column in (("seller_sales", "date"), ("targets", "month"), ("store_month", "month"),
-                              ("store_category_month", "month"), ("promotions", "starts_on"), ("promotions", "ends_on"),
-                              ("sku_daily", "date"), ("store_product_month", "month")):
-            frames[frame][column] = pd.to_datetime(frames[frame][column]).dt.date
-        frames["sku_daily"] = frames["sku_daily"].set_index(["store_id", "sku"]).sort_index()
         self.published, self._stamp = Published.index(meta, frames), stamp
         return True
 
@@ -155,10 +162,6 @@ class LiveFigures:
     def seller(self, seller_id: str) -> dict:
         return self.published.seller(seller_id)
 
-    def product_names(self) -> dict[str, str]:
-        """SKU → product name (empty before the first publication)."""
-        return {} if self.published is None else self.published.names
-
     def store(self, store_id: str) -> dict:
         return self.published.store(store_id)
 
@@ -170,7 +173,7 @@ class LiveFigures:
                  if month_start <= line.date <= today]
         seller_id = seller_ids[0] if store_id is None else None
         posted = live_sales.lines_after(self.settings, published.meta["live_upto"], seller_id, store_id, str(month_start))
-        return lines + _posted_lines(posted, published.categories, today)
+        return lines + _posted_lines(posted, published, today)
 
     def seller_summary(self, seller_id: str) -> SellerSummary:
         published = self.published
@@ -268,7 +271,7 @@ class LiveFigures:
         chain_share = (chain / chain.sum()).nlargest(top) if chain.sum() else chain.iloc[:0]
         own = sales[sales["store_id"] == store_id].groupby("sku")["revenue"].sum()
         own_share = own / own.sum() if own.sum() > 0 else own * 0
-        flagged = [{"sku": sku, "name": published.names.get(sku, sku), "category": published.categories.get(sku, ""),
+        flagged = [{"sku": sku, "name": published.products.get(sku, {}).get("name", sku), "category": published.category(sku),
                     "store_share_pct": round(float(own_share.get(sku, 0.0)) * 100, 2),
                     "chain_share_pct": round(float(share) * 100, 2)}
                    for sku, share in chain_share.items() if own_share.get(sku, 0.0) < share / 2]
@@ -278,8 +281,7 @@ class LiveFigures:
         """The SKU's units sold and stock on hand per day at the store over the published weeks."""
         published = self.published
         published.store(store_id)
-        if sku not in published.names:
-            raise UnknownError(f"unknown product {sku!r}")
+        published.product(sku)
         daily = published.frames["sku_daily"]
         if (store_id, sku) not in daily.index:
             return []
@@ -325,15 +327,13 @@ class LiveFigures:
         promos = published.frames["promotions"]
         running = promos[(promos["starts_on"] <= today) & (promos["ends_on"] >= today)
                          & promos["store_id"].isin(["", store_id])]
-        products = published.frames["products"].set_index("sku")
         found = []
         for r in running.drop_duplicates("sku").itertuples(index=False):
-            product = products.loc[r.sku] if r.sku in products.index else None
-            category = published.categories.get(r.sku, "")
-            found.append({"promo_id": r.promo_id, "sku": r.sku, "name": str(product["name"]) if product is not None else r.sku,
-                          "category": category, "discount_pct": round(float(r.discount_pct), 1), "ends_on": r.ends_on,
-                          "price": _num(product["price"]) if product is not None else None,
-                          "in_your_categories": category in focus})
+            product = published.products.get(r.sku, {})
+            category = published.category(r.sku)
+            found.append({"promo_id": r.promo_id, "sku": r.sku, "name": product.get("name", r.sku), "category": category,
+                          "discount_pct": round(float(r.discount_pct), 1), "ends_on": r.ends_on,
+                          "price": _num(product.get("price")), "in_your_categories": category in focus})
         return sorted(found, key=lambda p: (not p["in_your_categories"], -p["discount_pct"], p["name"]))
 
     def search_products(self, query: str, limit: int) -> list[dict]:
@@ -345,8 +345,7 @@ class LiveFigures:
         if not words:
             return []
         exact = query.strip().upper()
-        vocabulary = {n for name_words in published.search_names.values() for n in name_words}
-        matches = [{n: m for n in vocabulary if (m := _word_match(w, n))} for w in words]  # each word once
+        matches = [{n: m for n in published.vocabulary if (m := _word_match(w, n))} for w in words]  # each word once
         scored = []
         for sku, name_words in published.search_names.items():
             if sku.upper() == exact:
@@ -356,10 +355,9 @@ class LiveFigures:
             if hits:
                 scored.append((hits / len(words), sku))
         scored.sort(key=lambda x: (-x[0], x[1]))
-        products = published.frames["products"].set_index("sku")
-        return [{"sku": sku, "name": str(products.at[sku, "name"]), "category": published.categories.get(sku, ""),
-                 "brand": str(products.at[sku, "brand"]), "price": _num(products.at[sku, "price"]),
-                 "match": round(min(score, 1.0), 2)} for score, sku in scored[:limit] if score >= 0.5]
+        found = [(score, published.products[sku]) for score, sku in scored[:limit] if score >= 0.5]
+        return [{"sku": p["sku"], "name": p["name"], "category": p["category"], "brand": p["brand"],
+                 "price": _num(p["price"]), "match": round(min(score, 1.0), 2)} for score, p in found]
 
 
 def _fold(text: str) -> str:
@@ -381,18 +379,18 @@ def _num(value) -> float | None:
     return None if value is None or pd.isna(value) else round(float(value), 2)
 
 
-def _posted_lines(posted: list[dict], categories: dict[str, str], today: date) -> list[Line]:
+def _posted_lines(posted: list[dict], published: Published, today: date) -> list[Line]:
     """Posted sale lines up to today as Lines: revenue by seller, day and category, each ticket
     counted once on its first category, as the warehouse publishes them."""
     sold = [(r, date.fromisoformat(r["sold_at"][:10])) for r in posted]
     sold = [(r, day) for r, day in sold if day <= today]
     first: dict[str, str] = {}
     for r, _ in sold:
-        category = categories.get(r["sku"], "")
+        category = published.category(r["sku"])
         first[r["ticket_id"]] = min(first.get(r["ticket_id"], category), category)
     grouped: dict[tuple[str, date, str], list] = {}
     for r, day in sold:
-        category = categories.get(r["sku"], "")
+        category = published.category(r["sku"])
         entry = grouped.setdefault((r["seller_id"], day, category), [0.0, set(), 0])
         entry[0] += r["quantity"] * r["unit_price"] - r["discount"]
         if category == first[r["ticket_id"]]:

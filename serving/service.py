@@ -13,9 +13,11 @@ Run it with ``vitrine serve`` (or ``bentoml serve serving.service:Vitrine``).
 from __future__ import annotations
 
 import threading
+from collections.abc import Callable
 from datetime import date
 from zoneinfo import ZoneInfo
 from http import HTTPStatus
+from typing import TypeVar
 
 import bentoml
 import pandas as pd
@@ -33,6 +35,9 @@ from serving.schemas import (STORE, CrossSellReply, DayForecast, DaySold, Foreca
                              PlanHour, Plot, ProductMatch, ProductsReply, Promotion, PromotionsReply, Readiness,
                              Redeemed, SaleLineIn, SalesReply, SellerSummary, SkuHistory, StaffingReply, StockAlert,
                              StockAlertsReply, StoreComparison, StoreInfo, StoresReply, Suggestion, TeamSummary, UserInfo)
+
+
+T = TypeVar("T")
 
 
 def _token(ctx: bentoml.Context) -> str | None:
@@ -75,6 +80,13 @@ class Vitrine:
     def _deny(self, user: auth.User | None, endpoint: str, request: dict, status: HTTPStatus, message: str):
         auth.record(self.settings, user, endpoint, request, int(status))
         raise BentoMLException(message, error_code=status)
+
+    def _found(self, user: auth.User, endpoint: str, request: dict, field: str | None, lookup: Callable[[], T]) -> T:
+        """``lookup()``; a seller, store or product the figures do not know is a 404 naming ``field``."""
+        try:
+            return lookup()
+        except UnknownError as exc:
+            self._deny(user, endpoint, request, HTTPStatus.NOT_FOUND, f"{field}: {exc}" if field else str(exc))
 
     def _model(self, user: auth.User, endpoint: str, request: dict, name: str):
         served = self.champions.get(name)
@@ -131,7 +143,7 @@ class Vitrine:
         request = {"basket": basket, "store_id": store_id, "k": k, "customer": customer_id is not None}
         user = self._guard(ctx, "cross_sell", request, auth.ROLES, store_id)
         served = self._model(user, "cross_sell", request, "cross-sell")
-        # the recommender itself, not pyfunc's predict: a one-row DataFrame in and out costs 8× the answer
+        # the recommender itself, not pyfunc's predict: a one-row DataFrame in and out costs more than the answer
         model = served.model.unwrap_python_model()
         history = model.histories.get(pseudonymise(customer_id, self.pseudonym_key) or "", [])
         result = model.recommender.complete(basket, store_id, k, history)
@@ -169,13 +181,17 @@ class Vitrine:
         alerts = served.alerts if served.alerts is not None else pd.DataFrame(columns=["store_id"])
         mine = alerts[alerts["store_id"].astype(str) == store_id]
         mine = mine.sort_values("stockout_probability", ascending=False).head(limit)
-        products = self._figures(user, "stock_alerts", request).published
+        products = self._figures(user, "stock_alerts", request).published.products
         auth.record(self.settings, user, "stock_alerts", request, 200)
-        return StockAlertsReply(store_id=store_id, model_version=served.version, alerts=[
-            StockAlert(sku=str(r.sku), name=products.names.get(str(r.sku), str(r.sku)),
-                       category=products.categories.get(str(r.sku), ""), brand=products.brands.get(str(r.sku), ""), on_hand=float(r.on_hand), days_of_cover=_none_if_nan(r.days_of_cover),
-                       stockout_date=_none_if_nan(r.stockout_date), stockout_probability=float(r.stockout_probability),
-                       order_quantity=int(r.order_quantity)) for r in mine.itertuples(index=False)])
+        found = []
+        for r in mine.itertuples(index=False):
+            product = products.get(str(r.sku), {"name": str(r.sku), "category": "", "brand": ""})
+            found.append(StockAlert(
+                sku=str(r.sku), name=product["name"], category=product["category"], brand=product["brand"],
+                on_hand=float(r.on_hand), days_of_cover=_none_if_nan(r.days_of_cover),
+                stockout_date=_none_if_nan(r.stockout_date), stockout_probability=float(r.stockout_probability),
+                order_quantity=int(r.order_quantity)))
+        return StockAlertsReply(store_id=store_id, model_version=served.version, alerts=found)
 
     @bentoml.api
     def staffing_plan(self, ctx: bentoml.Context, store_id: str = STORE, week_start: date | None = None,
@@ -215,10 +231,7 @@ class Vitrine:
             if user.seller_id is None:
                 self._deny(user, endpoint, request, HTTPStatus.BAD_REQUEST, "seller_id: required for your role")
             seller_id = user.seller_id
-        try:
-            store = self.figures.seller(seller_id)["store_id"]
-        except UnknownError as exc:
-            self._deny(user, endpoint, request, HTTPStatus.NOT_FOUND, f"seller_id: {exc}")
+        store = self._found(user, endpoint, request, "seller_id", lambda: self.figures.seller(seller_id))["store_id"]
         if not user.may_see_seller(seller_id, store):
             self._deny(user, endpoint, request, HTTPStatus.FORBIDDEN, f"seller {seller_id} is not yours to see")
         return seller_id
@@ -230,7 +243,7 @@ class Vitrine:
         request = {"lines": len(lines), "tickets": sorted({x.ticket_id for x in lines})[:20]}
         user = self._guard(ctx, "sales", request, ("seller", "manager", "admin"))
         figures = self._figures(user, "sales", request)
-        known_skus = figures.published.categories
+        known_skus = figures.published.products
         rows = []
         for i, x in enumerate(lines):
             where = f"lines[{i}]"
@@ -278,10 +291,7 @@ class Vitrine:
         request = {"store_id": store_id}
         user = self._guard(ctx, "team_summary", request, ("manager", "analyst", "admin"), store_id)
         figures = self._figures(user, "team_summary", request)
-        try:
-            team = figures.team_summary(store_id)
-        except UnknownError as exc:
-            self._deny(user, "team_summary", request, HTTPStatus.NOT_FOUND, f"store_id: {exc}")
+        team = self._found(user, "team_summary", request, "store_id", lambda: figures.team_summary(store_id))
         auth.record(self.settings, user, "team_summary", request, 200)
         return TeamSummary(store_id=store_id, sellers=team)
 
@@ -291,10 +301,7 @@ class Vitrine:
         request = {"store_id": store_id}
         user = self._guard(ctx, "store_comparison", request, ("manager", "analyst", "admin"), store_id)
         figures = self._figures(user, "store_comparison", request)
-        try:
-            comparison = figures.store_comparison(store_id)
-        except UnknownError as exc:
-            self._deny(user, "store_comparison", request, HTTPStatus.NOT_FOUND, f"store_id: {exc}")
+        comparison = self._found(user, "store_comparison", request, "store_id", lambda: figures.store_comparison(store_id))
         auth.record(self.settings, user, "store_comparison", request, 200)
         return StoreComparison(**comparison)
 
@@ -313,10 +320,7 @@ class Vitrine:
             self._deny(user, "promotions", request, HTTPStatus.BAD_REQUEST, "store_id: required for your role")
         if not user.may_see_store(store_id):
             self._deny(user, "promotions", request, HTTPStatus.FORBIDDEN, f"store {store_id} is not yours")
-        try:
-            found = figures.promotions(store_id, seller_id)
-        except UnknownError as exc:
-            self._deny(user, "promotions", request, HTTPStatus.NOT_FOUND, f"store_id: {exc}")
+        found = self._found(user, "promotions", request, "store_id", lambda: figures.promotions(store_id, seller_id))
         auth.record(self.settings, user, "promotions", request, 200)
         return PromotionsReply(store_id=store_id, today=figures.today(), promotions=[Promotion(**p) for p in found])
 
@@ -387,12 +391,9 @@ class Vitrine:
         request = {"store_id": store_id, "sku": sku}
         user = self._guard(ctx, "sku_history", request, ("manager", "analyst", "admin"), store_id)
         figures = self._figures(user, "sku_history", request)
-        try:
-            days = figures.sku_history(store_id, sku)
-        except UnknownError as exc:
-            self._deny(user, "sku_history", request, HTTPStatus.NOT_FOUND, str(exc))
+        days = self._found(user, "sku_history", request, None, lambda: figures.sku_history(store_id, sku))
         auth.record(self.settings, user, "sku_history", request, 200)
-        return SkuHistory(store_id=store_id, sku=sku, name=figures.product_names().get(sku, sku),
+        return SkuHistory(store_id=store_id, sku=sku, name=figures.published.product(sku)["name"],
                           days=[DaySold(**d) for d in days])
 
     @bentoml.api

@@ -106,8 +106,7 @@ def test_team_comparison_and_margins(published):
 
 def test_products_are_found_forgivingly(published):
     settings, live = published
-    names = live.published.names
-    sku, name = next(iter(names.items()))
+    sku, name = next((sku, p["name"]) for sku, p in live.published.products.items())
     folded = "".join(c for c in __import__("unicodedata").normalize("NFKD", name.lower()) if c.isascii())
     assert live.search_products(folded, 3)[0]["sku"] == sku  # no accents, lower case
     assert live.search_products(" ".join(reversed(name.split())), 3)[0]["sku"] == sku  # words in any order
