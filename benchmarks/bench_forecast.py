@@ -6,8 +6,8 @@ In one run:
    final fit + MLflow + gate), timed; Prophet series/s;
 2. the real Online Retail data (invoice lines, countries as stores), daily units of the 500
    best-selling products: the same backtest;
-3. on both, statsforecast's AutoETS (weekly season) on the same folds, levels and scoring, run in
-   its own venv (``.venv-bench``, created on first use: statsforecast needs pandas < 3).
+3. on both, statsforecast's AutoETS (weekly season) on the same folds, levels and scoring, each run
+   in a process of its own.
 
 Goals: SKU RMSSE ≤ 0.80 × seasonal naive and ≤ 0.95 × AutoETS; store/chain RMSSE ≤ 0.75 × AutoETS;
 P10–P90 coverage within 75–85%; medium train time ≤ 10 min on 2 cores.
@@ -28,7 +28,6 @@ import pandas as pd
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
-BENCH_VENV = REPO / ".venv-bench"
 ONLINE_RETAIL = REPO.parent / "shared" / "datasets" / "online_retail" / "online_retail.csv.gz"
 SAMPLE_SERIES = 2_000
 
@@ -49,17 +48,13 @@ def prepare_online_retail(home: Path) -> None:
 
 
 def peer_python() -> Path:
-    """The benchmark-only venv with statsforecast (created on first use)."""
-    python = BENCH_VENV / "bin" / "python"
-    if not python.exists():
-        print("creating .venv-bench with statsforecast (benchmark only)…", flush=True)
-        subprocess.run([sys.executable, "-m", "venv", str(BENCH_VENV)], check=True)
-        subprocess.run([str(python), "-m", "pip", "install", "-q", "statsforecast", "pyarrow"], check=True)
-    return python
+    """The interpreter that runs the statsforecast peers: the project's own (statsforecast is a
+    dependency of the forecasting pool); each peer runs in a process of its own."""
+    return Path(sys.executable)
 
 
 def autoets_forecast(history: pd.DataFrame, keys: list[str], horizon: int) -> pd.DataFrame:
-    """AutoETS (weekly season) means per series of ``history``, run in .venv-bench."""
+    """AutoETS (weekly season) means per series of ``history``, run in a process of its own."""
     ids = history[keys].drop_duplicates().reset_index(drop=True)
     ids["unique_id"] = range(len(ids))
     given = history.merge(ids, on=keys)

@@ -7,8 +7,8 @@ In one run:
 2. the real Online Retail data (invoices per country × hour as traffic; the countries with
    invoices on at least 100 days): the same backtest, timed;
 3. on both, statsforecast's MSTL (daily + weekly seasonality on each store's regular grid of
-   trading hours, 16 weeks of history, closed days as 0) on the same folds and rows, run in the
-   benchmark-only ``.venv-bench``;
+   trading hours, 16 weeks of history, closed days as 0) on the same folds and rows, each run in
+   a process of its own;
 4. the noise floor: the WAPE a forecaster knowing the true hourly mean would still get on Poisson
    counts (it forecasts the Poisson median). Generated data: the true mean from verdade.json
    (store size × day factor × hourly share, scaled per store to the tickets that survived the

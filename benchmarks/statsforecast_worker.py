@@ -1,4 +1,4 @@
-"""statsforecast peers for the benchmarks, run in their own venv (statsforecast needs pandas < 3).
+"""statsforecast peers for the benchmarks, each run in a process of its own.
 
 Usage: python statsforecast_worker.py autoets|mstl IN.parquet OUT.parquet HORIZON [SEASON ...]
 IN: unique_id, ds, y (each series' history; ds dates for autoets, integer positions for mstl);

@@ -1,0 +1,187 @@
+"""The public forecasting API (``fit_demand``, ``fit_traffic``) against every single member of its
+pool, out of sample, on data it was not shaped on.
+
+Datasets: Online Retail (``../shared/datasets``; daily units of its 500 busiest SKUs, country GB;
+invoices per hour of the UK and of every other country as two "stores") and the generator at two
+scales (a sample of 500 store × SKU series, the stores' daily totals, hourly tickets per store).
+
+Protocols: ``rolling`` (three origins ``horizon`` apart, the last one ending the data) and
+``month`` (origins on the eve of the 1st of the last three months that leave a full horizon).
+At each test origin, ``fit_demand``/``fit_traffic`` see only the history up to it (their own
+backtest runs inside that history); every member of the pool is also fitted alone on the same
+history. Printed: RMSSE (demand) or WAPE and peak top-3 hit rate (traffic), P10–P90 coverage, and
+the ratio of the ensemble to the best single member on the test.
+
+Usage: python benchmarks/bench_auto_forecast.py [--datasets online_retail,small,medium] [--origins 3]
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import tempfile
+import time
+import warnings
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO))
+
+from models.auto_forecast import fit_demand, fit_traffic  # noqa: E402
+from models.ensemble import loss  # noqa: E402
+from models.panel import Panel, demand_panel, traffic_panel  # noqa: E402
+from models.pool import default_pool  # noqa: E402
+
+ONLINE_RETAIL = REPO.parent / "shared" / "datasets" / "online_retail" / "online_retail.csv.gz"
+
+
+def online_retail() -> dict[str, tuple]:
+    raw = pd.read_csv(ONLINE_RETAIL, dtype={"StockCode": str, "InvoiceNo": str})
+    raw = raw[~raw["InvoiceNo"].str.startswith("C") & (raw["Quantity"] > 0)]
+    at = pd.to_datetime(raw["InvoiceDate"])
+    top = raw["StockCode"].value_counts().index[:500]
+    daily = (raw.assign(date=at.dt.normalize())[raw["StockCode"].isin(top)]
+             .groupby(["StockCode", "date"], as_index=False)["Quantity"].sum()
+             .set_axis(["series_id", "date", "units"], axis=1))
+    hourly = (raw.assign(hour_start=at.dt.floor("h"), store_id=np.where(raw["Country"] == "United Kingdom", "UK", "other"))
+              .groupby(["store_id", "hour_start"])["InvoiceNo"].nunique().rename("tickets").reset_index())
+    return {"sku": (daily, "GB"), "traffic": (hourly, "GB")}
+
+
+def generated(scale: str) -> dict[str, tuple]:
+    from pipelines.generator import generate
+
+    with tempfile.TemporaryDirectory() as folder:
+        generate(scale, 11, Path(folder))
+        sales = pd.read_csv(Path(folder) / "vendas.csv", usecols=["cod_transacao", "cod_loja", "cod_prod",
+                                                                   "quantidade", "data_venda"])
+    at = pd.to_datetime(sales["data_venda"])
+    sales = sales.assign(date=at.dt.normalize(), series_id=sales["cod_loja"] + "/" + sales["cod_prod"])
+    rng = np.random.default_rng(5)
+    last = sales["date"].max()
+    recent = sales.loc[sales["date"] > last - pd.Timedelta(days=90), "series_id"].unique()
+    chosen = rng.choice(np.sort(recent), size=min(500, len(recent)), replace=False)
+    sku = (sales[sales["series_id"].isin(chosen)].groupby(["series_id", "date"], as_index=False)["quantidade"].sum()
+           .rename(columns={"quantidade": "units"}))
+    store = (sales.groupby(["cod_loja", "date"], as_index=False)["quantidade"].sum()
+             .set_axis(["series_id", "date", "units"], axis=1))
+    traffic = (sales[sales["quantidade"] > 0].assign(hour_start=at.dt.floor("h"))
+               .groupby(["cod_loja", "hour_start"])["cod_transacao"].nunique().rename("tickets").reset_index()
+               .rename(columns={"cod_loja": "store_id"}))
+    return {"sku": (sku, "BR"), "store": (store, "BR"), "traffic": (traffic, "BR")}
+
+
+def test_origins(index: pd.DatetimeIndex, steps: int, per_day: int, protocol: str, count: int) -> list[int]:
+    """Positions of the last period of history at each test origin."""
+    last = len(index) - 1
+    if protocol == "rolling":
+        return [last - steps * k for k in range(count, 0, -1)]
+    eves = [i for i in range(len(index) - 1) if index[i + 1].day == 1 and index[i + 1].hour == 0
+            and i % per_day == per_day - 1 and i + steps <= last]
+    return eves[-count:]
+
+
+def peak_hit_rate(frame: pd.DataFrame, forecast: str) -> float:
+    """Of each store-day's 3 busiest forecast hours, the share among its 3 busiest actual hours."""
+    hits = []
+    for _, day in frame.groupby(["store", frame["period"].dt.normalize()]):
+        if len(day) < 6:
+            continue
+        top_f = set(day.nlargest(3, forecast)["period"])
+        top_a = set(day.nlargest(3, "actual")["period"])
+        hits.append(len(top_f & top_a) / 3)
+    return float(np.mean(hits)) if hits else float("nan")
+
+
+def evaluate(name: str, frame: pd.DataFrame, country: str, protocol: str, count: int) -> list[dict]:
+    traffic = "hour_start" in frame
+    panel: Panel = traffic_panel(frame, country) if traffic else demand_panel(frame, "D", country)
+    steps, per_day = (14 * 24, 24) if traffic else (28, 1)
+    metric = "wape" if traffic else "rmsse"
+    results = []
+    for origin in test_origins(panel.index, steps, per_day, protocol, count):
+        seen = panel.upto(origin)
+        cut = panel.index[origin] + (pd.Timedelta(hours=1) if traffic else pd.Timedelta(days=1))
+        history = frame[pd.to_datetime(frame["hour_start" if traffic else "date"]) < cut]
+        ahead = slice(origin + 1, origin + 1 + steps)
+        actual = np.where(panel.observed[:, ahead], panel.values[:, ahead], np.nan)[None]
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", RuntimeWarning)
+            mse = np.nanmean(np.diff(seen.values, axis=1) ** 2, axis=1)
+        scale = np.where(mse > 0, mse, np.nan)[None]
+        open_ahead = seen.open_ahead(steps)
+        forecasts = {}
+        for member in default_pool(seen, steps):
+            started = time.perf_counter()
+            for label, values in member.fit(seen).predict(steps).items():
+                forecasts[label] = (np.where(open_ahead, values, 0.0), time.perf_counter() - started)
+        started = time.perf_counter()
+        fitted = fit_traffic(history, 14, country) if traffic else fit_demand(history, "D", 28, country)
+        seconds = time.perf_counter() - started
+        # series born after the origin are unknown to the fit: 0, as every member forecasts them
+        position = {sid: k for k, sid in enumerate(panel.ids)}
+        rows = np.array([position[sid] for sid in fitted.panel.ids])
+        mean, low, high = (np.zeros((len(panel.ids), steps)) for _ in range(3))
+        mean[rows], low[rows], high[rows] = fitted.auto.predict()
+        forecasts["ensemble"] = (mean, seconds)
+        covered = np.isfinite(actual[0])
+        coverage = float(np.mean((actual[0][covered] >= low[covered]) & (actual[0][covered] <= high[covered])))
+        for label, (values, spent) in forecasts.items():
+            row = {"data": name, "protocol": protocol, "origin": panel.index[origin], "model": label,
+                   metric: loss(values[None], actual, scale, metric), "seconds": spent}
+            if traffic:
+                long = pd.DataFrame({"store": np.repeat(panel.ids, steps),
+                                     "period": np.tile(panel.index[ahead], len(panel.ids)),
+                                     "forecast": values.ravel(), "actual": actual[0].ravel()}).dropna()
+                row["peak_hit"] = peak_hit_rate(long, "forecast")
+            if label == "ensemble":
+                row["coverage"] = coverage
+            results.append(row)
+    return results
+
+
+def summarise(results: pd.DataFrame) -> None:
+    for (data, protocol), part in results.groupby(["data", "protocol"], sort=False):
+        metric = "wape" if "wape" in part and part["wape"].notna().any() else "rmsse"
+        table = part.groupby("model")[[c for c in [metric, "peak_hit", "coverage", "seconds"] if c in part]].mean()
+        table = table.sort_values(metric)
+        best_single = table.drop(index="ensemble")[metric].min()
+        best_name = table.drop(index="ensemble")[metric].idxmin()
+        print(f"\n== {data} · {protocol} · {part['origin'].nunique()} origins ==")
+        print(table.round(4).to_string())
+        line = (f"ensemble {metric} {table.loc['ensemble', metric]:.4f} vs best single ({best_name}) {best_single:.4f}: "
+                f"ratio {table.loc['ensemble', metric] / best_single:.3f}; P10–P90 coverage "
+                f"{table.loc['ensemble', 'coverage']:.1%}")
+        if "peak_hit" in table:
+            line += (f"; peak hit {table.loc['ensemble', 'peak_hit']:.3f} vs best single "
+                     f"{table.drop(index='ensemble')['peak_hit'].max():.3f}")
+        print(line)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--datasets", default="online_retail,small,medium")
+    parser.add_argument("--protocols", default="rolling,month")
+    parser.add_argument("--origins", type=int, default=3)
+    parser.add_argument("--tasks", default="sku,store,traffic")
+    args = parser.parse_args()
+    rows = []
+    for dataset in args.datasets.split(","):
+        started = time.perf_counter()
+        tasks = online_retail() if dataset == "online_retail" else generated(dataset)
+        print(f"{dataset}: data ready in {time.perf_counter() - started:.0f} s", flush=True)
+        for task, (frame, country) in tasks.items():
+            if task not in args.tasks.split(","):
+                continue
+            for protocol in args.protocols.split(","):
+                started = time.perf_counter()
+                rows += evaluate(f"{dataset}/{task}", frame, country, protocol, args.origins)
+                print(f"  {dataset}/{task} {protocol}: {time.perf_counter() - started:.0f} s", flush=True)
+                summarise(pd.DataFrame([r for r in rows if r["data"] == f"{dataset}/{task}" and r["protocol"] == protocol]))
+
+
+if __name__ == "__main__":
+    main()

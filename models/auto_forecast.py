@@ -1,0 +1,98 @@
+"""vitrine's forecasters on plain DataFrames: ``fit_demand`` and ``fit_traffic``.
+
+A data scientist fits them on any panel, with no warehouse and no Spark::
+
+    from models import fit_demand, fit_traffic
+    demand = fit_demand(history, freq="D", horizon=28, country="BR")
+    demand.predict()        # series_id, date, p10, p50, p90 (and mean)
+    demand.scores           # each member's backtest loss, the ensemble's, and their seconds
+    demand.weights          # the blend chosen per segment
+
+Both run the pool (``models.pool``) through the rolling backtest and the greedy blend
+(``models.ensemble``): the methods that win on *this* data get the weight.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from models.ensemble import AutoForecast
+from models.panel import Panel, demand_panel, traffic_panel
+from models.pool import Forecaster, default_pool
+
+
+@dataclass
+class FittedForecast:
+    """A fitted pool: ``predict()`` gives the next periods' P10/P50/P90 (P50 = the expected value)."""
+
+    auto: AutoForecast
+    id_column: str
+    time_column: str
+
+    @property
+    def scores(self) -> pd.DataFrame:
+        """Backtest loss (RMSSE for demand, WAPE for traffic) of each member and of the ensemble."""
+        return self.auto.scores
+
+    @property
+    def weights(self) -> dict[str, dict[str, float]]:
+        """The blend per segment: member → weight."""
+        return self.auto.weights
+
+    @property
+    def panel(self) -> Panel:
+        return self.auto.panel
+
+    def predict(self) -> pd.DataFrame:
+        panel, horizon = self.auto.panel, self.auto.horizon
+        mean, low, high = self.auto.predict()
+        periods = panel.future(horizon)
+        frame = pd.DataFrame({
+            self.id_column: np.repeat(panel.ids, horizon),
+            self.time_column: np.tile(periods, len(panel.ids)),
+            "p10": low.ravel(), "p50": mean.ravel(), "p90": high.ravel(), "mean": mean.ravel(),
+        })
+        return frame
+
+
+def fit_demand(history: pd.DataFrame, freq: str = "D", horizon: int = 28, country: str = "BR",
+               folds: int = 3, members: list[Forecaster] | None = None) -> FittedForecast:
+    """Fit the demand pool on ``history`` (``series_id, date, units``; optional columns are kept
+    for the product's own features and ignored here) and forecast ``horizon`` periods.
+
+    A date missing for one series means it sold nothing; a date missing for every series is a
+    closed day, forecast as 0 when that weekday was closed in each of the last 8 weeks. Weekly
+    data keeps its weekday. Periods are calendar days (``freq="D"``) or weeks (``"W"``).
+    """
+    if horizon < 1:
+        raise ValueError(f"horizon must be at least 1 period, got {horizon}")
+    panel = demand_panel(history, freq, country)
+    pool = members if members is not None else default_pool(panel, horizon)
+    auto = AutoForecast(panel, pool, horizon, metric="rmsse", folds=folds, intermittent_split=True).fit()
+    return FittedForecast(auto, "series_id", "date")
+
+
+@dataclass
+class FittedTraffic(FittedForecast):
+    """Hourly tickets; ``predict()`` lists only the hours each store is expected to open."""
+
+    def predict(self) -> pd.DataFrame:
+        frame = super().predict()
+        open_ahead = self.auto.panel.open_ahead(self.auto.horizon).ravel()
+        return frame[open_ahead].reset_index(drop=True)
+
+
+def fit_traffic(history: pd.DataFrame, horizon_days: int = 14, country: str = "BR", folds: int = 3,
+                members: list[Forecaster] | None = None) -> FittedTraffic:
+    """Fit the traffic pool on ``history`` (``store_id, hour_start, tickets``; closed hours absent)
+    and forecast the next ``horizon_days`` days, hour by hour, for the hours each store opens."""
+    if horizon_days < 1:
+        raise ValueError(f"horizon_days must be at least 1, got {horizon_days}")
+    panel = traffic_panel(history, country)
+    horizon = horizon_days * 24
+    pool = members if members is not None else default_pool(panel, horizon)
+    auto = AutoForecast(panel, pool, horizon, metric="wape", folds=folds, intermittent_split=False).fit()
+    return FittedTraffic(auto, "store_id", "hour_start")

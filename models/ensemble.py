@@ -1,0 +1,233 @@
+"""Choose and blend the pool's members on the retailer's own data: a rolling backtest, greedy
+ensemble selection per segment, and calibrated intervals from the held-out errors.
+
+1. **Backtest.** ``folds`` origins, each ``horizon`` periods apart, the last one ``horizon``
+   periods before the end of the data. Every member is fitted on the history up to each origin
+   and forecasts the next ``horizon`` periods; the forecasts are scored on what happened.
+2. **Selection** (Caruana et al., 2004, as AutoGluon-TimeSeries does): start from the best single
+   member, then repeatedly add (with replacement) the member whose addition lowers the backtest
+   loss most; keep the best blend seen. Done separately for smooth and intermittent series
+   (Syntetos–Boylan: a sale on fewer than 1 period in 1.32) when each has enough series. The blend
+   starts from the best member and only accepts improvements, so on the backtest it is never worse
+   than the best single member.
+3. **Intervals**: split-conformal. The blend's held-out errors, standardised by a count-data
+   spread ``sqrt(μ + φμ²)``, give the 10th and 90th percentiles per segment and horizon third; the
+   same percentiles around a new forecast make its P10–P90.
+
+The point forecast is the blend's expected value (what RMSSE and WAPE reward); P50 is reported
+as that value, held between P10 and P90.
+"""
+
+from __future__ import annotations
+
+import time
+import warnings
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+
+from models.panel import LEVEL_WINDOW, Panel
+from models.pool import Forecaster
+
+INTERMITTENT_ADI = 1.32
+MIN_SEGMENT = 20  # series a segment needs for a blend of its own
+ROUNDS = 25
+
+
+@dataclass
+class Backtest:
+    """The members' held-out forecasts, and the truth they are scored against."""
+
+    names: list[str]
+    forecasts: np.ndarray  # member × fold × series × step
+    actual: np.ndarray  # fold × series × step; NaN where not scored
+    scale: np.ndarray  # fold × series: the naive's squared error at the origin (NaN: unscorable)
+    origins: list[pd.Timestamp]
+    seconds: dict[str, float]
+    member_names: list[list[str]]  # per member of the pool, the forecasts it gives
+
+
+def fold_origins(panel: Panel, horizon: int, folds: int) -> list[int]:
+    """Origins (last period of history) of up to ``folds`` folds that leave each enough history."""
+    last = panel.values.shape[1] - 1
+    need = max(2 * panel.season, LEVEL_WINDOW[panel.freq] // 2, 3)
+    origins = [last - horizon * k for k in range(folds, 0, -1)]
+    origins = [o for o in origins if o + 1 >= need]
+    if not origins:
+        raise ValueError(f"too little history to backtest: {last + 1} periods, and {horizon} to forecast need "
+                         f"at least {need + horizon}")
+    return origins
+
+
+def run_backtest(panel: Panel, members: list[Forecaster], horizon: int, folds: int) -> Backtest:
+    origins = fold_origins(panel, horizon, folds)
+    forecasts: dict[str, list[np.ndarray]] = {}
+    seconds: dict[str, float] = {}
+    actual, scale = [], []
+    member_names: list[list[str]] = [[] for _ in members]
+    for origin in origins:
+        seen = panel.upto(origin)
+        open_ahead = seen.open_ahead(horizon)
+        for member, produced in zip(members, member_names):
+            started = time.perf_counter()
+            for name, forecast in member.fit(seen).predict(horizon).items():
+                if name not in produced:
+                    produced.append(name)
+                forecasts.setdefault(name, []).append(np.where(open_ahead, forecast, 0.0))
+                seconds[name] = seconds.get(name, 0.0) + time.perf_counter() - started
+        ahead = slice(origin + 1, origin + 1 + horizon)
+        actual.append(np.where(panel.observed[:, ahead], panel.values[:, ahead], np.nan))
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", RuntimeWarning)
+            mse = np.nanmean(np.diff(seen.values, axis=1) ** 2, axis=1)
+        scale.append(np.where(mse > 0, mse, np.nan))
+    names = list(forecasts)
+    return Backtest(names, np.stack([np.stack(forecasts[n]) for n in names]), np.stack(actual), np.stack(scale),
+                    [panel.index[o] for o in origins], seconds, member_names)
+
+
+def loss(forecast: np.ndarray, actual: np.ndarray, scale: np.ndarray, metric: str) -> float:
+    """Backtest loss of one forecast (fold × series × step): mean RMSSE over series, or pooled WAPE."""
+    error = forecast - actual
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        if metric == "rmsse":
+            per_fold = np.nanmean(error**2, axis=2) / scale
+            return float(np.nanmean(np.sqrt(np.nanmean(per_fold, axis=0))))
+        if metric == "wape":
+            return float(np.nansum(np.abs(error)) / max(np.nansum(np.abs(actual)), 1e-9))
+    raise ValueError(f"unknown metric {metric!r}: use rmsse or wape")
+
+
+def greedy_weights(forecasts: np.ndarray, actual: np.ndarray, scale: np.ndarray, metric: str,
+                   rounds: int = ROUNDS) -> np.ndarray:
+    """Member weights by greedy ensemble selection with replacement (see the module docstring)."""
+    scores = [loss(f, actual, scale, metric) for f in forecasts]
+    counts = np.zeros(len(forecasts))
+    first = int(np.nanargmin(scores))
+    counts[first] = 1
+    total, blend = forecasts[first].copy(), forecasts[first]
+    best_counts, best_score = counts.copy(), scores[first]
+    for _ in range(rounds - 1):
+        n = counts.sum()
+        trial = [loss((total + f) / (n + 1), actual, scale, metric) for f in forecasts]
+        pick = int(np.nanargmin(trial))
+        counts[pick] += 1
+        total += forecasts[pick]
+        if trial[pick] < best_score - 1e-12:
+            best_counts, best_score = counts.copy(), trial[pick]
+    return best_counts / best_counts.sum()
+
+
+def segments(panel: Panel, intermittent_split: bool) -> dict[str, np.ndarray]:
+    """Series positions per segment: ``intermittent`` (a sale on fewer than 1 period in 1.32 over
+    the last year) and ``smooth``; one segment ``all`` when not split or a side is too small."""
+    everyone = {"all": np.arange(len(panel.ids))}
+    if not intermittent_split:
+        return everyone
+    recent = panel.values[:, -365:] if panel.freq == "D" else panel.values[:, -52:]
+    alive = np.isfinite(recent).sum(axis=1)
+    selling = (np.nan_to_num(recent) > 0).sum(axis=1)
+    adi = alive / np.maximum(selling, 1)
+    split = {"intermittent": np.flatnonzero(adi >= INTERMITTENT_ADI), "smooth": np.flatnonzero(adi < INTERMITTENT_ADI)}
+    if min(len(rows) for rows in split.values()) < MIN_SEGMENT:
+        return everyone
+    return split
+
+
+@dataclass
+class Spread:
+    """Conformal P10/P90 multipliers per horizon third, around ``sqrt(μ + φμ²)``."""
+
+    dispersion: float
+    z: np.ndarray  # thirds × (z10, z90)
+
+    @classmethod
+    def fit(cls, forecast: np.ndarray, actual: np.ndarray) -> Spread:
+        scored = np.isfinite(actual)
+        mean, truth = forecast[scored], actual[scored]
+        excess = np.sum((truth - mean) ** 2 - mean)
+        dispersion = float(max(0.0, excess / max(np.sum(mean**2), 1e-12)))
+        steps = forecast.shape[-1]
+        z = []
+        for part in np.array_split(np.arange(steps), 3):
+            if len(part) == 0:
+                z.append(z[-1] if z else (-1.28, 1.28))
+                continue
+            m, a = forecast[..., part], actual[..., part]
+            ok = np.isfinite(a)
+            standardised = (a[ok] - m[ok]) / np.sqrt(m[ok] + dispersion * m[ok] ** 2 + 1e-9)
+            z.append(tuple(np.quantile(standardised, [0.1, 0.9])) if standardised.size >= 30 else (-1.28, 1.28))
+        return cls(dispersion, np.array(z))
+
+    def bounds(self, mean: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """(P10, P90) for a series × step forecast."""
+        steps = mean.shape[-1]
+        third = np.zeros(steps, int)
+        for k, part in enumerate(np.array_split(np.arange(steps), 3)):
+            third[part] = k
+        spread = np.sqrt(mean + self.dispersion * mean**2)
+        low = np.clip(mean + self.z[third, 0] * spread, 0, None)
+        high = np.clip(mean + self.z[third, 1] * spread, 0, None)
+        return np.minimum(low, mean), np.maximum(high, mean)
+
+
+@dataclass
+class AutoForecast:
+    """A pool fitted on a panel: backtest, blend per segment, intervals, final fits (see module doc)."""
+
+    panel: Panel
+    members: list[Forecaster]
+    horizon: int
+    metric: str = "rmsse"
+    folds: int = 3
+    intermittent_split: bool = True
+    weights: dict[str, dict[str, float]] = field(default_factory=dict)
+    spreads: dict[str, Spread] = field(default_factory=dict)
+    scores: pd.DataFrame | None = None
+    backtest: Backtest | None = None
+    segment_rows: dict[str, np.ndarray] = field(default_factory=dict)
+    fit_seconds: dict[str, float] = field(default_factory=dict)
+
+    def fit(self) -> AutoForecast:
+        bt = self.backtest = run_backtest(self.panel, self.members, self.horizon, self.folds)
+        self.segment_rows = segments(self.panel, self.intermittent_split)
+        blend = np.zeros_like(bt.actual)
+        for segment, rows in self.segment_rows.items():
+            weights = greedy_weights(bt.forecasts[:, :, rows], bt.actual[:, rows], bt.scale[:, rows], self.metric)
+            self.weights[segment] = {n: float(w) for n, w in zip(bt.names, weights) if w > 0}
+            blend[:, rows] = np.tensordot(weights, bt.forecasts[:, :, rows], axes=1)
+            self.spreads[segment] = Spread.fit(blend[:, rows], bt.actual[:, rows])
+        scores = {n: loss(f, bt.actual, bt.scale, self.metric) for n, f in zip(bt.names, bt.forecasts)}
+        scores["ensemble"] = loss(blend, bt.actual, bt.scale, self.metric)
+        self.scores = pd.Series(scores, name=self.metric).sort_values().to_frame()
+        self.scores["seconds"] = pd.Series(bt.seconds)
+        self._final()
+        return self
+
+    def _final(self) -> None:
+        """Fit the members the blends use on the whole history and keep their forecasts."""
+        used = {name for weights in self.weights.values() for name in weights}
+        self.forecasts: dict[str, np.ndarray] = {}
+        for member, names in zip(self.members, self.backtest.member_names):
+            if not used & set(names):
+                continue
+            started = time.perf_counter()
+            member.fit(self.panel)
+            predicted = member.predict(self.horizon)
+            if used & set(predicted):
+                self.forecasts.update(predicted)
+            for name in predicted:
+                self.fit_seconds[name] = time.perf_counter() - started
+
+    def predict(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """(mean, P10, P90) per series × step; 0 on periods expected closed."""
+        open_ahead = self.panel.open_ahead(self.horizon)
+        mean = np.zeros((len(self.panel.ids), self.horizon))
+        low, high = np.zeros_like(mean), np.zeros_like(mean)
+        for segment, rows in self.segment_rows.items():
+            blend = sum(w * self.forecasts[name][rows] for name, w in self.weights[segment].items())
+            mean[rows] = blend
+            low[rows], high[rows] = self.spreads[segment].bounds(blend)
+        return (np.where(open_ahead, mean, 0.0), np.where(open_ahead, low, 0.0), np.where(open_ahead, high, 0.0))

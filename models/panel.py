@@ -1,0 +1,205 @@
+"""Many series on one regular time grid, as one dense array: the input of the forecasting pool.
+
+A retailer's export lists what sold; what did not sell is absent. The panel puts every series on
+the same grid of periods (days, weeks or hours) from its first record to the last period of the
+data, and fills the periods it has no row for with 0 (nothing sold, no ticket). Periods before a
+series' first record are NaN: the series did not exist yet, so they are neither trained on nor
+scored. This is what makes "a SKU that has not sold yet this month" still get a forecast, and what
+keeps a future sale from creating a past training row.
+
+``observed`` marks the cells that count when a forecast is scored: the series' life for demand,
+the hours a store was open for traffic.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import holidays
+import numpy as np
+import pandas as pd
+
+# Per frequency: the seasons the models look at, the periods of a year, and the window (in
+# periods) that sets each series' current level.
+SEASONS = {"D": (7,), "W": (52,), "h": (24, 168)}
+YEAR = {"D": 364, "W": 52, "h": 364 * 24}
+LEVEL_WINDOW = {"D": 28, "W": 8, "h": 28 * 24}
+
+
+@dataclass
+class Panel:
+    """Values of ``len(ids)`` series on the grid ``index`` (one column per period)."""
+
+    ids: np.ndarray
+    index: pd.DatetimeIndex
+    values: np.ndarray  # float (series × periods); NaN before a series' first record
+    observed: np.ndarray  # bool, same shape: the cells that are scored
+    freq: str  # "D", "W" or "h"
+    country: str = "BR"
+    open_periods: np.ndarray | None = None  # bool per period: any series had a row (None: all)
+
+    def __post_init__(self) -> None:
+        if self.freq not in SEASONS:
+            raise ValueError(f"unknown frequency {self.freq!r}: use one of {', '.join(SEASONS)}")
+        if self.open_periods is None:
+            self.open_periods = np.ones(len(self.index), bool)
+        if self.values.shape != (len(self.ids), len(self.index)) or self.observed.shape != self.values.shape:
+            raise ValueError(f"values {self.values.shape} and observed {self.observed.shape} must be "
+                             f"series × periods = ({len(self.ids)}, {len(self.index)})")
+
+    @property
+    def step(self) -> pd.Timedelta:
+        return {"D": pd.Timedelta(days=1), "W": pd.Timedelta(weeks=1), "h": pd.Timedelta(hours=1)}[self.freq]
+
+    @property
+    def seasons(self) -> tuple[int, ...]:
+        """The seasonal periods there is enough history for (two full cycles)."""
+        return tuple(m for m in SEASONS[self.freq] if len(self.index) >= 2 * m) or (1,)
+
+    @property
+    def season(self) -> int:
+        """The longest usable season: the one a seasonal naive repeats."""
+        return max(self.seasons)
+
+    def upto(self, origin: int) -> Panel:
+        """The panel as it stood at period ``origin`` (inclusive): what a backtest fold may see."""
+        keep = slice(0, origin + 1)
+        return Panel(self.ids, self.index[keep], self.values[:, keep], self.observed[:, keep], self.freq, self.country,
+                     self.open_periods[keep])
+
+    def subset(self, rows: np.ndarray) -> Panel:
+        """The same grid for the series at positions ``rows``."""
+        return Panel(self.ids[rows], self.index, self.values[rows], self.observed[rows], self.freq, self.country,
+                     self.open_periods)
+
+    def open_ahead(self, horizon: int) -> np.ndarray:
+        """series × the next ``horizon`` periods: True where the series is expected to trade.
+
+        Days: False on a weekday the retailer kept closed in each of the last 8 weeks (no row for
+        any series). Hours: True on an hour of the week the store was open in any of its last 4 weeks.
+        """
+        n = len(self.ids)
+        if self.freq == "W":
+            return np.ones((n, horizon), bool)
+        if self.freq == "D":
+            return np.broadcast_to(~closed_days(self.future(horizon), self.index[self.open_periods]), (n, horizon)).copy()
+        week = 168
+        weeks = max(1, min(4, self.values.shape[1] // week))
+        recent = self.observed[:, self.values.shape[1] - weeks * week:].reshape(n, weeks, week).any(axis=1)
+        return recent[:, np.arange(horizon) % week]
+
+    def future(self, horizon: int) -> pd.DatetimeIndex:
+        """The ``horizon`` periods after the last one."""
+        return pd.DatetimeIndex([self.index[-1] + self.step * (k + 1) for k in range(horizon)])
+
+    def holiday_flags(self, periods: pd.DatetimeIndex) -> np.ndarray:
+        """1 where a period holds a public holiday of ``country`` (the ``holidays`` package)."""
+        return holiday_flags(periods, self.country, days=7 if self.freq == "W" else 1)
+
+
+def holiday_flags(periods: pd.DatetimeIndex, country: str, days: int = 1) -> np.ndarray:
+    """For each period starting at ``periods`` and lasting ``days``: 1 if it holds a public holiday."""
+    if len(periods) == 0:
+        return np.zeros(0)
+    years = range(periods.min().year - 1, periods.max().year + 2)
+    try:
+        calendar = holidays.country_holidays(country, years=years)
+    except NotImplementedError as error:
+        raise ValueError(f"unknown country {country!r} for the holiday calendar: use an ISO 3166 code the "
+                         f"'holidays' package knows (BR, PT, GB, US, …)") from error
+    starts = periods.normalize()
+    flags = np.zeros(len(periods))
+    for offset in range(days):
+        flags = np.maximum(flags, [d.date() in calendar for d in starts + pd.Timedelta(days=offset)])
+    return flags
+
+
+def demand_panel(history: pd.DataFrame, freq: str, country: str = "BR") -> Panel:
+    """Units per series and period from rows of ``series_id, date, units``.
+
+    Daily: one column per calendar day. Weekly: one column every 7 days from the first date, on
+    the input's weekday (a date between two grid weeks counts in the week it falls in). A series
+    starts at its first row; a period it has no row for afterwards sold 0.
+    """
+    missing = {"series_id", "date", "units"} - set(history.columns)
+    if missing:
+        raise ValueError(f"history lacks column(s) {', '.join(sorted(missing))}: expected series_id, date, units")
+    if history.empty:
+        raise ValueError("history is empty: there is nothing to forecast from")
+    if freq not in ("D", "W"):
+        raise ValueError(f"freq must be 'D' (days) or 'W' (weeks), got {freq!r}")
+    dates = pd.to_datetime(history["date"], errors="coerce")
+    if dates.isna().any():
+        row = int(np.flatnonzero(dates.isna().to_numpy())[0])
+        raise ValueError(f"history row {row}: date {history['date'].iloc[row]!r} is not a date")
+    units = pd.to_numeric(history["units"], errors="coerce")
+    if units.isna().any():
+        row = int(np.flatnonzero(units.isna().to_numpy())[0])
+        raise ValueError(f"history row {row}: units {history['units'].iloc[row]!r} is not a number")
+    dates = dates.dt.tz_localize(None) if dates.dt.tz is not None else dates
+    dates = dates.dt.normalize()
+    period_days = 1 if freq == "D" else 7
+    first, last = dates.min(), dates.max()
+    position = ((dates - first).dt.days // period_days).to_numpy()
+    n_periods = int((last - first).days // period_days) + 1
+    index = pd.DatetimeIndex([first + pd.Timedelta(days=period_days * k) for k in range(n_periods)])
+    codes, ids = pd.factorize(history["series_id"], sort=False)
+    values = np.zeros((len(ids), n_periods))
+    np.add.at(values, (codes, position), units.to_numpy(float))
+    born = np.full(len(ids), n_periods)
+    np.minimum.at(born, codes, position)
+    alive = np.arange(n_periods)[None, :] >= born[:, None]
+    values[~alive] = np.nan
+    open_periods = np.zeros(n_periods, bool)
+    open_periods[position] = True
+    return Panel(np.asarray(ids), index, values, alive, "D" if freq == "D" else "W", country, open_periods)
+
+
+def traffic_panel(history: pd.DataFrame, country: str = "BR") -> Panel:
+    """Tickets per store and hour from rows of ``store_id, hour_start, tickets`` (closed hours absent).
+
+    The grid runs hour by hour from midnight of the first day to 23:00 of the last; an hour with
+    no row is 0 tickets, and counts in scoring only where the store had a row (it was open).
+    """
+    missing = {"store_id", "hour_start", "tickets"} - set(history.columns)
+    if missing:
+        raise ValueError(f"history lacks column(s) {', '.join(sorted(missing))}: expected store_id, hour_start, tickets")
+    if history.empty:
+        raise ValueError("history is empty: there is nothing to forecast from")
+    hours = pd.to_datetime(history["hour_start"], errors="coerce")
+    if hours.isna().any():
+        row = int(np.flatnonzero(hours.isna().to_numpy())[0])
+        raise ValueError(f"history row {row}: hour_start {history['hour_start'].iloc[row]!r} is not a time")
+    hours = (hours.dt.tz_localize(None) if hours.dt.tz is not None else hours).dt.floor("h")
+    tickets = pd.to_numeric(history["tickets"], errors="coerce")
+    if tickets.isna().any() or (tickets < 0).any():
+        row = int(np.flatnonzero((tickets.isna() | (tickets < 0)).to_numpy())[0])
+        raise ValueError(f"history row {row}: tickets {history['tickets'].iloc[row]!r} is not a count ≥ 0")
+    first = hours.min().normalize()
+    last = hours.max().normalize() + pd.Timedelta(hours=23)
+    index = pd.date_range(first, last, freq="h")
+    position = ((hours - first) // pd.Timedelta(hours=1)).to_numpy()
+    codes, ids = pd.factorize(history["store_id"], sort=True)
+    values = np.zeros((len(ids), len(index)))
+    observed = np.zeros(values.shape, bool)
+    np.add.at(values, (codes, position), tickets.to_numpy(float))
+    observed[codes, position] = True
+    born = np.full(len(ids), len(index))
+    np.minimum.at(born, codes, (position // 24) * 24)
+    values[np.arange(len(index))[None, :] < born[:, None]] = np.nan
+    return Panel(np.asarray(ids), index, values, observed, "h", country)
+
+
+def closed_days(dates: pd.DatetimeIndex, present: pd.DatetimeIndex) -> np.ndarray:
+    """For future ``dates``: True on a weekday the retailer kept closed in each of its last 8 weeks
+    (no row at all that day, for any series). A store that opens on Sundays loses nothing."""
+    present_days = set(pd.DatetimeIndex(present).normalize())
+    last = pd.DatetimeIndex(present).max().normalize()
+    out = np.zeros(len(dates), bool)
+    for j, day in enumerate(pd.DatetimeIndex(dates).normalize()):
+        back = (last - day).days % 7 or 7  # days from `last` back to the same weekday
+        same_weekdays = [last - pd.Timedelta(days=back + 7 * w) for w in range(8)]
+        same_weekdays = [d for d in same_weekdays if d >= pd.DatetimeIndex(present).min().normalize()]
+        out[j] = len(same_weekdays) >= 4 and not any(d in present_days for d in same_weekdays)
+    return out
+

@@ -1,0 +1,196 @@
+"""The forecasting pool: every demand and traffic model behind one small contract.
+
+A member is fitted on a :class:`~models.panel.Panel` (the history as it stood at an origin) and
+predicts the next ``horizon`` periods of every series, as ``{name: array series × horizon}`` of
+expected values. A member may give several named forecasts from one fit (statsforecast fits its
+models together). The backtest (``models.ensemble``) takes a list of members, never named special
+cases, so adding a method is adding an object here.
+
+The pool holds the strong simple methods, because on retail data they are hard to beat: the
+seasonal naive, window averages, the same-period averages of the last few seasons, the level ×
+seasonal-profile method, and from statsforecast AutoETS, AutoTheta, ADIDA, CrostonSBA and TSB
+(intermittent SKUs) and MSTL (hourly traffic with daily and weekly seasons). The global LightGBM
+(``models.global_gbm``) learns across series what the simple methods cannot: the calendar,
+holidays, year-ago patterns, growth.
+"""
+
+from __future__ import annotations
+
+import warnings
+from dataclasses import dataclass, field
+from typing import Protocol
+
+import numpy as np
+import pandas as pd
+
+from models.panel import LEVEL_WINDOW, Panel
+
+
+class Forecaster(Protocol):
+    """Fit on a panel; predict expected values for each series and each of the next periods."""
+
+    def fit(self, panel: Panel) -> Forecaster: ...
+
+    def predict(self, horizon: int) -> dict[str, np.ndarray]: ...
+
+
+def _nanmean(values: np.ndarray, axis: int) -> np.ndarray:
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)  # all-NaN: a series younger than the window
+        return np.nanmean(values, axis=axis)
+
+
+@dataclass
+class SeasonalNaive:
+    """Each future period repeats the same period of the last season (last week, same hour last week)."""
+
+    panel: Panel | None = None
+
+    def fit(self, panel: Panel) -> SeasonalNaive:
+        self.panel = panel
+        return self
+
+    def predict(self, horizon: int) -> dict[str, np.ndarray]:
+        m = self.panel.season
+        last = np.nan_to_num(self.panel.values[:, -m:])
+        return {"seasonal_naive": last[:, np.arange(horizon) % m]}
+
+
+@dataclass
+class WindowAverage:
+    """The mean of the last ``window`` periods, flat."""
+
+    window: int
+    panel: Panel | None = None
+
+    def fit(self, panel: Panel) -> WindowAverage:
+        self.panel = panel
+        return self
+
+    def predict(self, horizon: int) -> dict[str, np.ndarray]:
+        mean = np.nan_to_num(_nanmean(self.panel.values[:, -self.window:], axis=1))
+        return {f"window_average_{self.window}": np.repeat(mean[:, None], horizon, axis=1)}
+
+
+@dataclass
+class SeasonalWindowAverage:
+    """Each future period is the mean of the same period in the last ``seasons`` seasons
+    (the mean of the last four Mondays; of the last four Saturdays at 11:00)."""
+
+    seasons: int
+    panel: Panel | None = None
+
+    def fit(self, panel: Panel) -> SeasonalWindowAverage:
+        self.panel = panel
+        return self
+
+    def predict(self, horizon: int) -> dict[str, np.ndarray]:
+        values, m = self.panel.values, self.panel.season
+        n_seasons = min(self.seasons, values.shape[1] // m)
+        last = values[:, values.shape[1] - n_seasons * m:].reshape(len(values), n_seasons, m)
+        profile = np.nan_to_num(_nanmean(last, axis=1))
+        return {f"seasonal_average_{self.seasons}": profile[:, np.arange(horizon) % m]}
+
+
+@dataclass
+class LevelTimesProfile:
+    """The series' recent level × its seasonal profile: mean per period of the last ``window``
+    periods, times the share of each position in the season (weekday; hour of the week) over the
+    last ``profile_seasons`` seasons, shrunk towards the panel's pooled profile for sparse series."""
+
+    profile_seasons: int = 12
+    panel: Panel | None = None
+
+    def fit(self, panel: Panel) -> LevelTimesProfile:
+        self.panel = panel
+        return self
+
+    def predict(self, horizon: int) -> dict[str, np.ndarray]:
+        values, m = self.panel.values, self.panel.season
+        window = min(LEVEL_WINDOW[self.panel.freq], values.shape[1])
+        level = np.nan_to_num(_nanmean(values[:, -window:], axis=1))
+        n_seasons = max(1, min(self.profile_seasons, values.shape[1] // m))
+        last = values[:, values.shape[1] - n_seasons * m:].reshape(len(values), n_seasons, m)
+        totals = np.nansum(last, axis=1)  # series × position
+        pooled = totals.sum(axis=0) / max(totals.sum(), 1e-9) * m
+        volume = totals.sum(axis=1, keepdims=True)
+        own = totals / np.maximum(volume, 1e-9) * m
+        weight = volume / (volume + 20.0)  # 20 units before a series' own profile counts half
+        profile = weight * own + (1 - weight) * pooled[None, :]
+        return {"level_x_profile": level[:, None] * profile[:, np.arange(horizon) % m]}
+
+
+@dataclass
+class Statistical:
+    """statsforecast's models, fitted together per series from its first record.
+
+    Daily: AutoETS and AutoTheta with a weekly season, ADIDA, CrostonSBA and TSB for intermittent
+    sales. Weekly: AutoETS, AutoTheta (yearly season once two years are known), ADIDA, CrostonSBA.
+    Hourly: MSTL with daily and weekly seasons. A series too short for a model gets the naive.
+    """
+
+    n_jobs: int = 1
+    panel: Panel | None = None
+    names: tuple[str, ...] = field(default=())
+
+    def fit(self, panel: Panel) -> Statistical:
+        self.panel = panel
+        return self
+
+    def _models(self) -> list:
+        from statsforecast.models import ADIDA, MSTL, TSB, AutoETS, AutoTheta, CrostonSBA
+
+        freq, seasons = self.panel.freq, self.panel.seasons
+        if freq == "h":
+            return [MSTL(season_length=list(seasons), alias="mstl")]
+        m = max(seasons)
+        ets_season = m if m <= 24 else 1  # ETS seasons above 24 are not estimable
+        models = [AutoETS(season_length=ets_season, alias="auto_ets"), AutoTheta(season_length=m, alias="auto_theta"),
+                  ADIDA(alias="adida"), CrostonSBA(alias="croston_sba")]
+        if freq == "D":
+            models.append(TSB(alpha_d=0.1, alpha_p=0.1, alias="tsb"))
+        return models
+
+    def predict(self, horizon: int) -> dict[str, np.ndarray]:
+        from statsforecast import StatsForecast
+        from statsforecast.models import Naive
+
+        values = self.panel.values
+        born = np.where(np.isfinite(values).any(axis=1), np.isfinite(values).argmax(axis=1), values.shape[1])
+        lengths = values.shape[1] - born
+        models = self._models()
+        aliases = [model.alias for model in models]
+        out = {alias: np.zeros((len(values), horizon)) for alias in aliases}
+        fit = np.flatnonzero(lengths >= 3)
+        if len(fit):
+            ids = np.repeat(fit, lengths[fit])
+            ds = np.concatenate([np.arange(born[i], values.shape[1]) for i in fit])
+            frame = pd.DataFrame({"unique_id": ids, "ds": ds, "y": values[ids, ds]})
+            engine = StatsForecast(models=models, freq=1, n_jobs=self.n_jobs, fallback_model=Naive())
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                forecast = engine.forecast(df=frame, h=horizon)
+            forecast = forecast.sort_values(["unique_id", "ds"])
+            rows = forecast["unique_id"].to_numpy().reshape(-1, horizon)[:, 0]
+            for alias in aliases:
+                predicted = forecast[alias].to_numpy(float).reshape(-1, horizon)
+                out[alias][rows] = np.clip(np.nan_to_num(predicted), 0, None)
+        short = np.flatnonzero((lengths > 0) & (lengths < 3))
+        for alias in aliases:  # a series of one or two periods: their mean
+            out[alias][short] = _nanmean(values[short], axis=1)[:, None]
+        return out
+
+
+def default_pool(panel: Panel, horizon: int) -> list[Forecaster]:
+    """The members the backtest chooses among for this panel's frequency."""
+    from models.global_gbm import GlobalGBM
+
+    n_jobs = -1 if len(panel.ids) >= 200 else 1
+    if panel.freq == "h":
+        simple = [SeasonalNaive(), SeasonalWindowAverage(4), SeasonalWindowAverage(8), LevelTimesProfile(8)]
+    elif panel.freq == "D":
+        simple = [SeasonalNaive(), WindowAverage(7), WindowAverage(28), SeasonalWindowAverage(4),
+                  SeasonalWindowAverage(8), LevelTimesProfile(12)]
+    else:
+        simple = [SeasonalNaive(), WindowAverage(4), WindowAverage(8), WindowAverage(13)]
+    return [*simple, Statistical(n_jobs=n_jobs), GlobalGBM(horizon=horizon)]

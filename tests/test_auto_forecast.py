@@ -1,0 +1,146 @@
+"""The public forecasting API on data with known answers: fit_demand and fit_traffic."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from models import fit_demand, fit_traffic
+from models.panel import demand_panel
+
+WEEKDAY = np.array([1.0, 0.8, 0.9, 1.1, 1.5, 2.0, 0.0])  # Monday … Sunday; closed on Sundays
+START = pd.Timestamp("2025-01-06")  # a Monday
+
+
+def daily_history(days: int = 210, series: int = 24, seed: int = 3) -> tuple[pd.DataFrame, dict[str, float]]:
+    """Poisson sales around level × weekday; Sundays have no row at all (closed). Rows only where
+    something sold, as a retailer's export has them."""
+    rng = np.random.default_rng(seed)
+    levels = {f"S{i:02d}": float(level) for i, level in enumerate(rng.uniform(0.5, 12, series))}
+    rows = []
+    for sid, level in levels.items():
+        for d in range(days):
+            day = START + pd.Timedelta(days=d)
+            units = rng.poisson(level * WEEKDAY[day.day_of_week])
+            if units:
+                rows.append((sid, day, units))
+    return pd.DataFrame(rows, columns=["series_id", "date", "units"]), levels
+
+
+@pytest.fixture(scope="module")
+def fitted_daily():
+    history, levels = daily_history()
+    return fit_demand(history, freq="D", horizon=14, country="BR"), levels, history
+
+
+def test_fit_demand_recovers_level_and_weekday_pattern(fitted_daily):
+    fitted, levels, history = fitted_daily
+    forecast = fitted.predict()
+    assert list(forecast.columns[:5]) == ["series_id", "date", "p10", "p50", "p90"]
+    last = history["date"].max()
+    # calendar days, closed days included: 14 consecutive days for every series
+    assert set(forecast["date"]) == set(pd.date_range(last + pd.Timedelta(days=1), periods=14))
+    assert forecast.groupby("series_id").size().eq(14).all() and forecast["series_id"].nunique() == len(levels)
+    truth = forecast["series_id"].map(levels) * WEEKDAY[forecast["date"].dt.day_of_week]
+    sundays = forecast["date"].dt.day_of_week == 6
+    assert (forecast.loc[sundays, ["p10", "p50", "p90"]] == 0).all().all()  # the closed weekday is learnt
+    open_days = ~sundays
+    wape = np.abs(forecast.loc[open_days, "p50"] - truth[open_days]).sum() / truth[open_days].sum()
+    assert wape < 0.12, f"forecast strays {wape:.1%} from the planted mean"
+    assert (forecast["p10"] <= forecast["p50"]).all() and (forecast["p50"] <= forecast["p90"]).all()
+
+
+def test_fit_demand_intervals_cover_about_80_percent_of_fresh_draws(fitted_daily):
+    fitted, levels, _ = fitted_daily
+    forecast = fitted.predict()
+    forecast = forecast[forecast["date"].dt.day_of_week != 6]
+    rng = np.random.default_rng(99)
+    mean = forecast["series_id"].map(levels) * WEEKDAY[forecast["date"].dt.day_of_week]
+    draws = rng.poisson(np.repeat(mean.to_numpy()[None, :], 20, axis=0))
+    inside = (draws >= forecast["p10"].to_numpy()) & (draws <= forecast["p90"].to_numpy())
+    assert 0.70 <= inside.mean() <= 0.93, f"P10–P90 covered {inside.mean():.1%} of fresh draws"
+
+
+def test_the_blend_is_never_worse_than_its_best_member_on_the_backtest(fitted_daily):
+    fitted = fitted_daily[0]
+    scores = fitted.scores["rmsse"]
+    assert scores["ensemble"] <= scores.drop("ensemble").min() + 1e-9
+    assert {"auto_ets", "auto_theta", "adida", "croston_sba", "tsb", "lightgbm", "seasonal_naive"} <= set(scores.index)
+    for weights in fitted.weights.values():
+        assert abs(sum(weights.values()) - 1) < 1e-9 and set(weights) <= set(scores.index)
+
+
+def test_a_series_runs_from_its_first_sale_to_the_end_of_the_data():
+    history, _ = daily_history(days=120, series=3)
+    late = pd.DataFrame({"series_id": "NEW", "date": [START + pd.Timedelta(days=100)], "units": [4]})
+    panel = demand_panel(pd.concat([history, late]), "D")
+    row = list(panel.ids).index("NEW")
+    assert np.isnan(panel.values[row, :100]).all()  # before launch: not a zero to train on
+    assert panel.values[row, 100] == 4 and (panel.values[row, 101:] == 0).all()  # after: every day, 0 if unsold
+    quiet = history[~((history["series_id"] == "S00") & (history["date"] > START + pd.Timedelta(days=90)))]
+    assert (demand_panel(quiet, "D").values[0, 91:] == 0).all()
+
+
+def test_weekly_data_keeps_its_weekday():
+    rng = np.random.default_rng(4)
+    wednesdays = pd.date_range("2023-01-04", periods=130, freq="7D")
+    rows = [(f"D{i}", day, rng.poisson(20 + 10 * np.sin(2 * np.pi * k / 52)))
+            for i in range(6) for k, day in enumerate(wednesdays)]
+    fitted = fit_demand(pd.DataFrame(rows, columns=["series_id", "date", "units"]), freq="W", horizon=8)
+    forecast = fitted.predict()
+    assert (forecast["date"].dt.day_of_week == 2).all()
+    assert forecast["date"].min() == wednesdays[-1] + pd.Timedelta(days=7)
+    assert forecast.groupby("series_id").size().eq(8).all()
+
+
+@pytest.mark.parametrize("change, message", [
+    (lambda h: h.drop(columns="units"), "units"),
+    (lambda h: h.assign(date=h["date"].astype(str).where(h.index != 5, "31/02/2025")), "row 5"),
+    (lambda h: h.assign(units=h["units"].astype(object).where(h.index != 7, "many")), "row 7"),
+])
+def test_bad_history_is_refused_with_the_row_or_column(change, message):
+    history, _ = daily_history(days=60, series=2)
+    with pytest.raises(ValueError, match=message):
+        fit_demand(change(history), horizon=7)
+
+
+def test_an_unknown_country_is_refused():
+    history, _ = daily_history(days=80, series=2)
+    with pytest.raises(ValueError, match="country 'XX'"):
+        fit_demand(history, horizon=7, country="XX")
+
+
+def test_too_short_a_history_says_how_much_is_needed():
+    history, _ = daily_history(days=10, series=2)
+    with pytest.raises(ValueError, match="too little history"):
+        fit_demand(history, horizon=28)
+
+
+PROFILE = np.array([0, 0, 0, 0, 0, 0, 0, 0, 0, 2, 4, 6, 11, 5, 4, 5, 6, 8, 13, 6, 3, 0, 0, 0], float)  # peaks 18h, 12h, 17h
+
+
+def test_fit_traffic_forecasts_open_hours_with_their_peaks():
+    rng = np.random.default_rng(8)
+    rows = []
+    for store, size in (("L1", 1.0), ("L2", 2.5)):
+        for d in range(10 * 7):
+            day = START + pd.Timedelta(days=d)
+            if day.day_of_week == 6:
+                continue  # closed on Sundays
+            for hour in np.flatnonzero(PROFILE):
+                rows.append((store, day + pd.Timedelta(hours=int(hour)), rng.poisson(size * PROFILE[hour])))
+    history = pd.DataFrame(rows, columns=["store_id", "hour_start", "tickets"])
+    fitted = fit_traffic(history, horizon_days=7, country="BR")
+    forecast = fitted.predict()
+    assert list(forecast.columns[:5]) == ["store_id", "hour_start", "p10", "p50", "p90"]
+    assert set(forecast["hour_start"].dt.hour) == set(np.flatnonzero(PROFILE))  # open hours only
+    assert (forecast["hour_start"].dt.day_of_week != 6).all()
+    assert forecast.groupby("store_id").size().eq(6 * len(np.flatnonzero(PROFILE))).all()
+    for _, day in forecast.groupby(["store_id", forecast["hour_start"].dt.date]):
+        assert set(day.nlargest(2, "p50")["hour_start"].dt.hour) <= {12, 17, 18}
+    assert not np.allclose(forecast["p50"], forecast["p50"].round())  # the expected value, not an integer median
+    size = forecast["store_id"].map({"L1": 1.0, "L2": 2.5})
+    truth = size * PROFILE[forecast["hour_start"].dt.hour]
+    assert np.abs(forecast["p50"] - truth).sum() / truth.sum() < 0.12
+    assert fitted.scores["wape"]["ensemble"] <= fitted.scores["wape"].drop("ensemble").min() + 1e-9

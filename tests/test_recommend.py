@@ -1,0 +1,85 @@
+"""fit_recommender on baskets with planted structure."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from models import fit_recommender
+from models.recommend import pick
+
+PAIRS = {"A01": "B01", "A02": "B02", "A03": "B03", "A04": "B04"}
+
+
+def planted_baskets(n: int = 3000, seed: int = 1) -> list[list[str]]:
+    """Random baskets from 60 SKUs (a few popular), where buying Axx brings Bxx along 80% of the time."""
+    rng = np.random.default_rng(seed)
+    filler = [f"F{i:02d}" for i in range(60)]
+    weights = 1 / np.arange(1, 61)
+    weights /= weights.sum()
+    baskets = []
+    for _ in range(n):
+        basket = list(rng.choice(filler, size=rng.integers(1, 4), replace=False, p=weights))
+        if rng.random() < 0.4:
+            a = rng.choice(list(PAIRS))
+            basket.append(a)
+            if rng.random() < 0.8:
+                basket.append(PAIRS[a])
+        baskets.append(basket)
+    return baskets
+
+
+@pytest.fixture(scope="module")
+def recommender():
+    return fit_recommender(planted_baskets())
+
+
+def test_the_planted_partner_comes_first(recommender):
+    for a, b in PAIRS.items():
+        assert recommender.complete([a], k=5)[0] == b
+        assert b in recommender.complete(["F10", a], k=3)
+
+
+def test_the_blend_is_never_below_its_best_scorer_on_validation(recommender):
+    scores = recommender.validation
+    assert scores["blend"] >= max(v for n, v in scores.items() if n != "blend") - 1e-12
+    assert {"popularity", "cooccurrence", "lift", "item_knn", "ease", "als_sized", "als_large"} <= set(scores)
+    assert abs(sum(recommender.weights.values()) - 1) < 1e-9
+
+
+def test_a_list_is_full_without_categories_and_never_repeats_the_basket(recommender):
+    out = recommender.complete(["A01", "F00", "UNKNOWN"], k=10)
+    assert len(out) == 10 and len(set(out)) == 10
+    assert not {"A01", "F00"} & set(out)
+
+
+def test_out_of_stock_is_never_suggested_at_that_store():
+    stock = pd.DataFrame({"store_id": ["L1", "L2"], "sku": ["B01", "B01"], "on_hand": [0, 5]})
+    recommender = fit_recommender(planted_baskets(), stock=stock)
+    assert "B01" not in recommender.complete(["A01"], k=10, store_id="L1")
+    assert recommender.complete(["A01"], k=10, store_id="L2")[0] == "B01"
+
+
+def test_the_group_cap_applies_only_among_real_groups():
+    relevance = np.array([9.0, 8, 7, 6, 5, 4])
+    allowed = np.ones(6, bool)
+    ungrouped = np.array(["", "", "", "", "", ""], dtype=object)
+    assert pick(relevance, allowed, 5, ungrouped, 2) == [0, 1, 2, 3, 4]  # no category: no cap
+    grouped = np.array(["x", "x", "x", "y", "", ""], dtype=object)
+    assert pick(relevance, allowed, 5, grouped, 2) == [0, 1, 3, 4, 5]  # the third "x" waits
+    assert pick(relevance, allowed, 6, grouped, 2) == [0, 1, 3, 4, 5, 2]  # and fills a list that would be short
+
+
+def test_a_catalogue_with_groups_is_read():
+    catalogue = pd.DataFrame({"sku": ["A01", "B01"], "name": ["a", "b"], "category": ["cabelo", "cabelo"],
+                              "subcategory": ["shampoo", None], "brand": ["x", "y"], "margin": [0.4, 0.5]})
+    recommender = fit_recommender(planted_baskets(), catalogue=catalogue)
+    groups = dict(zip(recommender.skus, recommender.groups))
+    assert groups["A01"] == "shampoo" and groups["B01"] == "cabelo" and groups["F00"] == ""
+    assert recommender.complete(["A01"], k=5)[0] == "B01"
+
+
+def test_too_few_baskets_are_refused():
+    with pytest.raises(ValueError, match="at least 10"):
+        fit_recommender([["A"], ["B"], []])
