@@ -83,7 +83,7 @@ class Inputs:
         return self._read[key]
 
     def calendar(self, period_days: int) -> DataFrame:
-        frame = calendar_frame(self.first_day, self.as_of, period_days)
+        frame = calendar_frame(self.first_day, self.as_of, period_days, self.settings.country)
         return self.spark.createDataFrame(frame, "date date, holidays_in_period int, retail_event_in_period int, "
                                           "days_to_next_event int, days_since_last_event int, next_event string")
 

@@ -9,7 +9,7 @@ from datetime import date, timedelta
 
 import pandas as pd
 
-from pipelines.calendar import brazil_holidays, retail_event_days
+from pipelines.calendar import public_holidays, retail_event_days
 
 EPOCH = date(1970, 1, 5)  # a Monday: period indexes count from here, so weeks start on Mondays
 
@@ -18,11 +18,12 @@ def period_start(day: date, period_days: int) -> date:
     return day - timedelta(days=(day - EPOCH).days % period_days)
 
 
-def calendar_frame(first: date, last: date, period_days: int) -> pd.DataFrame:
-    """One row per period starting in ``[first, last]``: the CALENDAR features of definitions.py."""
+def calendar_frame(first: date, last: date, period_days: int, country: str = "BR") -> pd.DataFrame:
+    """One row per period starting in ``[first, last]``: the CALENDAR features of definitions.py,
+    from ``country``'s holidays and retail dates."""
     years = range(first.year - 1, last.year + 2)
-    holidays = brazil_holidays(years)
-    events = retail_event_days(years)
+    holidays = public_holidays(years, country)
+    events = retail_event_days(years, country)
     event_days = {d for _, d in events}
     rows = []
     start = period_start(first, period_days)

@@ -35,11 +35,11 @@ def planned_days(settings: Settings, series: pd.DataFrame, first: date, days: in
     promotions = frame("SELECT sku, store_id, starts_on, ends_on, toFloat64(discount_pct) FROM silver.promotions "
                        f"WHERE starts_on <= '{last}' AND ends_on >= '{first}'",
                        ["sku", "store_id", "starts_on", "ends_on", "discount_pct"])
-    return known_ahead(series, first, days, prices, promotions)
+    return known_ahead(series, first, days, prices, promotions, settings.country)
 
 
-def known_ahead(series: pd.DataFrame, first: date, days: int, prices: pd.DataFrame, promotions: pd.DataFrame
-                ) -> pd.DataFrame:
+def known_ahead(series: pd.DataFrame, first: date, days: int, prices: pd.DataFrame, promotions: pd.DataFrame,
+                country: str = "BR") -> pd.DataFrame:
     """The known-ahead columns from price and promotion rows (see :func:`planned_days`)."""
     dates = pd.date_range(pd.Timestamp(first), periods=days, freq="D")
     grid = series[["store_id", "sku"]].drop_duplicates().merge(pd.DataFrame({"date": dates}), how="cross")
@@ -70,7 +70,7 @@ def known_ahead(series: pd.DataFrame, first: date, days: int, prices: pd.DataFra
     grid["price"] = grid["regular_price"] * (1 - depth / 100)
     grid["price_vs_regular"] = 1 - depth / 100
 
-    calendar = calendar_frame(first, first + timedelta(days=days - 1), 1).assign(
+    calendar = calendar_frame(first, first + timedelta(days=days - 1), 1, country).assign(
         date=lambda f: pd.to_datetime(f["date"]))
     grid = grid.merge(calendar, on="date", how="left")
     grid["day_of_week"] = grid["date"].dt.day_of_week

@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-from models.panel import LEVEL_WINDOW, YEAR, Panel
+from models.panel import LEVEL_WINDOW, YEAR, Panel, days_to_retail_event
 
 PARAMS = {"objective": "regression", "learning_rate": 0.05, "num_leaves": 31, "min_data_in_leaf": 100,
           "feature_fraction": 0.8, "bagging_fraction": 0.8, "bagging_freq": 1, "lambda_l2": 1.0,
@@ -66,7 +66,8 @@ def naive_error(values: np.ndarray, t: int) -> np.ndarray:
 
 def calendar(periods: pd.DatetimeIndex, panel: Panel) -> dict[str, np.ndarray]:
     """Calendar features of the predicted periods."""
-    out = {"month": periods.month.to_numpy(), "holiday": panel.holiday_flags(periods)}
+    out = {"month": periods.month.to_numpy(), "holiday": panel.holiday_flags(periods),
+           "days_to_event": days_to_retail_event(periods, panel.country)}
     if panel.freq == "W":
         out["week_of_year"] = periods.isocalendar().week.to_numpy(int)
     else:

@@ -15,9 +15,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-import holidays
 import numpy as np
 import pandas as pd
+
+from pipelines.calendar import public_holidays, retail_event_days
 
 # Per frequency: the seasons the models look at, the periods of a year, and the window (in
 # periods) that sets each series' current level.
@@ -93,7 +94,7 @@ class Panel:
         return pd.DatetimeIndex([self.index[-1] + self.step * (k + 1) for k in range(horizon)])
 
     def holiday_flags(self, periods: pd.DatetimeIndex) -> np.ndarray:
-        """1 where a period holds a public holiday of ``country`` (the ``holidays`` package)."""
+        """1 where a period holds a public holiday of ``country``."""
         return holiday_flags(periods, self.country, days=7 if self.freq == "W" else 1)
 
 
@@ -101,17 +102,25 @@ def holiday_flags(periods: pd.DatetimeIndex, country: str, days: int = 1) -> np.
     """For each period starting at ``periods`` and lasting ``days``: 1 if it holds a public holiday."""
     if len(periods) == 0:
         return np.zeros(0)
-    years = range(periods.min().year - 1, periods.max().year + 2)
-    try:
-        calendar = holidays.country_holidays(country, years=years)
-    except NotImplementedError as error:
-        raise ValueError(f"unknown country {country!r} for the holiday calendar: use an ISO 3166 code the "
-                         f"'holidays' package knows (BR, PT, GB, US, …)") from error
+    calendar = public_holidays(range(periods.min().year - 1, periods.max().year + 2), country)
     starts = periods.normalize()
     flags = np.zeros(len(periods))
     for offset in range(days):
         flags = np.maximum(flags, [d.date() in calendar for d in starts + pd.Timedelta(days=offset)])
     return flags
+
+
+def days_to_retail_event(periods: pd.DatetimeIndex, country: str, cap: int = 30) -> np.ndarray:
+    """Days from each period to the next retail date of ``country`` (Black Friday, Christmas…), capped."""
+    if len(periods) == 0:
+        return np.zeros(0)
+    events = np.array(sorted(pd.Timestamp(day) for _, day in
+                             retail_event_days(range(periods.min().year, periods.max().year + 2), country)),
+                      dtype="datetime64[ns]")
+    starts = periods.normalize().to_numpy()
+    nxt = np.searchsorted(events, starts)
+    ahead = np.where(nxt < len(events), (events[np.minimum(nxt, len(events) - 1)] - starts) / np.timedelta64(1, "D"), cap)
+    return np.minimum(ahead, cap)
 
 
 def demand_panel(history: pd.DataFrame, freq: str, country: str = "BR") -> Panel:

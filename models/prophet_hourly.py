@@ -44,7 +44,7 @@ def forecast_stores(history: TrafficHistory, origin: int, s: np.ndarray, d: np.n
     per store fitted on its ``weeks`` weeks of open hours up to ``origin``."""
     start = max(0, origin - 7 * weeks + 1)
     calls, order = [], []
-    holidays = holidays_frame(history.day(start).date(), history.day(int(d.max())).date())
+    holidays = holidays_frame(history.day(start).date(), history.day(int(d.max())).date(), history.country)
     for store in np.unique(s):
         values = history.tickets[store, start: origin + 1]
         day, hour = np.nonzero(np.isfinite(values))

@@ -1,7 +1,7 @@
 """Prophet where it is strong: smooth aggregate series (category × store, store, chain).
 
 Aggregates have enough volume for Prophet's weekly and yearly seasonality to show, and the
-retail dates act as holidays with the ramp the calendar gives them (``RETAIL_EVENTS``: the lift
+retail dates act as holidays with the ramp the calendar gives them (``EVENT_LEAD_DAYS``: the lift
 builds over the days before the event). National holidays are holidays too. Series are fitted in
 a process pool, one fit per series; Stan is single-threaded, so workers = cores.
 """
@@ -16,18 +16,18 @@ from datetime import date
 
 import pandas as pd
 
-from pipelines.calendar import RETAIL_EVENTS, brazil_holidays, retail_event_days
+from pipelines.calendar import EVENT_LEAD_DAYS, public_holidays, retail_event_days
 
 INTERVAL = 0.8  # P10–P90
 
 
-def holidays_frame(first: date, last: date) -> pd.DataFrame:
-    """Prophet's holidays table: retail dates (with their ramp) and Brazil's national holidays."""
+def holidays_frame(first: date, last: date, country: str = "BR") -> pd.DataFrame:
+    """Prophet's holidays table: ``country``'s retail dates (with their ramp) and national holidays."""
     years = range(first.year, last.year + 2)
-    rows = [{"holiday": name, "ds": pd.Timestamp(day), "lower_window": -RETAIL_EVENTS[name][1], "upper_window": 0}
-            for name, day in retail_event_days(years)]
+    rows = [{"holiday": name, "ds": pd.Timestamp(day), "lower_window": -EVENT_LEAD_DAYS[name], "upper_window": 0}
+            for name, day in retail_event_days(years, country)]
     rows += [{"holiday": "feriado", "ds": pd.Timestamp(day), "lower_window": 0, "upper_window": 0}
-             for day in brazil_holidays(years)]
+             for day in public_holidays(years, country)]
     return pd.DataFrame(rows)
 
 
@@ -49,13 +49,14 @@ def fit_predict(history: pd.DataFrame, horizon: int, holidays: pd.DataFrame) -> 
                          "p10": out["yhat_lower"].clip(lower=0), "p90": out["yhat_upper"].clip(lower=0)})
 
 
-def forecast_many(histories: dict[tuple, pd.DataFrame], horizon: int, workers: int | None = None) -> dict[tuple, pd.DataFrame]:
+def forecast_many(histories: dict[tuple, pd.DataFrame], horizon: int, workers: int | None = None,
+                  country: str = "BR") -> dict[tuple, pd.DataFrame]:
     """:func:`fit_predict` for every series, in parallel; keys are whatever identifies a series."""
     if not histories:
         return {}
     first = min(pd.Timestamp(h["date"].min()) for h in histories.values()).date()
     last = max(pd.Timestamp(h["date"].max()) for h in histories.values()).date()
-    holidays = holidays_frame(first, last)
+    holidays = holidays_frame(first, last, country)
     keys = list(histories)
     results = in_pool(fit_predict, [(histories[k], horizon, holidays) for k in keys], workers)
     return dict(zip(keys, results))

@@ -47,9 +47,10 @@ class TrafficHistory:
     promotions: np.ndarray  # store × day, promotions running (known ahead)
     last: int  # index of the last day with sales
     trading_hours: np.ndarray  # store × hour: from the store's first to its last hour with a sale
+    country: str = "BR"  # whose holidays and retail dates the calendar features mark
 
     @classmethod
-    def of(cls, frame: pd.DataFrame, extra_days: int = 0) -> TrafficHistory:
+    def of(cls, frame: pd.DataFrame, extra_days: int = 0, country: str = "BR") -> TrafficHistory:
         """From rows of (store_id, date, hour, tickets, items[, promotions_running]); a day absent for a
         store is a closed day. ``extra_days`` of room after the last day for the days to forecast."""
         if frame.empty:
@@ -74,7 +75,7 @@ class TrafficHistory:
         promotions = np.zeros((len(stores), n_days))
         if "promotions_running" in frame:
             promotions[s, d] = frame["promotions_running"].to_numpy(float)
-        return cls(stores, first, tickets, items, promotions, (last - first).days, trading)
+        return cls(stores, first, tickets, items, promotions, (last - first).days, trading, country)
 
     def day_index(self, day: date | pd.Timestamp) -> int:
         return (pd.Timestamp(day).normalize() - self.first).days
@@ -162,7 +163,7 @@ def examples(history: TrafficHistory, origin: int, s: np.ndarray, d: np.ndarray,
             "promotions_running": history.promotions[s, d],
         })
     days = history.day(d)
-    calendar = _calendar(days.min().date(), days.max().date())
+    calendar = _calendar(days.min().date(), days.max().date(), history.country)
     on_day = calendar.reindex(days)
     frame["day_of_week"] = days.day_of_week.to_numpy()
     frame["month"] = days.month.to_numpy()
@@ -183,8 +184,8 @@ def _prior_mean(values: np.ndarray, days: int) -> np.ndarray:
         return (sums[:, end] - sums[:, start]) / (counts[:, end] - counts[:, start])
 
 
-def _calendar(first: date, last: date) -> pd.DataFrame:
-    frame = calendar_frame(first, last, 1)
+def _calendar(first: date, last: date, country: str) -> pd.DataFrame:
+    frame = calendar_frame(first, last, 1, country)
     return pd.DataFrame({"is_holiday": (frame["holidays_in_period"] > 0).astype(int).to_numpy(),
                          "retail_event": frame["retail_event_in_period"].to_numpy(),
                          "days_to_next_event": frame["days_to_next_event"].astype(float).to_numpy()},

@@ -1,7 +1,8 @@
-"""Brazil's calendar as retail sees it: national holidays and the retail dates that move demand.
+"""The retail calendar of a country: national holidays and the retail dates that move demand.
 
-One place for it: the generator plants demand around these dates, the feature pipelines measure
-the distance to them, and the forecasters use them as holidays.
+One place for it: the generator plants demand around Brazil's dates (CosmeticCo), the feature
+pipelines measure the distance to the dates of the retailer's country (``VITRINE_COUNTRY``), and
+the forecasters use them as holidays.
 """
 
 from __future__ import annotations
@@ -9,29 +10,52 @@ from __future__ import annotations
 from datetime import date, timedelta
 
 import holidays
+from dateutil.easter import easter
 
-# name -> (demand multiplier planted on the day, days before it that the lift ramps up over)
+
+
+# The retail dates that move demand, per country (ISO code): name -> the day in a year. Countries
+# not listed get Valentine's Day, Black Friday and Christmas Eve. BR follows CosmeticCo's calendar.
+def _nth_weekday(year: int, month: int, weekday: int, n: int) -> date:
+    first = date(year, month, 1)
+    return first + timedelta(days=(weekday - first.weekday()) % 7 + 7 * (n - 1))
+
+
+def _last_friday_of_november(year: int) -> date:
+    nov = date(year, 11, 30)
+    return nov - timedelta(days=(nov.weekday() - 4) % 7)
+
+
+RETAIL_CALENDARS: dict[str, dict[str, object]] = {
+    "BR": {"Dia das Mães": lambda y: _nth_weekday(y, 5, 6, 2), "Dia dos Namorados": lambda y: date(y, 6, 12),
+           "Black Friday": _last_friday_of_november, "Natal": lambda y: date(y, 12, 24)},
+    "PT": {"Dia da Mãe": lambda y: _nth_weekday(y, 5, 6, 1), "Dia dos Namorados": lambda y: date(y, 2, 14),
+           "Black Friday": _last_friday_of_november, "Natal": lambda y: date(y, 12, 24)},
+    "US": {"Valentine's Day": lambda y: date(y, 2, 14), "Mother's Day": lambda y: _nth_weekday(y, 5, 6, 2),
+           "Black Friday": lambda y: _nth_weekday(y, 11, 3, 4) + timedelta(days=1),
+           "Christmas Eve": lambda y: date(y, 12, 24)},
+    "GB": {"Valentine's Day": lambda y: date(y, 2, 14), "Mothering Sunday": lambda y: easter(y) - timedelta(days=21),
+           "Black Friday": _last_friday_of_november, "Christmas Eve": lambda y: date(y, 12, 24)},
+}
+DEFAULT_RETAIL_CALENDAR = {"Valentine's Day": lambda y: date(y, 2, 14), "Black Friday": _last_friday_of_november,
+                           "Christmas Eve": lambda y: date(y, 12, 24)}
+# days before an event that its lift builds over (the ramp Prophet and the features see)
+EVENT_LEAD_DAYS = {"Dia das Mães": 7, "Dia da Mãe": 7, "Mother's Day": 7, "Mothering Sunday": 7,
+                   "Dia dos Namorados": 4, "Valentine's Day": 4, "Black Friday": 2, "Natal": 10, "Christmas Eve": 10}
+
+
+# Brazil's events as the generator plants them: name -> (demand multiplier on the day, days before
+# it that the lift ramps up over)
 RETAIL_EVENTS: dict[str, tuple[float, int]] = {
-    "Dia das Mães": (2.2, 7),
-    "Dia dos Namorados": (1.8, 4),
-    "Black Friday": (2.5, 2),
-    "Natal": (2.4, 10),
+    name: (lift, EVENT_LEAD_DAYS[name])
+    for name, lift in {"Dia das Mães": 2.2, "Dia dos Namorados": 1.8, "Black Friday": 2.5, "Natal": 2.4}.items()
 }
 
 
-def retail_event_days(years: range) -> list[tuple[str, date]]:
-    """Each retail event's day in ``years``, sorted by day."""
-    out = []
-    for y in years:
-        may = date(y, 5, 1)
-        nov = date(y, 11, 30)
-        out += [
-            ("Dia das Mães", may + timedelta(days=(6 - may.weekday()) % 7 + 7)),  # 2nd Sunday of May
-            ("Dia dos Namorados", date(y, 6, 12)),
-            ("Black Friday", nov - timedelta(days=(nov.weekday() - 4) % 7)),  # last Friday of November
-            ("Natal", date(y, 12, 24)),
-        ]
-    return sorted(out, key=lambda e: e[1])
+def retail_event_days(years: range, country: str = "BR") -> list[tuple[str, date]]:
+    """Each retail event's day in ``years`` for ``country``, sorted by day."""
+    events = RETAIL_CALENDARS.get(country.upper(), DEFAULT_RETAIL_CALENDAR)
+    return sorted(((name, rule(y)) for y in years for name, rule in events.items()), key=lambda e: e[1])
 
 
 def retail_dates(years: range) -> dict[date, tuple[str, float]]:
@@ -45,6 +69,10 @@ def retail_dates(years: range) -> dict[date, tuple[str, float]]:
     return out
 
 
-def brazil_holidays(years: range) -> dict[date, str]:
-    """National holidays of Brazil (the ``holidays`` package) by day."""
-    return dict(holidays.country_holidays("BR", years=years).items())
+def public_holidays(years: range, country: str = "BR") -> dict[date, str]:
+    """National public holidays of ``country`` (ISO code, the ``holidays`` package) by day."""
+    try:
+        return dict(holidays.country_holidays(country.upper(), years=years).items())
+    except NotImplementedError as error:
+        raise ValueError(f"unknown country {country!r} for the holiday calendar: use an ISO 3166 code the "
+                         f"'holidays' package knows (BR, PT, GB, US, …; VITRINE_COUNTRY for the pipeline)") from error

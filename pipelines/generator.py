@@ -20,7 +20,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.csv as pacsv
 
-from pipelines.calendar import brazil_holidays, retail_dates
+from pipelines.calendar import public_holidays, retail_dates
 
 
 @dataclass(frozen=True)
@@ -321,7 +321,7 @@ def _tickets(rng: np.random.Generator, cfg: Scale, stores: Stores, cal: Calendar
 def _day_factor(cal: Calendar, retail: dict[date, tuple[str, float]]) -> np.ndarray:
     """Each day's expected traffic relative to a plain day: weekday × season × retail dates × holidays
     (closed on 25/12 and 1/1)."""
-    br_holidays = brazil_holidays(range(cal.start.year, END_DATE.year + 1))
+    br_holidays = public_holidays(range(cal.start.year, END_DATE.year + 1), "BR")
     day_of_year = np.array([d.timetuple().tm_yday for d in cal.dates])
     season = 1 + 0.12 * np.cos(2 * np.pi * (day_of_year - 350) / 365.25)  # summer/Christmas high
     retail_lift = np.array([retail.get(d, ("", 1.0))[1] for d in cal.dates])

@@ -27,6 +27,8 @@ class Settings(BaseSettings):
         None, description="A ClickHouse server (http://user:pass@host:8123/); unset = embedded chDB under home."
     )
     timezone: str = Field("America/Sao_Paulo", description="Stores' local time zone.")
+    country: str = Field("BR", description="The stores' country (ISO 3166 code): its public holidays and retail "
+                         "dates (Mother's Day, Valentine's, Black Friday, Christmas) feed the forecasters.")
     spark_master: str = Field("local[*]", description="Spark master URL for feature pipelines.")
     spark_driver_memory: str = Field("6g", description="Spark driver memory (local mode: all of Spark's memory).")
     spark_shuffle_partitions: int = Field(16, description="Partitions after a Spark shuffle (AQE merges small ones).")

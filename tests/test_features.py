@@ -15,7 +15,7 @@ from features.build import FeatureInputError, build
 from features.calendar import EPOCH
 from features.definitions import GRANULARITIES, demand, feature_set
 from features.spark import spark_session
-from pipelines.calendar import brazil_holidays, retail_event_days
+from pipelines.calendar import public_holidays, retail_event_days
 from pipelines.settings import load_settings
 from pipelines.privacy import pseudonym_key, pseudonymise
 from tests.conftest import REPO, SALES_HEADER, load, write_csv
@@ -148,7 +148,7 @@ def expected_daily(ref: Reference, s, k, d) -> dict:
     row["price"] = price * (1 - promo_depth(s, k, d) / 100) if price else None
     row["series_age"] = (d - ref.first[s, k]).days
     row["day_of_week"] = d.weekday()
-    row["holidays_in_period"] = int(d in brazil_holidays(range(2023, 2025)))
+    row["holidays_in_period"] = int(d in public_holidays(range(2023, 2025), "BR"))
     upcoming = min(day for _, day in retail_event_days(range(2023, 2026)) if day >= d)
     row["days_to_next_event"] = (upcoming - d).days
     return row

@@ -50,6 +50,7 @@ class BacktestConfig:
     rounds: int = 250  # boosting rounds
     prophet_levels: tuple[str, ...] = ("category_store", "store", "chain")
     seed: int = 7
+    country: str = "BR"  # whose holidays and retail dates Prophet sees (VITRINE_COUNTRY)
 
 
 @dataclass
@@ -268,7 +269,7 @@ def _prophet(histories: dict[str, pd.DataFrame], config: BacktestConfig,
         history = histories[level]
         series = {key if isinstance(key, tuple) else (key,): rows for key, rows in
                   history.groupby(keys, observed=True)}
-        predicted = prophet_levels.forecast_many(series, config.horizon)
+        predicted = prophet_levels.forecast_many(series, config.horizon, country=config.country)
         frames = [f.assign(**dict(zip(keys, key))) for key, f in predicted.items()]
         forecast = pd.concat(frames, ignore_index=True)
         actual = lightgbm[level][[*keys, "date", "actual"]]

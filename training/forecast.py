@@ -83,7 +83,7 @@ def train_forecast(settings: Settings, config: BacktestConfig | None = None, pol
 
     from training.tracking import champion_gate, configure
 
-    config, policy = config or BacktestConfig(), policy or StockPolicy()
+    config, policy = replace(config or BacktestConfig(), country=settings.country), policy or StockPolicy()
     run = latest_run(settings, "demand_day")
     if run is None:
         raise ForecastTrainingError("no demand_day features yet: run `vitrine features build` first")

@@ -93,13 +93,13 @@ class StaffingTraining:
     seconds: dict[str, float]
 
 
-def load_history(path: Path, extra_days: int = 0) -> TrafficHistory:
+def load_history(path: Path, extra_days: int = 0, country: str = "BR") -> TrafficHistory:
     import pyarrow.dataset as ds
 
     frame = ds.dataset(str(path), format="parquet").to_table(
         columns=["store_id", "date", "hour", "tickets", "items", "promotions_running"]).to_pandas()
     try:
-        return TrafficHistory.of(frame, extra_days)
+        return TrafficHistory.of(frame, extra_days, country)
     except ValueError as exc:
         raise StaffingTrainingError(f"the feature table {path} has no rows: {exc}") from exc
 
@@ -147,8 +147,11 @@ def forecast_from(history: TrafficHistory, origin: int, config: StaffingConfig, 
     for name, column in BASELINES.items():
         parts.append(base.assign(model=name, point=inputs[column].to_numpy(), p10=np.nan, p90=np.nan))
     if model is not None:
-        q = model.quantiles(model.predict(inputs))
-        parts.append(base.assign(model="lightgbm", point=q[:, 1], p10=q[:, 0], p90=q[:, 2]))
+        mean = model.predict(inputs)
+        q = model.quantiles(mean)
+        # the point is the expected count: the integer median of a count distribution sits below
+        # the mean and biased the plan low
+        parts.append(base.assign(model="lightgbm", point=np.clip(mean, q[:, 0], q[:, 2]), p10=q[:, 0], p90=q[:, 2]))
     if with_prophet:
         from models.prophet_hourly import forecast_stores
 
@@ -222,7 +225,7 @@ def train_staffing(settings: Settings, config: StaffingConfig | None = None, pol
     run = latest_run(settings, "traffic_hour")
     if run is None:
         raise StaffingTrainingError("no traffic_hour features yet: run `vitrine features build` first")
-    history = load_history(run.path, extra_days=config.horizon)
+    history = load_history(run.path, extra_days=config.horizon, country=settings.country)
     seconds: dict[str, float] = {}
     on_step("backtest")
     backtest = run_backtest(history, config, on_step=on_step)
