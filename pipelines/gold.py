@@ -48,15 +48,23 @@ def _daily_sales(months: str) -> str:
             SELECT store_id, sku, toDate(sold_at) AS date, sum(quantity) AS units, sum({NET}) AS revenue
             FROM silver.sales WHERE {_month_filter('sold_at')} GROUP BY store_id, sku, date
         ),
-        active AS (
-            SELECT DISTINCT store_id, sku, toStartOfMonth(date) AS month FROM sales_day
-            UNION DISTINCT
-            SELECT DISTINCT store_id, sku, toStartOfMonth(date) FROM silver.stock WHERE {_month_filter('date')}
+        first_seen AS (
+            SELECT store_id, sku, min(day) AS first_day FROM (
+                SELECT store_id, sku, toDate(min(sold_at)) AS day FROM silver.sales GROUP BY store_id, sku
+                UNION ALL
+                SELECT store_id, sku, min(date) FROM silver.stock GROUP BY store_id, sku
+            ) GROUP BY store_id, sku
+        ),
+        spans AS (
+            SELECT store_id, sku, greatest(first_day, month) AS start, least(toLastDayOfMonth(month), last_day) AS stop
+            FROM first_seen
+            CROSS JOIN (SELECT makeDate(intDiv(m, 100), m % 100, 1) AS month
+                        FROM (SELECT arrayJoin({{months:Array(UInt32)}}) AS m)) AS months
+            WHERE greatest(first_day, month) <= least(toLastDayOfMonth(month), last_day)
         ),
         grid AS (
-            SELECT store_id, sku, arrayJoin(arrayMap(i -> month + i,
-                range(toUInt32(dateDiff('day', month, least(toLastDayOfMonth(month), last_day)) + 1)))) AS date
-            FROM active
+            SELECT store_id, sku, arrayJoin(arrayMap(i -> start + i, range(toUInt32(dateDiff('day', start, stop) + 1)))) AS date
+            FROM spans
         ),
         promo_days AS (
             SELECT sku, ifNull(store_id, '') AS store_id,
@@ -227,6 +235,11 @@ def refresh(client: Client, todo: dict[str, set[int]]) -> dict[str, int]:
             _swap_whole(client, gold, BUILDERS[gold](""))
             done[gold] = 1
             continue
+        if gold == "daily_sales" and ALL not in months:
+            # a series runs from its first sale on through every later month: a pair first seen in a
+            # late batch for an old month needs its rows in the months after it too
+            every = every if every is not None else _all_months(client)
+            months = set(months) | {m for m in every if m > min(months)}
         if ALL in months:
             every = every if every is not None else _all_months(client)
             existing = [r[0] for r in client.query(

@@ -46,15 +46,18 @@ def test_daily_sales_has_zero_days_on_hand_and_promo(loaded):
     import datetime as dt
 
     d = dt.date
-    assert got[:3] == [(d(2024, 3, 1), 0, 0.0, None, 0, None),  # before any stock snapshot: unknown on hand
-                       (d(2024, 3, 2), 0, 0.0, None, 0, None), (d(2024, 3, 3), 0, 0.0, None, 0, None)]
+    # the series starts at the pair's first record (the stock snapshot of 8/3), not at the 1st of the month
+    assert got[0][0] == d(2024, 3, 8) and [r[0] for r in got] == [d(2024, 3, 8 + i) for i in range(5)]
     by_day = {r[0]: r[1:] for r in got}
     assert by_day[d(2024, 3, 8)] == (0, 0.0, None, 0, 10)
     assert by_day[d(2024, 3, 9)] == (4, 160.0, 40.0, 1, 10)  # promo PR1 at L1; snapshot carried forward
     assert by_day[d(2024, 3, 10)] == (0, 0.0, None, 1, 0)
     assert by_day[d(2024, 3, 11)] == (-1, -40.0, None, 0, 0)  # the return
-    # the grid runs to the last day with data (April 2nd), not the end of March only
-    assert scalar(loaded, "SELECT max(date) FROM gold.daily_sales WHERE store_id = 'L1' AND sku = 'P1'") == d(2024, 3, 31)
+    # the grid runs every day to the last day with data (April 2nd), into months the pair sold nothing in
+    assert scalar(loaded, "SELECT max(date) FROM gold.daily_sales WHERE store_id = 'L1' AND sku = 'P1'") == d(2024, 4, 2)
+    assert scalar(loaded, "SELECT count() FROM gold.daily_sales WHERE store_id = 'L1' AND sku = 'P1'") == 24 + 2
+    # a pair first seen in April has no March rows (no past row exists because of a later sale)
+    assert scalar(loaded, "SELECT min(date) FROM gold.daily_sales WHERE store_id = 'L2' AND sku = 'P2'") == d(2024, 4, 2)
     # chain-wide promotion for P3 flags every store that sells it
     assert scalar(loaded, "SELECT on_promo FROM gold.daily_sales WHERE store_id = 'L1' AND sku = 'P3' "
                           "AND date = '2024-03-11'") == 1

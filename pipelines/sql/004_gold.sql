@@ -1,8 +1,9 @@
 -- Gold: the tables managers, sellers and models read. Month-partitioned tables are refreshed by
 -- recomputing only the months a new batch touched and swapping them in (REPLACE PARTITION).
 
--- Store x SKU x day. Zero-sale days are explicit for pairs active in the month (a sale or a stock
--- snapshot in it); on_hand is the latest end-of-day snapshot at or before the day (null = unknown).
+-- Store x SKU x day. Every day from the pair's first sale or stock snapshot to the last day of sales
+-- data, zero-sale days explicit (a series is dense from its start, and no row exists because of a
+-- later sale); on_hand is the latest end-of-day snapshot at or before the day (null = unknown).
 CREATE TABLE IF NOT EXISTS gold.daily_sales (
     date Date,
     store_id String,
