@@ -8,9 +8,12 @@
    sells with; a basket of SKUs nobody knows falls back to the best sellers. Unknown SKUs are
    reported back, never an error.
 2. **Rules**, each switchable in ``Rules``: drop the basket's SKUs and their near-duplicates (the
-   same product in another size or colour); drop what the store has no stock of (when its stock
-   is known); boost margin inside a pool of relevant candidates only; keep at most
-   ``max_per_group`` suggestions per subcategory.
+   same product in another size or colour) — but only where this retailer's baskets show that
+   variants are bought together less often than chance (``variants_lift`` < 1); drop what the
+   store has no stock of (when its stock is known); boost margin inside a pool of relevant
+   candidates only; keep at most ``max_per_group`` suggestions per subcategory, among SKUs that
+   have one (SKUs without a category are not a group), filling a list that would otherwise be
+   short with the capped ones.
 3. **Reasons**: "levado junto com X em 18% das compras" when the basket data says so, else the
    reason of the source (similar baskets, the subcategory, best seller).
 
@@ -117,7 +120,12 @@ class CrossSell:
         self.family_of = dict(zip(known.index, self.family))
         groups = known["group"].fillna("")
         self.group, self.group_names = pd.factorize(groups)
+        self.no_group = self.group_names.get_loc("") if "" in self.group_names else -1  # SKUs without a category
         self._group_scores()
+        self.variant_lift = variants_lift(self.cooc, self.family)
+        # variants of one product (sizes, colours) are dropped only where this retailer's customers
+        # rarely buy them together: below chance (lift < 1) in its own baskets
+        self.suppress_variants = self.rules.drop_near_duplicates and self.variant_lift < 1.0
         self.stock = stock if stock is not None else pd.DataFrame(columns=["store_id", "sku", "on_hand"])
         self.in_stock = {store: np.isin(self.skus, part.loc[part["on_hand"] > 0, "sku"].astype(str))
                          for store, part in self.stock.groupby("store_id", observed=True)}
@@ -176,7 +184,7 @@ class CrossSell:
     def _allowed(self, cols: list[int], families: set, store: str | None) -> tuple[np.ndarray, bool]:
         allowed = np.ones(len(self.skus), dtype=bool)
         allowed[cols] = False
-        if self.rules.drop_near_duplicates and families:
+        if self.suppress_variants and families:
             allowed &= ~np.isin(self.family, list(families))
         stock_checked = store is not None and store in self.in_stock
         if self.rules.drop_out_of_stock and stock_checked:
@@ -195,19 +203,22 @@ class CrossSell:
         if self.rules.margin_weight:
             final[pool] += self.rules.margin_weight * np.nan_to_num(self.margin[pool], nan=0.0).clip(0, 1)
         chosen: list[int] = []
+        waiting: list[int] = []  # over their group's cap: they fill a list that would otherwise be short
         per_group: dict[int, int] = {}
         families: set[int] = set()
         for j in pool[np.argsort(-final[pool], kind="stable")]:
-            if self.rules.drop_near_duplicates and self.family[j] in families:
+            if self.suppress_variants and self.family[j] in families:
                 continue
-            if self.rules.max_per_group and per_group.get(self.group[j], 0) >= self.rules.max_per_group:
+            real_group = self.group[j] != self.no_group
+            if self.rules.max_per_group and real_group and per_group.get(self.group[j], 0) >= self.rules.max_per_group:
+                waiting.append(int(j))
                 continue
             chosen.append(int(j))
             families.add(self.family[j])
             per_group[self.group[j]] = per_group.get(self.group[j], 0) + 1
             if len(chosen) == k:
-                break
-        return chosen, final
+                return chosen, final
+        return chosen + waiting[: k - len(chosen)], final
 
     def _reasons(self, chosen: list[int], cols: list[int], new: list[str], source: str) -> list[str]:
         shares = self.cooc.shares(cols, chosen) if cols and chosen else np.zeros((0, len(chosen)))
@@ -291,6 +302,21 @@ class CrossSell:
         catalogue = pd.read_parquet(folder / "catalogue.parquet").set_index("sku")
         return cls(np.array(meta["skus"]), Als.load(folder), cooc, catalogue, pd.read_parquet(folder / "stock.parquet"),
                    Rules(**meta["rules"]), meta["cooc_weight"])
+
+
+def variants_lift(cooc: Cooccurrence, family: np.ndarray) -> float:
+    """How much more often than chance two variants of one product (same family, other SKU) share a
+    basket: pooled observed / expected pair counts over every same-family pair; 0 when the catalogue
+    has no variants or no basket holds two (nothing shows they go together)."""
+    counts = cooc.counts.tocoo()
+    same = (counts.row < counts.col) & (family[counts.row] == family[counts.col])
+    if not same.any():
+        return 0.0
+    observed = counts.data[same].sum()
+    items = cooc.item_baskets.astype(float)
+    members = pd.Series(items).groupby(family).agg(["sum", lambda v: float(np.sum(v**2))])
+    pairs_expected = ((members["sum"] ** 2 - members.iloc[:, 1]) / 2).sum() / max(cooc.baskets, 1)
+    return float(observed / pairs_expected) if pairs_expected > 0 else 0.0
 
 
 def _unit(values: np.ndarray) -> np.ndarray:

@@ -37,21 +37,23 @@ PLANTED = [(("S1", "C1"), 300), (("S1", "C2"), 150), (("S1", "M1"), 100), (("S1"
            (("B1", "L1"), 300), (("S1B", "C1"), 50)]
 
 
-def baskets() -> list[tuple[str, ...]]:
+def baskets(planted=PLANTED) -> list[tuple[str, ...]]:
     rng = np.random.default_rng(3)
-    out = [basket for basket, times in PLANTED for _ in range(times)]
+    out = [basket for basket, times in planted for _ in range(times)]
     fillers = [f"F{i:02d}" for i in range(20)]
     out += [tuple(rng.choice(fillers, 2, replace=False)) for _ in range(2000)]
     out += [(a, f) for a in ("S1", "B1", "C1") for f in fillers for _ in range(3)]
     return out
 
 
-def fit(rules: Rules | None = None, stock: pd.DataFrame | None = None) -> CrossSell:
-    lines = pd.DataFrame([(t, s) for t, basket in enumerate(baskets()) for s in basket], columns=["ticket_id", "sku"])
+def fit(rules: Rules | None = None, stock: pd.DataFrame | None = None, planted=PLANTED,
+        catalogue: pd.DataFrame = CATALOGUE) -> CrossSell:
+    lines = pd.DataFrame([(t, s) for t, basket in enumerate(baskets(planted)) for s in basket],
+                         columns=["ticket_id", "sku"])
     index = ItemIndex.of(lines)
     matrix = index.matrix(lines)
     als = Als(AlsParams(factors=8, regularization=0.1, alpha=10, iterations=15)).fit(matrix)
-    return CrossSell(index.skus, als, Cooccurrence().fit(matrix), catalogue_table(CATALOGUE), stock,
+    return CrossSell(index.skus, als, Cooccurrence().fit(matrix), catalogue_table(catalogue), stock,
                      rules or Rules(margin_weight=0.0))
 
 
@@ -73,11 +75,17 @@ def test_the_planted_complement_comes_first_with_a_reason_from_the_data(recommen
     assert skus(recommender.complete(["B1"], k=1)) == ["L1"]
 
 
-def test_basket_items_and_their_other_sizes_are_never_suggested(recommender):
-    assert "S1B" not in skus(recommender.complete(["S1"], k=10))
-    relaxed = fit(Rules(margin_weight=0.0, drop_near_duplicates=False, max_per_group=0))
-    assert "S1B" in skus(relaxed.complete(["S1"], k=4))  # it is relevant: the rule is what drops it
-    assert "C1" not in skus(recommender.complete(["S1", "C1"], k=10))
+def test_other_sizes_are_dropped_only_where_customers_rarely_buy_them_together(recommender):
+    # here S1 and its 1 l size share 120 baskets, far above chance: the data keeps the variant
+    assert recommender.variant_lift > 1 and not recommender.suppress_variants
+    assert "S1B" in skus(recommender.complete(["S1"], k=4))
+    # without those baskets the two sizes never meet: the rule drops the other size
+    apart = fit(planted=[p for p in PLANTED if p[0] != ("S1", "S1B")])
+    assert apart.variant_lift < 1 and apart.suppress_variants
+    assert "S1B" not in skus(apart.complete(["S1"], k=10))
+    relaxed = fit(Rules(margin_weight=0.0, drop_near_duplicates=False), planted=[p for p in PLANTED if p[0] != ("S1", "S1B")])
+    assert not relaxed.suppress_variants  # switched off by hand, it stays off
+    assert "C1" not in skus(recommender.complete(["S1", "C1"], k=10))  # basket items never come back
 
 
 def test_out_of_stock_at_the_store_is_dropped_and_unknown_stock_is_said():
@@ -116,6 +124,14 @@ def test_at_most_max_per_group_suggestions_per_subcategory():
     crowded = fit(Rules(margin_weight=0.0, max_per_group=0))
     top = skus(crowded.complete(["S1"], k=3))
     assert {"C1", "C2"} <= set(top)  # without the rule both conditioners make the top 3
+
+
+def test_skus_without_a_category_are_not_one_group_and_lists_stay_full():
+    bare = CATALOGUE.assign(category="", subcategory="")
+    model = fit(Rules(margin_weight=0.0, max_per_group=2), catalogue=bare)
+    assert len(skus(model.complete(["S1"], k=10))) == 10  # was capped at 2: every SKU in group ""
+    few_groups = fit(Rules(margin_weight=0.0, max_per_group=1))
+    assert len(skus(few_groups.complete(["S1"], k=15))) == 15  # over-cap SKUs fill the list rather than leave it short
 
 
 def test_a_new_sku_gets_what_its_subcategory_sells_with(recommender):
