@@ -8,7 +8,7 @@ cases, so adding a method is adding an object here.
 
 The pool holds the strong simple methods, because on retail data they are hard to beat: the
 seasonal naive, window averages, the same-period averages of the last few seasons, the level ×
-seasonal-profile method, and from statsforecast AutoETS, AutoTheta, ADIDA, CrostonSBA and TSB
+seasonal-profile method, and from statsforecast AutoETS, Theta, ADIDA, CrostonSBA and TSB
 (intermittent SKUs) and MSTL (hourly traffic with daily and weekly seasons). The global LightGBM
 (``models.global_gbm``) learns across series what the simple methods cannot: the calendar,
 holidays, year-ago patterns, growth.
@@ -124,8 +124,9 @@ class LevelTimesProfile:
 class Statistical:
     """statsforecast's models, fitted together per series from its first record.
 
-    Daily: AutoETS and AutoTheta with a weekly season, ADIDA, CrostonSBA and TSB for intermittent
-    sales. Weekly: AutoETS, AutoTheta (yearly season once two years are known), ADIDA, CrostonSBA.
+    Daily: AutoETS and the dynamic optimised Theta with a weekly season, ADIDA, CrostonSBA and TSB
+    for intermittent sales. Weekly: AutoETS, Theta (yearly season once two years are known), ADIDA,
+    CrostonSBA.
     Hourly: MSTL with daily and weekly seasons. A series too short for a model gets the naive.
     """
 
@@ -138,15 +139,20 @@ class Statistical:
         return self
 
     def _models(self) -> list:
-        from statsforecast.models import ADIDA, MSTL, TSB, AutoETS, AutoTheta, CrostonSBA
+        from statsforecast.models import ADIDA, MSTL, TSB, AutoETS, CrostonSBA, DynamicOptimizedTheta
 
         freq, seasons = self.panel.freq, self.panel.seasons
         if freq == "h":
             return [MSTL(season_length=list(seasons), alias="mstl")]
         m = max(seasons)
         ets_season = m if m <= 24 else 1  # ETS seasons above 24 are not estimable
-        models = [AutoETS(season_length=ets_season, alias="auto_ets"), AutoTheta(season_length=m, alias="auto_theta"),
-                  ADIDA(alias="adida"), CrostonSBA(alias="croston_sba")]
+        # Daily ETS without a trend: a trend extrapolated over four weeks of SKU sales hurts more than
+        # it helps, and leaving it out makes the search 7× faster. Theta: the dynamic optimised
+        # variant (the M4 winner among thetas), 3× faster than searching all four.
+        ets_model = "ZNZ" if freq == "D" else "ZZZ"
+        models = [AutoETS(season_length=ets_season, model=ets_model, alias="auto_ets"),
+                  DynamicOptimizedTheta(season_length=m, alias="theta"), ADIDA(alias="adida"),
+                  CrostonSBA(alias="croston_sba")]
         if freq == "D":
             models.append(TSB(alpha_d=0.1, alpha_p=0.1, alias="tsb"))
         return models

@@ -66,7 +66,7 @@ def test_the_blend_is_never_worse_than_its_best_member_on_the_backtest(fitted_da
     fitted = fitted_daily[0]
     scores = fitted.scores["rmsse"]
     assert scores["ensemble"] <= scores.drop("ensemble").min() + 1e-9
-    assert {"auto_ets", "auto_theta", "adida", "croston_sba", "tsb", "lightgbm", "seasonal_naive"} <= set(scores.index)
+    assert {"auto_ets", "theta", "adida", "croston_sba", "tsb", "lightgbm", "seasonal_naive"} <= set(scores.index)
     for weights in fitted.weights.values():
         assert abs(sum(weights.values()) - 1) < 1e-9 and set(weights) <= set(scores.index)
 
