@@ -58,7 +58,7 @@ class FittedForecast:
         return frame
 
 
-def fit_demand(history: pd.DataFrame, freq: str = "D", horizon: int = 28, country: str = "BR",
+def fit_demand(history: pd.DataFrame, freq: str = "D", horizon: int = 28, country: str | None = "BR",
                folds: int = 3, members: list[Forecaster] | None = None) -> FittedForecast:
     """Fit the demand pool on ``history`` (``series_id, date, units``; optional columns are kept
     for the product's own features and ignored here) and forecast ``horizon`` periods.
@@ -66,6 +66,8 @@ def fit_demand(history: pd.DataFrame, freq: str = "D", horizon: int = 28, countr
     A date missing for one series means it sold nothing; a date missing for every series is a
     closed day, forecast as 0 when that weekday was closed in each of the last 8 weeks. Weekly
     data keeps its weekday. Periods are calendar days (``freq="D"``) or weeks (``"W"``).
+    ``country``: an ISO 3166 code whose public holidays and retail dates the global model sees
+    (``None``: no holiday calendar).
     """
     if horizon < 1:
         raise ValueError(f"horizon must be at least 1 period, got {horizon}")
@@ -85,7 +87,7 @@ class FittedTraffic(FittedForecast):
         return frame[open_ahead].reset_index(drop=True)
 
 
-def fit_traffic(history: pd.DataFrame, horizon_days: int = 14, country: str = "BR", folds: int = 3,
+def fit_traffic(history: pd.DataFrame, horizon_days: int = 14, country: str | None = "BR", folds: int = 3,
                 members: list[Forecaster] | None = None) -> FittedTraffic:
     """Fit the traffic pool on ``history`` (``store_id, hour_start, tickets``; closed hours absent)
     and forecast the next ``horizon_days`` days, hour by hour, for the hours each store opens."""

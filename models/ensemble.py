@@ -74,7 +74,7 @@ def run_backtest(panel: Panel, members: list[Forecaster], horizon: int, folds: i
             for name, forecast in member.fit(seen).predict(horizon).items():
                 if name not in produced:
                     produced.append(name)
-                forecasts.setdefault(name, []).append(np.where(open_ahead, forecast, 0.0))
+                forecasts.setdefault(name, []).append(np.where(open_ahead, np.clip(forecast, 0, None), 0.0))
                 seconds[name] = seconds.get(name, 0.0) + time.perf_counter() - started
         ahead = slice(origin + 1, origin + 1 + horizon)
         actual.append(np.where(panel.observed[:, ahead], panel.values[:, ahead], np.nan))
@@ -107,7 +107,7 @@ def greedy_weights(forecasts: np.ndarray, actual: np.ndarray, scale: np.ndarray,
     counts = np.zeros(len(forecasts))
     first = int(np.nanargmin(scores))
     counts[first] = 1
-    total, blend = forecasts[first].copy(), forecasts[first]
+    total = forecasts[first].copy()
     best_counts, best_score = counts.copy(), scores[first]
     for _ in range(rounds - 1):
         n = counts.sum()
@@ -227,7 +227,7 @@ class AutoForecast:
         mean = np.zeros((len(self.panel.ids), self.horizon))
         low, high = np.zeros_like(mean), np.zeros_like(mean)
         for segment, rows in self.segment_rows.items():
-            blend = sum(w * self.forecasts[name][rows] for name, w in self.weights[segment].items())
+            blend = np.clip(sum(w * self.forecasts[name][rows] for name, w in self.weights[segment].items()), 0, None)
             mean[rows] = blend
             low[rows], high[rows] = self.spreads[segment].bounds(blend)
         return (np.where(open_ahead, mean, 0.0), np.where(open_ahead, low, 0.0), np.where(open_ahead, high, 0.0))

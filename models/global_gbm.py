@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-from models.panel import LEVEL_WINDOW, YEAR, Panel, days_to_retail_event
+from models.panel import LEVEL_WINDOW, YEAR, Panel, days_to_retail_event, nanmean
 
 PARAMS = {"objective": "regression", "learning_rate": 0.05, "num_leaves": 31, "min_data_in_leaf": 100,
           "feature_fraction": 0.8, "bagging_fraction": 0.8, "bagging_freq": 1, "lambda_l2": 1.0,
@@ -31,12 +31,6 @@ PARAMS = {"objective": "regression", "learning_rate": 0.05, "num_leaves": 31, "m
 ORIGIN_STRIDE = {"D": 7, "W": 1, "h": 24}
 ORIGIN_SPAN = {"D": 364, "W": 104, "h": 16 * 7 * 24}
 MAX_ROWS = 500_000
-
-
-def _nanmean(values: np.ndarray, axis: int) -> np.ndarray:
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", RuntimeWarning)
-        return np.nanmean(values, axis=axis)
 
 
 def _gather(values: np.ndarray, index: np.ndarray) -> np.ndarray:
@@ -48,7 +42,7 @@ def _gather(values: np.ndarray, index: np.ndarray) -> np.ndarray:
 
 def level(values: np.ndarray, t: int, window: int) -> np.ndarray:
     """Each series' mean per period over the ``window`` periods up to ``t``."""
-    return _nanmean(values[:, max(0, t - window + 1): t + 1], axis=1)
+    return nanmean(values[:, max(0, t - window + 1): t + 1], axis=1)
 
 
 def scale_at(values: np.ndarray, t: int, freq: str) -> np.ndarray:
@@ -61,7 +55,7 @@ def scale_at(values: np.ndarray, t: int, freq: str) -> np.ndarray:
 def naive_error(values: np.ndarray, t: int) -> np.ndarray:
     """Mean squared one-period change up to ``t``: the RMSSE denominator at that origin."""
     steps = np.diff(values[:, : t + 1], axis=1)
-    return _nanmean(steps**2, axis=1)
+    return nanmean(steps**2, axis=1)
 
 
 def calendar(periods: pd.DatetimeIndex, panel: Panel) -> dict[str, np.ndarray]:
@@ -104,7 +98,7 @@ def rows_at(panel: Panel, t: int, horizon: int, periods: pd.DatetimeIndex) -> tu
         lags = [_gather(values, target - back - m * k) / scale[:, None] for k in range(4)]
         for k, lag in enumerate(lags):
             columns[f"lag_{m}_{k}"] = lag
-        columns[f"lag_{m}_mean"] = _nanmean(np.stack(lags), axis=0)
+        columns[f"lag_{m}_mean"] = nanmean(np.stack(lags), axis=0)
     year = YEAR[freq]
     if t + 1 > year:
         columns["year_ago"] = _gather(values, target - year) / scale[:, None]
@@ -143,8 +137,7 @@ class GlobalGBM:
             keep = max(50, MAX_ROWS // max(len(origins) * horizon, 1))
             keep_series = np.sort(rng.choice(len(values), size=min(keep, len(values)), replace=False))
         frames, targets, weights = [], [], []
-        sub = Panel(panel.ids[keep_series], panel.index, values[keep_series], panel.observed[keep_series], freq,
-                    panel.country)
+        sub = panel.subset(keep_series)
         for t in origins:
             periods = pd.DatetimeIndex([panel.index[t] + panel.step * (k + 1) for k in range(horizon)])
             frame, scale = rows_at(sub, t, horizon, periods)

@@ -13,6 +13,7 @@ the hours a store was open for traffic.
 
 from __future__ import annotations
 
+import warnings
 from dataclasses import dataclass
 
 import numpy as np
@@ -36,7 +37,7 @@ class Panel:
     values: np.ndarray  # float (series × periods); NaN before a series' first record
     observed: np.ndarray  # bool, same shape: the cells that are scored
     freq: str  # "D", "W" or "h"
-    country: str = "BR"
+    country: str | None = "BR"
     open_periods: np.ndarray | None = None  # bool per period: any series had a row (None: all)
 
     def __post_init__(self) -> None:
@@ -98,7 +99,14 @@ class Panel:
         return holiday_flags(periods, self.country, days=7 if self.freq == "W" else 1)
 
 
-def holiday_flags(periods: pd.DatetimeIndex, country: str, days: int = 1) -> np.ndarray:
+def nanmean(values: np.ndarray, axis: int) -> np.ndarray:
+    """``np.nanmean`` without the warning for all-NaN slices (a series younger than the window): NaN."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        return np.nanmean(values, axis=axis)
+
+
+def holiday_flags(periods: pd.DatetimeIndex, country: str | None, days: int = 1) -> np.ndarray:
     """For each period starting at ``periods`` and lasting ``days``: 1 if it holds a public holiday."""
     if len(periods) == 0:
         return np.zeros(0)
@@ -110,7 +118,7 @@ def holiday_flags(periods: pd.DatetimeIndex, country: str, days: int = 1) -> np.
     return flags
 
 
-def days_to_retail_event(periods: pd.DatetimeIndex, country: str, cap: int = 30) -> np.ndarray:
+def days_to_retail_event(periods: pd.DatetimeIndex, country: str | None, cap: int = 30) -> np.ndarray:
     """Days from each period to the next retail date of ``country`` (Black Friday, Christmas…), capped."""
     if len(periods) == 0:
         return np.zeros(0)
@@ -123,7 +131,7 @@ def days_to_retail_event(periods: pd.DatetimeIndex, country: str, cap: int = 30)
     return np.minimum(ahead, cap)
 
 
-def demand_panel(history: pd.DataFrame, freq: str, country: str = "BR") -> Panel:
+def demand_panel(history: pd.DataFrame, freq: str, country: str | None = "BR") -> Panel:
     """Units per series and period from rows of ``series_id, date, units``.
 
     Daily: one column per calendar day. Weekly: one column every 7 days from the first date, on
@@ -164,7 +172,7 @@ def demand_panel(history: pd.DataFrame, freq: str, country: str = "BR") -> Panel
     return Panel(np.asarray(ids), index, values, alive, "D" if freq == "D" else "W", country, open_periods)
 
 
-def traffic_panel(history: pd.DataFrame, country: str = "BR") -> Panel:
+def traffic_panel(history: pd.DataFrame, country: str | None = "BR") -> Panel:
     """Tickets per store and hour from rows of ``store_id, hour_start, tickets`` (closed hours absent).
 
     The grid runs hour by hour from midnight of the first day to 23:00 of the last; an hour with

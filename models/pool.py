@@ -17,13 +17,13 @@ holidays, year-ago patterns, growth.
 from __future__ import annotations
 
 import warnings
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Protocol
 
 import numpy as np
 import pandas as pd
 
-from models.panel import LEVEL_WINDOW, Panel
+from models.panel import LEVEL_WINDOW, Panel, nanmean
 
 
 class Forecaster(Protocol):
@@ -32,12 +32,6 @@ class Forecaster(Protocol):
     def fit(self, panel: Panel) -> Forecaster: ...
 
     def predict(self, horizon: int) -> dict[str, np.ndarray]: ...
-
-
-def _nanmean(values: np.ndarray, axis: int) -> np.ndarray:
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", RuntimeWarning)  # all-NaN: a series younger than the window
-        return np.nanmean(values, axis=axis)
 
 
 @dataclass
@@ -68,7 +62,7 @@ class WindowAverage:
         return self
 
     def predict(self, horizon: int) -> dict[str, np.ndarray]:
-        mean = np.nan_to_num(_nanmean(self.panel.values[:, -self.window:], axis=1))
+        mean = np.nan_to_num(nanmean(self.panel.values[:, -self.window:], axis=1))
         return {f"window_average_{self.window}": np.repeat(mean[:, None], horizon, axis=1)}
 
 
@@ -88,7 +82,7 @@ class SeasonalWindowAverage:
         values, m = self.panel.values, self.panel.season
         n_seasons = min(self.seasons, values.shape[1] // m)
         last = values[:, values.shape[1] - n_seasons * m:].reshape(len(values), n_seasons, m)
-        profile = np.nan_to_num(_nanmean(last, axis=1))
+        profile = np.nan_to_num(nanmean(last, axis=1))
         return {f"seasonal_average_{self.seasons}": profile[:, np.arange(horizon) % m]}
 
 
@@ -108,7 +102,7 @@ class LevelTimesProfile:
     def predict(self, horizon: int) -> dict[str, np.ndarray]:
         values, m = self.panel.values, self.panel.season
         window = min(LEVEL_WINDOW[self.panel.freq], values.shape[1])
-        level = np.nan_to_num(_nanmean(values[:, -window:], axis=1))
+        level = np.nan_to_num(nanmean(values[:, -window:], axis=1))
         n_seasons = max(1, min(self.profile_seasons, values.shape[1] // m))
         last = values[:, values.shape[1] - n_seasons * m:].reshape(len(values), n_seasons, m)
         totals = np.nansum(last, axis=1)  # series × position
@@ -118,6 +112,11 @@ class LevelTimesProfile:
         weight = volume / (volume + 20.0)  # 20 units before a series' own profile counts half
         profile = weight * own + (1 - weight) * pooled[None, :]
         return {"level_x_profile": level[:, None] * profile[:, np.arange(horizon) % m]}
+
+
+# Periods of history the statistical models see: two years of days, four of weeks, 16 weeks of hours
+# (MSTL on a year of hours costs seconds per store and forecasts two weeks no better).
+HISTORY = {"D": 730, "W": 208, "h": 16 * 168}
 
 
 @dataclass
@@ -132,7 +131,6 @@ class Statistical:
 
     n_jobs: int = 1
     panel: Panel | None = None
-    names: tuple[str, ...] = field(default=())
 
     def fit(self, panel: Panel) -> Statistical:
         self.panel = panel
@@ -163,6 +161,7 @@ class Statistical:
 
         values = self.panel.values
         born = np.where(np.isfinite(values).any(axis=1), np.isfinite(values).argmax(axis=1), values.shape[1])
+        born = np.maximum(born, values.shape[1] - HISTORY[self.panel.freq])  # recent enough to fit fast
         lengths = values.shape[1] - born
         models = self._models()
         aliases = [model.alias for model in models]
@@ -183,7 +182,7 @@ class Statistical:
                 out[alias][rows] = np.clip(np.nan_to_num(predicted), 0, None)
         short = np.flatnonzero((lengths > 0) & (lengths < 3))
         for alias in aliases:  # a series of one or two periods: their mean
-            out[alias][short] = _nanmean(values[short], axis=1)[:, None]
+            out[alias][short] = nanmean(values[short], axis=1)[:, None]
         return out
 
 

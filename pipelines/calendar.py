@@ -52,9 +52,9 @@ RETAIL_EVENTS: dict[str, tuple[float, int]] = {
 }
 
 
-def retail_event_days(years: range, country: str = "BR") -> list[tuple[str, date]]:
-    """Each retail event's day in ``years`` for ``country``, sorted by day."""
-    events = RETAIL_CALENDARS.get(country.upper(), DEFAULT_RETAIL_CALENDAR)
+def retail_event_days(years: range, country: str | None = "BR") -> list[tuple[str, date]]:
+    """Each retail event's day in ``years`` for ``country`` (the common dates for ``None``), sorted by day."""
+    events = RETAIL_CALENDARS.get((country or "").upper(), DEFAULT_RETAIL_CALENDAR)
     return sorted(((name, rule(y)) for y in years for name, rule in events.items()), key=lambda e: e[1])
 
 
@@ -69,8 +69,11 @@ def retail_dates(years: range) -> dict[date, tuple[str, float]]:
     return out
 
 
-def public_holidays(years: range, country: str = "BR") -> dict[date, str]:
-    """National public holidays of ``country`` (ISO code, the ``holidays`` package) by day."""
+def public_holidays(years: range, country: str | None = "BR") -> dict[date, str]:
+    """National public holidays of ``country`` (ISO code, the ``holidays`` package) by day; none
+    for ``country=None`` (a retailer across countries, or data without a calendar)."""
+    if country is None:
+        return {}
     try:
         return dict(holidays.country_holidays(country.upper(), years=years).items())
     except NotImplementedError as error:

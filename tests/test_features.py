@@ -168,10 +168,15 @@ def test_daily_demand_features_equal_a_plain_computation(warehouse):
         checked += 1
     assert checked == len(got) > 300
     # the series the issue names are all there, with their shapes
-    assert not any((s, k) == ("L1", "P1") and d.month == 2 and d.year == 2024 for s, k, d in keys)  # the gap
+    # a series runs every day from its first record to the last day of data: the February gap is
+    # zero-sale days, and a SKU that stopped selling keeps its zeros (nothing says it was delisted)
+    gap = got[(got.store_id == "L1") & (got.sku == "P1") & (got.date.map(lambda d: (d.year, d.month)) == (2024, 2))]
+    assert len(gap) == 29 and (gap.units == 0).all()
+    assert min(d for s, k, d in keys if (s, k) == ("L1", "P1")) == D("2023-01-02")
     one_day = got[(got.store_id == "L1") & (got.sku == "P2")]
     assert len(one_day) == 1 and one_day.units_lag_1.isna().all() and one_day.units_mean_7.isna().all()
-    assert got[(got.store_id == "L2") & (got.sku == "P3")].date.max() == D("2024-02-29")  # discontinued
+    stopped = got[(got.store_id == "L2") & (got.sku == "P3")]
+    assert stopped.date.max() == D("2024-05-01") and (stopped[stopped.date > D("2024-02-15")].units == 0).all()
     stockout = got[(got.store_id == "L1") & (got.sku == "P1") & (got.date == D("2024-01-21"))].iloc[0]
     assert stockout.on_hand_start == 0 and stockout.out_of_stock_at_start == 1 and stockout.stockout_days == 1
     january_2024 = got[(got.store_id == "L1") & (got.sku == "P1") & (got.date == D("2024-01-02"))].iloc[0]
@@ -226,7 +231,7 @@ def test_empty_warehouse_says_what_to_do(spark, settings):
 
 
 def test_as_of_before_the_data_says_where_data_starts(warehouse):
-    with pytest.raises(FeatureInputError, match="no sales before 2020-01-01.*data starts 2023-01-01"):
+    with pytest.raises(FeatureInputError, match="no sales before 2020-01-01.*data starts 2023-01-02"):
         build(warehouse, ("demand_day",), D("2020-01-01"))
 
 
