@@ -199,7 +199,7 @@ class Recommender:
         allowed[cols] = False
         if store_id is not None and store_id in self.in_stock:
             allowed &= self.in_stock[store_id]
-        return [self.skus[i] for i in pick(relevance, allowed, k, self.groups, self.max_per_group)]
+        return [str(self.skus[i]) for i in pick(relevance, allowed, k, self.groups, self.max_per_group)]
 
 
 def pick(relevance: np.ndarray, allowed: np.ndarray, k: int, groups: np.ndarray | None,
