@@ -182,6 +182,7 @@ class Recommender:
     groups: np.ndarray | None = None  # subcategory (or category) per SKU; "" = none
     max_per_group: int | None = None
     in_stock: dict[str, np.ndarray] = field(default_factory=dict)  # store → bool per SKU
+    rule_costs: dict[str, float] = field(default_factory=dict)  # soft rule → relative HitRate@10 it cost
 
     def __post_init__(self) -> None:
         self.column = {sku: i for i, sku in enumerate(self.skus)}
@@ -258,7 +259,9 @@ def fit_recommender(baskets: Sequence[Sequence[str]], catalogue: pd.DataFrame | 
     in_stock = _stock(skus, stock)
     recommender = Recommender(skus, scorers, weights, validation, groups, None, in_stock)
     if groups is not None and windows:
-        recommender.max_per_group = max_per_group if _rule_cost(recommender, windows, max_per_group) <= RULE_BUDGET else None
+        cost = _rule_cost(recommender, windows, max_per_group)
+        recommender.rule_costs["max_per_group"] = cost
+        recommender.max_per_group = max_per_group if cost <= RULE_BUDGET else None
     return recommender
 
 

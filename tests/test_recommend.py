@@ -80,6 +80,21 @@ def test_a_catalogue_with_groups_is_read():
     assert recommender.complete(["A01"], k=5)[0] == "B01"
 
 
+def test_the_group_cap_is_kept_only_when_validation_shows_it_costs_little():
+    pairs = pd.DataFrame({"sku": [*PAIRS, *PAIRS.values()], "subcategory": [f"g{i}" for i in range(8)]})
+    diverse = fit_recommender(planted_baskets(), catalogue=pairs)
+    assert diverse.rule_costs["max_per_group"] <= 0.01 and diverse.max_per_group == 2
+    # A goes with any of six accessories of one kind: capping that kind at 2 leaves out the one wanted
+    rng = np.random.default_rng(2)
+    accessories = [f"C{i}" for i in range(6)]
+    baskets = [["A", *rng.choice(accessories, 2, replace=False)] if rng.random() < 0.5
+               else list(rng.choice([f"F{i}" for i in range(30)], 2, replace=False)) for _ in range(3000)]
+    same_kind = pd.DataFrame({"sku": accessories, "subcategory": "acessórios"})
+    crowded = fit_recommender(baskets, catalogue=same_kind)
+    assert crowded.rule_costs["max_per_group"] > 0.01 and crowded.max_per_group is None
+    assert set(crowded.complete(["A", "C1"], k=4)) <= set(accessories) - {"C1"}
+
+
 def test_too_few_baskets_are_refused():
     with pytest.raises(ValueError, match="at least 10"):
         fit_recommender([["A"], ["B"], []])
