@@ -131,6 +131,12 @@ def days_to_retail_event(periods: pd.DatetimeIndex, country: str | None, cap: in
     return np.minimum(ahead, cap)
 
 
+def _no_missing_ids(history: pd.DataFrame, column: str) -> None:
+    missing = history[column].isna().to_numpy()
+    if missing.any():
+        raise ValueError(f"history row {int(np.flatnonzero(missing)[0])}: {column} is missing")
+
+
 def demand_panel(history: pd.DataFrame, freq: str, country: str | None = "BR") -> Panel:
     """Units per series and period from rows of ``series_id, date, units``.
 
@@ -145,6 +151,7 @@ def demand_panel(history: pd.DataFrame, freq: str, country: str | None = "BR") -
         raise ValueError("history is empty: there is nothing to forecast from")
     if freq not in ("D", "W"):
         raise ValueError(f"freq must be 'D' (days) or 'W' (weeks), got {freq!r}")
+    _no_missing_ids(history, "series_id")
     dates = pd.to_datetime(history["date"], errors="coerce")
     if dates.isna().any():
         row = int(np.flatnonzero(dates.isna().to_numpy())[0])
@@ -183,6 +190,7 @@ def traffic_panel(history: pd.DataFrame, country: str | None = "BR") -> Panel:
         raise ValueError(f"history lacks column(s) {', '.join(sorted(missing))}: expected store_id, hour_start, tickets")
     if history.empty:
         raise ValueError("history is empty: there is nothing to forecast from")
+    _no_missing_ids(history, "store_id")
     hours = pd.to_datetime(history["hour_start"], errors="coerce")
     if hours.isna().any():
         row = int(np.flatnonzero(hours.isna().to_numpy())[0])

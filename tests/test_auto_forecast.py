@@ -98,6 +98,7 @@ def test_weekly_data_keeps_its_weekday():
     (lambda h: h.drop(columns="units"), "units"),
     (lambda h: h.assign(date=h["date"].astype(str).where(h.index != 5, "31/02/2025")), "row 5"),
     (lambda h: h.assign(units=h["units"].astype(object).where(h.index != 7, "many")), "row 7"),
+    (lambda h: h.assign(series_id=h["series_id"].where(h.index != 3, None)), "row 3: series_id is missing"),
 ])
 def test_bad_history_is_refused_with_the_row_or_column(change, message):
     history, _ = daily_history(days=60, series=2)
