@@ -9,8 +9,9 @@ Protocols: ``rolling`` (three origins ``horizon`` apart, the last one ending the
 ``month`` (origins on the eve of the 1st of the last three months that leave a full horizon).
 At each test origin, ``fit_demand``/``fit_traffic`` see only the history up to it (their own
 backtest runs inside that history); every member of the pool is also fitted alone on the same
-history. Printed: RMSSE (demand) or WAPE and peak top-3 hit rate (traffic), P10–P90 coverage, and
-the ratio of the ensemble to the best single member on the test.
+history. Printed: RMSSE (demand) or WAPE and peak top-3 hit rate (traffic), bias (total forecast
+over total actual, − 1), P10–P90 coverage, and the ratio of the ensemble to the best single member
+on the test.
 
 Usage: python benchmarks/bench_auto_forecast.py [--datasets online_retail,small,medium] [--origins 3]
 """
@@ -137,6 +138,8 @@ def evaluate(name: str, frame: pd.DataFrame, country: str, protocol: str, count:
                                      "period": np.tile(panel.index[ahead], len(panel.ids)),
                                      "forecast": values.ravel(), "actual": actual[0].ravel()}).dropna()
                 row["peak_hit"] = peak_hit_rate(long, "forecast")
+            scored = np.isfinite(actual[0])
+            row["bias"] = float((values[scored] - actual[0][scored]).sum() / max(actual[0][scored].sum(), 1e-9))
             if label == "ensemble":
                 row["coverage"] = coverage
             results.append(row)
@@ -146,7 +149,7 @@ def evaluate(name: str, frame: pd.DataFrame, country: str, protocol: str, count:
 def summarise(results: pd.DataFrame) -> None:
     for (data, protocol), part in results.groupby(["data", "protocol"], sort=False):
         metric = "wape" if "wape" in part and part["wape"].notna().any() else "rmsse"
-        table = part.groupby("model")[[c for c in [metric, "peak_hit", "coverage", "seconds"] if c in part]].mean()
+        table = part.groupby("model")[[c for c in [metric, "bias", "peak_hit", "coverage", "seconds"] if c in part]].mean()
         table = table.sort_values(metric)
         best_single = table.drop(index="ensemble")[metric].min()
         best_name = table.drop(index="ensemble")[metric].idxmin()
@@ -154,7 +157,7 @@ def summarise(results: pd.DataFrame) -> None:
         print(table.round(4).to_string())
         line = (f"ensemble {metric} {table.loc['ensemble', metric]:.4f} vs best single ({best_name}) {best_single:.4f}: "
                 f"ratio {table.loc['ensemble', metric] / best_single:.3f}; P10–P90 coverage "
-                f"{table.loc['ensemble', 'coverage']:.1%}")
+                f"{table.loc['ensemble', 'coverage']:.1%}; bias {table.loc['ensemble', 'bias']:+.1%}")
         if "peak_hit" in table:
             line += (f"; peak hit {table.loc['ensemble', 'peak_hit']:.3f} vs best single "
                      f"{table.drop(index='ensemble')['peak_hit'].max():.3f}")
