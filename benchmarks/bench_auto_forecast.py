@@ -97,7 +97,7 @@ def peak_hit_rate(frame: pd.DataFrame, forecast: str) -> float:
     return float(np.mean(hits)) if hits else float("nan")
 
 
-def evaluate(name: str, frame: pd.DataFrame, country: str, protocol: str, count: int) -> list[dict]:
+def evaluate(name: str, frame: pd.DataFrame, country: str, protocol: str, count: int, folds: int = 3) -> list[dict]:
     traffic = "hour_start" in frame
     panel: Panel = traffic_panel(frame, country) if traffic else demand_panel(frame, "D", country)
     steps, per_day = (14 * 24, 24) if traffic else (28, 1)
@@ -120,7 +120,8 @@ def evaluate(name: str, frame: pd.DataFrame, country: str, protocol: str, count:
             for label, values in member.fit(seen).predict(steps).items():
                 forecasts[label] = (np.where(open_ahead, values, 0.0), time.perf_counter() - started)
         started = time.perf_counter()
-        fitted = fit_traffic(history, 14, country) if traffic else fit_demand(history, "D", 28, country)
+        fitted = (fit_traffic(history, 14, country, folds=folds) if traffic
+                  else fit_demand(history, "D", 28, country, folds=folds))
         seconds = time.perf_counter() - started
         # series born after the origin are unknown to the fit: 0, as every member forecasts them
         position = {sid: k for k, sid in enumerate(panel.ids)}
@@ -170,6 +171,7 @@ def main() -> None:
     parser.add_argument("--protocols", default="rolling,month")
     parser.add_argument("--origins", type=int, default=3)
     parser.add_argument("--tasks", default="sku,store,traffic")
+    parser.add_argument("--folds", type=int, default=3, help="backtest folds inside fit_demand / fit_traffic")
     args = parser.parse_args()
     rows = []
     for dataset in args.datasets.split(","):
@@ -181,7 +183,7 @@ def main() -> None:
                 continue
             for protocol in args.protocols.split(","):
                 started = time.perf_counter()
-                rows += evaluate(f"{dataset}/{task}", frame, country, protocol, args.origins)
+                rows += evaluate(f"{dataset}/{task}", frame, country, protocol, args.origins, args.folds)
                 print(f"  {dataset}/{task} {protocol}: {time.perf_counter() - started:.0f} s", flush=True)
                 summarise(pd.DataFrame([r for r in rows if r["data"] == f"{dataset}/{task}" and r["protocol"] == protocol]))
 
