@@ -182,6 +182,7 @@ class Recommender:
     groups: np.ndarray | None = None  # subcategory (or category) per SKU; "" = none
     max_per_group: int | None = None
     in_stock: dict[str, np.ndarray] = field(default_factory=dict)  # store → bool per SKU
+    labels: np.ndarray | None = None  # each SKU as the caller wrote it (an int stays an int)
     rule_costs: dict[str, float] = field(default_factory=dict)  # soft rule → relative HitRate@10 it cost
 
     def __post_init__(self) -> None:
@@ -192,15 +193,16 @@ class Recommender:
 
     def complete(self, basket: Sequence[str], k: int = 10, store_id: str | None = None) -> list[str]:
         """Up to ``k`` SKUs to suggest for ``basket``, best first (unknown SKUs are ignored)."""
-        cols = sorted({self.column[s] for s in basket if s in self.column})
+        cols = sorted({self.column[str(s)] for s in basket if str(s) in self.column})
         query = sp.csr_matrix((np.ones(len(cols), np.float32), (np.zeros(len(cols), int), cols)),
                               shape=(1, len(self.skus)))
         relevance = self.scores(query)[0]
         allowed = np.ones(len(self.skus), bool)
         allowed[cols] = False
-        if store_id is not None and store_id in self.in_stock:
-            allowed &= self.in_stock[store_id]
-        return [str(self.skus[i]) for i in pick(relevance, allowed, k, self.groups, self.max_per_group)]
+        if store_id is not None and str(store_id) in self.in_stock:
+            allowed &= self.in_stock[str(store_id)]
+        labels = self.labels if self.labels is not None else self.skus
+        return [labels[i] for i in pick(relevance, allowed, k, self.groups, self.max_per_group)]
 
 
 def pick(relevance: np.ndarray, allowed: np.ndarray, k: int, groups: np.ndarray | None,
@@ -232,6 +234,10 @@ def fit_recommender(baskets: Sequence[Sequence[str]], catalogue: pd.DataFrame | 
     subcategory (else category) is the diversity group. ``stock``: optional ``store_id, sku,
     on_hand``; a SKU with nothing on hand at a store is never suggested there.
     """
+    written: dict[str, object] = {}  # SKU ids are matched as text and answered as the caller wrote them
+    for basket in baskets:
+        for sku in basket:
+            written.setdefault(str(sku), sku.item() if isinstance(sku, np.generic) else sku)
     baskets = [list(dict.fromkeys(str(s) for s in b)) for b in baskets]
     baskets = [b for b in baskets if b]
     if len(baskets) < 10:
@@ -257,7 +263,9 @@ def fit_recommender(baskets: Sequence[Sequence[str]], catalogue: pd.DataFrame | 
     scorers = {s.name: s.fit(matrix) for s in candidates(len(skus)) if s.name in weights}
     groups = _groups(skus, catalogue)
     in_stock = _stock(skus, stock)
-    recommender = Recommender(skus, scorers, weights, validation, groups, None, in_stock)
+    labels = np.empty(len(skus), dtype=object)
+    labels[:] = [written[sku] for sku in skus]
+    recommender = Recommender(skus, scorers, weights, validation, groups, None, in_stock, labels)
     if groups is not None and windows:
         cost = _rule_cost(recommender, windows, max_per_group)
         recommender.rule_costs["max_per_group"] = cost

@@ -95,6 +95,15 @@ def test_the_group_cap_is_kept_only_when_validation_shows_it_costs_little():
     assert set(crowded.complete(["A", "C1"], k=4)) <= set(accessories) - {"C1"}
 
 
+def test_sku_ids_come_back_as_the_caller_wrote_them():
+    offset = {"A": 0, "B": 1000, "F": 2000}
+    as_numbers = [[offset[s[0]] + int(s[1:]) for s in b] for b in planted_baskets()]
+    recommender = fit_recommender(as_numbers)
+    out = recommender.complete([1], k=3)
+    assert out[0] == 1001 and all(type(s) is int for s in out)
+    assert recommender.complete(["1"], k=1) == [1001]  # the same SKU written as text is found
+
+
 def test_too_few_baskets_are_refused():
     with pytest.raises(ValueError, match="at least 10"):
         fit_recommender([["A"], ["B"], []])
