@@ -22,7 +22,6 @@ import argparse
 import sys
 import tempfile
 import time
-import warnings
 from pathlib import Path
 
 import numpy as np
@@ -33,7 +32,7 @@ sys.path.insert(0, str(REPO))
 
 from models.auto_forecast import fit_demand, fit_traffic  # noqa: E402
 from models.ensemble import loss  # noqa: E402
-from models.panel import Panel, demand_panel, traffic_panel  # noqa: E402
+from models.panel import Panel, demand_panel, naive_mse, traffic_panel  # noqa: E402
 from models.pool import default_pool  # noqa: E402
 
 ONLINE_RETAIL = REPO.parent / "shared" / "datasets" / "online_retail" / "online_retail.csv.gz"
@@ -109,9 +108,7 @@ def evaluate(name: str, frame: pd.DataFrame, country: str, protocol: str, count:
         history = frame[pd.to_datetime(frame["hour_start" if traffic else "date"]) < cut]
         ahead = slice(origin + 1, origin + 1 + steps)
         actual = np.where(panel.observed[:, ahead], panel.values[:, ahead], np.nan)[None]
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", RuntimeWarning)
-            mse = np.nanmean(np.diff(seen.values, axis=1) ** 2, axis=1)
+        mse = naive_mse(panel.values, origin)
         scale = np.where(mse > 0, mse, np.nan)[None]
         open_ahead = seen.open_ahead(steps)
         forecasts = {}

@@ -14,7 +14,7 @@ if TYPE_CHECKING:
     from models.auto_forecast import fit_demand, fit_traffic
     from models.recommend import fit_recommender
 
-__all__ = ["fit_demand", "fit_traffic", "fit_recommender"]
+__all__ = ["fit_demand", "fit_recommender", "fit_traffic"]
 
 
 def __getattr__(name: str) -> Any:

@@ -129,10 +129,16 @@ class Cooccurrence:
         return dense_rows(self.conditional, items)[:, others]
 
     def lift(self, item: int) -> np.ndarray:
-        """P(j | item) / P(j) for every SKU j, shrunk by support (pairs / (pairs + 10))."""
+        """P(j | item) / P(j) for every SKU j, shrunk by support (see :func:`shrunk_lift`)."""
         pairs = self.counts[item].toarray().ravel()
-        lift = pairs * self.baskets / (max(self.item_baskets[item], 1.0) * np.maximum(self.item_baskets, 1.0))
-        return lift * pairs / (pairs + 10.0)
+        return shrunk_lift(pairs, self.item_baskets[item], self.item_baskets, self.baskets)
+
+
+def shrunk_lift(together: np.ndarray, baskets_a: np.ndarray | float, baskets_b: np.ndarray, baskets: int) -> np.ndarray:
+    """Lift P(b | a) / P(b) of pairs bought ``together`` times, shrunk by support
+    (together / (together + 10)) so that a pair seen twice does not top a list."""
+    lift = together * baskets / (np.maximum(baskets_a, 1.0) * np.maximum(baskets_b, 1.0))
+    return lift * together / (together + 10.0)
 
 
 @dataclass(frozen=True)

@@ -37,7 +37,7 @@ import numpy as np
 import pandas as pd
 import scipy.sparse as sp
 
-from models.basket_models import Als, Cooccurrence, Hybrid
+from models.basket_models import Als, Cooccurrence, Hybrid, shrunk_lift
 
 HISTORY_WEIGHT = 0.25  # a past purchase of the customer counts a quarter of a SKU in today's basket
 CATALOGUE_COLUMNS = ("sku", "name", "category", "subcategory", "brand", "margin")
@@ -276,7 +276,7 @@ class CrossSell:
         rows, cols, together = rows[keep], cols[keep], together[keep]
         items = np.maximum(self.cooc.item_baskets, 1.0)
         lift = together * self.cooc.baskets / (items[rows] * items[cols])
-        order = np.argsort(-(lift * together / (together + 10.0)), kind="stable")[:k]
+        order = np.argsort(-shrunk_lift(together, items[rows], items[cols], self.cooc.baskets), kind="stable")[:k]
         return [{"sku_a": str(self.skus[a]), "name_a": str(self.names[a]), "sku_b": str(self.skus[b]),
                  "name_b": str(self.names[b]), "baskets": int(n), "share_a_with_b": round(float(n / items[a]), 4),
                  "lift": round(float(x), 2)} for a, b, n, x in zip(rows[order], cols[order], together[order], lift[order])]
@@ -314,9 +314,11 @@ def variants_lift(cooc: Cooccurrence, family: np.ndarray) -> float:
         return 0.0
     observed = counts.data[same].sum()
     items = cooc.item_baskets.astype(float)
-    members = pd.Series(items).groupby(family).agg(["sum", lambda v: float(np.sum(v**2))])
-    pairs_expected = ((members["sum"] ** 2 - members.iloc[:, 1]) / 2).sum() / max(cooc.baskets, 1)
-    return float(observed / pairs_expected) if pairs_expected > 0 else 0.0
+    # expected baskets holding two variants of a family, if SKUs were bought independently:
+    # Σ over its pairs of n_i n_j / N = ((Σ n)² − Σ n²) / 2N
+    total, squares = np.bincount(family, weights=items), np.bincount(family, weights=items**2)
+    expected = ((total**2 - squares) / 2).sum() / max(cooc.baskets, 1)
+    return float(observed / expected) if expected > 0 else 0.0
 
 
 def _unit(values: np.ndarray) -> np.ndarray:

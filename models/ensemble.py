@@ -27,7 +27,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-from models.panel import LEVEL_WINDOW, Panel
+from models.panel import LEVEL_WINDOW, Panel, naive_mse
 from models.pool import Forecaster
 
 INTERMITTENT_ADI = 1.32
@@ -78,9 +78,7 @@ def run_backtest(panel: Panel, members: list[Forecaster], horizon: int, folds: i
                 seconds[name] = seconds.get(name, 0.0) + time.perf_counter() - started
         ahead = slice(origin + 1, origin + 1 + horizon)
         actual.append(np.where(panel.observed[:, ahead], panel.values[:, ahead], np.nan))
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", RuntimeWarning)
-            mse = np.nanmean(np.diff(seen.values, axis=1) ** 2, axis=1)
+        mse = naive_mse(panel.values, origin)
         scale.append(np.where(mse > 0, mse, np.nan))
     names = list(forecasts)
     return Backtest(names, np.stack([np.stack(forecasts[n]) for n in names]), np.stack(actual), np.stack(scale),
@@ -188,7 +186,6 @@ class AutoForecast:
     scores: pd.DataFrame | None = None
     backtest: Backtest | None = None
     segment_rows: dict[str, np.ndarray] = field(default_factory=dict)
-    fit_seconds: dict[str, float] = field(default_factory=dict)
 
     def fit(self) -> AutoForecast:
         bt = self.backtest = run_backtest(self.panel, self.members, self.horizon, self.folds)
@@ -213,13 +210,7 @@ class AutoForecast:
         for member, names in zip(self.members, self.backtest.member_names):
             if not used & set(names):
                 continue
-            started = time.perf_counter()
-            member.fit(self.panel)
-            predicted = member.predict(self.horizon)
-            if used & set(predicted):
-                self.forecasts.update(predicted)
-            for name in predicted:
-                self.fit_seconds[name] = time.perf_counter() - started
+            self.forecasts.update(member.fit(self.panel).predict(self.horizon))
 
     def predict(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """(mean, P10, P90) per series × step; 0 on periods expected closed."""

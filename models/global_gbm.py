@@ -22,7 +22,8 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-from models.panel import LEVEL_WINDOW, YEAR, Panel, days_to_retail_event, nanmean
+from features.calendar import calendar_frame
+from models.panel import LEVEL_WINDOW, YEAR, Panel, naive_mse, nanmean
 
 # Strongly regularised (few leaves, 500 rows per leaf, 120 rounds): retail series are noisy, and on
 # Online Retail and the generator alike this beat the default-sized trees out of sample.
@@ -54,16 +55,19 @@ def scale_at(values: np.ndarray, t: int, freq: str) -> np.ndarray:
     return np.maximum(np.nan_to_num(np.fmax(recent, longer / 4)), 1.0 / window)
 
 
-def naive_error(values: np.ndarray, t: int) -> np.ndarray:
-    """Mean squared one-period change up to ``t``: the RMSSE denominator at that origin."""
-    steps = np.diff(values[:, : t + 1], axis=1)
-    return nanmean(steps**2, axis=1)
-
-
 def calendar(periods: pd.DatetimeIndex, panel: Panel) -> dict[str, np.ndarray]:
-    """Calendar features of the predicted periods."""
-    out = {"month": periods.month.to_numpy(), "holiday": panel.holiday_flags(periods),
-           "days_to_event": days_to_retail_event(periods, panel.country)}
+    """Calendar features of the predicted periods, from the project's calendar of the panel's country:
+    a public holiday in the period (a week: any of its 7 days), days to the next retail date (at
+    most 30), and the date parts."""
+    starts = periods.normalize()
+    days = calendar_frame(starts.min().date(), (starts.max() + pd.Timedelta(days=7)).date(), 1, panel.country)
+    days = days.set_index(pd.to_datetime(days["date"]))
+    holiday = (days["holidays_in_period"] > 0).astype(float)
+    if panel.freq == "W":
+        holiday = holiday.rolling(7, min_periods=1).max().shift(-6)  # any holiday in the 7 days from each day
+    to_event = days["days_to_next_event"].astype(float).clip(upper=30)
+    out = {"month": periods.month.to_numpy(), "holiday": holiday.reindex(starts).to_numpy(),
+           "days_to_event": to_event.reindex(starts).to_numpy()}
     if panel.freq == "W":
         out["week_of_year"] = periods.isocalendar().week.to_numpy(int)
     else:
@@ -72,8 +76,7 @@ def calendar(periods: pd.DatetimeIndex, panel: Panel) -> dict[str, np.ndarray]:
     if panel.freq == "h":
         out["hour"] = periods.hour.to_numpy()
     if panel.freq == "D":
-        day_after = panel.holiday_flags(periods + pd.Timedelta(days=1))
-        out["holiday_next_day"] = day_after
+        out["holiday_next_day"] = holiday.reindex(starts + pd.Timedelta(days=1)).to_numpy()
     return out
 
 
@@ -149,7 +152,7 @@ class GlobalGBM:
             truth[:, inside] = sub.values[:, target_index[inside]]
             scored = np.zeros_like(truth, bool)
             scored[:, inside] = sub.observed[:, target_index[inside]]
-            error = naive_error(sub.values, t)
+            error = naive_mse(sub.values, t)
             weight = np.broadcast_to((scale**2 / np.where(error > 0, error, np.nan))[:, None], truth.shape)
             usable = (np.isfinite(truth) & scored & np.isfinite(weight) & np.isfinite(sub.values[:, t])[:, None]).ravel()
             frames.append(frame[usable])

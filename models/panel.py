@@ -19,8 +19,6 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from pipelines.calendar import public_holidays, retail_event_days
-
 # Per frequency: the seasons the models look at, the periods of a year, and the window (in
 # periods) that sets each series' current level.
 SEASONS = {"D": (7,), "W": (52,), "h": (24, 168)}
@@ -94,10 +92,6 @@ class Panel:
         """The ``horizon`` periods after the last one."""
         return pd.DatetimeIndex([self.index[-1] + self.step * (k + 1) for k in range(horizon)])
 
-    def holiday_flags(self, periods: pd.DatetimeIndex) -> np.ndarray:
-        """1 where a period holds a public holiday of ``country``."""
-        return holiday_flags(periods, self.country, days=7 if self.freq == "W" else 1)
-
 
 def nanmean(values: np.ndarray, axis: int) -> np.ndarray:
     """``np.nanmean`` without the warning for all-NaN slices (a series younger than the window): NaN."""
@@ -106,29 +100,10 @@ def nanmean(values: np.ndarray, axis: int) -> np.ndarray:
         return np.nanmean(values, axis=axis)
 
 
-def holiday_flags(periods: pd.DatetimeIndex, country: str | None, days: int = 1) -> np.ndarray:
-    """For each period starting at ``periods`` and lasting ``days``: 1 if it holds a public holiday."""
-    if len(periods) == 0:
-        return np.zeros(0)
-    calendar = public_holidays(range(periods.min().year - 1, periods.max().year + 2), country)
-    starts = periods.normalize()
-    flags = np.zeros(len(periods))
-    for offset in range(days):
-        flags = np.maximum(flags, [d.date() in calendar for d in starts + pd.Timedelta(days=offset)])
-    return flags
-
-
-def days_to_retail_event(periods: pd.DatetimeIndex, country: str | None, cap: int = 30) -> np.ndarray:
-    """Days from each period to the next retail date of ``country`` (Black Friday, Christmas…), capped."""
-    if len(periods) == 0:
-        return np.zeros(0)
-    events = np.array(sorted(pd.Timestamp(day) for _, day in
-                             retail_event_days(range(periods.min().year, periods.max().year + 2), country)),
-                      dtype="datetime64[ns]")
-    starts = periods.normalize().to_numpy()
-    nxt = np.searchsorted(events, starts)
-    ahead = np.where(nxt < len(events), (events[np.minimum(nxt, len(events) - 1)] - starts) / np.timedelta64(1, "D"), cap)
-    return np.minimum(ahead, cap)
+def naive_mse(values: np.ndarray, t: int) -> np.ndarray:
+    """Each series' mean squared one-period change up to period ``t``: the RMSSE denominator at
+    that origin (NaN for a series with fewer than two periods)."""
+    return nanmean(np.diff(values[:, : t + 1], axis=1) ** 2, axis=1)
 
 
 def _no_missing_ids(history: pd.DataFrame, column: str) -> None:

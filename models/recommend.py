@@ -32,7 +32,17 @@ import numpy as np
 import pandas as pd
 import scipy.sparse as sp
 
-from models.basket_models import TIE_BREAK, Als, AlsParams, Cooccurrence, Popularity, basket_matrix, dense_rows
+from models.basket_models import (
+    TIE_BREAK,
+    Als,
+    AlsParams,
+    Cooccurrence,
+    Popularity,
+    basket_matrix,
+    dense_rows,
+    row_unit,
+    shrunk_lift,
+)
 
 VALIDATION_SHARE = 0.2
 WINDOWS = 2
@@ -51,9 +61,7 @@ class Lift:
     def fit(self, matrix: sp.csr_matrix) -> Lift:
         cooc = Cooccurrence().fit(matrix)
         counts = cooc.counts.tocoo()
-        items = np.maximum(cooc.item_baskets, 1.0)
-        lift = counts.data * cooc.baskets / (items[counts.row] * items[counts.col])
-        shrunk = lift * counts.data / (counts.data + 10.0)
+        shrunk = shrunk_lift(counts.data, cooc.item_baskets[counts.row], cooc.item_baskets[counts.col], cooc.baskets)
         self.similarity = sp.csr_matrix((shrunk.astype(np.float32), (counts.row, counts.col)), shape=counts.shape)
         self.share = cooc.share
         return self
@@ -99,11 +107,6 @@ def candidates(n_items: int) -> list:
     if n_items <= EASE_MAX_ITEMS:
         pool.append(Ease())
     return pool
-
-
-def _unit(scores: np.ndarray) -> np.ndarray:
-    lo, hi = scores.min(axis=1, keepdims=True), scores.max(axis=1, keepdims=True)
-    return (scores - lo) / np.where(hi > lo, hi - lo, 1.0)
 
 
 @dataclass
@@ -189,7 +192,7 @@ class Recommender:
         self.column = {sku: i for i, sku in enumerate(self.skus)}
 
     def scores(self, queries: sp.csr_matrix) -> np.ndarray:
-        return sum(w * _unit(self.scorers[name].scores(queries)) for name, w in self.weights.items())
+        return sum(w * row_unit(self.scorers[name].scores(queries)) for name, w in self.weights.items())
 
     def complete(self, basket: Sequence[str], k: int = 10, store_id: str | None = None) -> list[str]:
         """Up to ``k`` SKUs to suggest for ``basket``, best first (unknown SKUs are ignored)."""
@@ -250,7 +253,7 @@ def fit_recommender(baskets: Sequence[Sequence[str]], catalogue: pd.DataFrame | 
     windows = _windows(matrix, seed)
     for start, window in windows:
         for scorer in candidates(len(skus)):
-            window.scores[scorer.name] = _unit(scorer.fit(matrix[:start]).scores(window.queries))
+            window.scores[scorer.name] = row_unit(scorer.fit(matrix[:start]).scores(window.queries))
     validation: dict[str, float] = {}
     if windows:
         only = [w for _, w in windows]

@@ -13,9 +13,6 @@ import holidays
 from dateutil.easter import easter
 
 
-
-# The retail dates that move demand, per country (ISO code): name -> the day in a year. Countries
-# not listed get Valentine's Day, Black Friday and Christmas Eve. BR follows CosmeticCo's calendar.
 def _nth_weekday(year: int, month: int, weekday: int, n: int) -> date:
     first = date(year, month, 1)
     return first + timedelta(days=(weekday - first.weekday()) % 7 + 7 * (n - 1))
@@ -26,6 +23,8 @@ def _last_friday_of_november(year: int) -> date:
     return nov - timedelta(days=(nov.weekday() - 4) % 7)
 
 
+# The retail dates that move demand, per country (ISO code): name -> the day in a year. Countries
+# not listed get Valentine's Day, Black Friday and Christmas Eve. BR follows CosmeticCo's calendar.
 RETAIL_CALENDARS: dict[str, dict[str, object]] = {
     "BR": {"Dia das Mães": lambda y: _nth_weekday(y, 5, 6, 2), "Dia dos Namorados": lambda y: date(y, 6, 12),
            "Black Friday": _last_friday_of_november, "Natal": lambda y: date(y, 12, 24)},
