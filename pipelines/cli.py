@@ -270,8 +270,9 @@ def train_staffing_command(
 @users_app.command("add")
 def users_add(
     name: Annotated[str, typer.Argument(help="Who the token is for.")],
-    role: Annotated[str, typer.Option(help="seller | manager | analyst | admin")],
-    store: Annotated[str | None, typer.Option(help="Store id (sellers and managers).")] = None,
+    role: Annotated[str, typer.Option(help="seller | manager | analyst | admin | pos (a store's point of sale, "
+                                           "the only role that posts sales)")],
+    store: Annotated[str | None, typer.Option(help="Store id (sellers, managers and points of sale).")] = None,
     seller: Annotated[str | None, typer.Option(help="Seller id (sellers).")] = None,
     home: HomeOption = None,
 ) -> None:

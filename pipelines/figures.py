@@ -3,8 +3,9 @@
 The service never opens the warehouse (the embedded one admits a single process, and the pipeline
 owns it while it runs), so each pipeline run ends by publishing what the live endpoints need as a
 few Parquet files under ``VITRINE_HOME/serving/figures``: the sellers, their targets, the
-commission rules, the catalogue with margins, each seller's recent sales by day and category, and
-the stores' monthly KPIs. The folder is written aside and swapped in, so the service reads either
+commission rules, the catalogue with margins, each seller's recent sales by day and category, the
+stores' monthly KPIs, and what a posted sale is judged against (the price list, the promotions and
+a digest of every line the warehouse holds). The folder is written aside and swapped in, so the service reads either
 the old set or the new one, never half of each. ``meta.json`` says up to which posted sale
 (pipelines/live_sales.py) the warehouse holds, so the service adds the later ones itself.
 """
@@ -19,6 +20,7 @@ from pathlib import Path
 import pandas as pd
 from clickhouse_connect.driver.client import Client
 
+from pipelines import live_sales, sale_rules
 from pipelines.local_files import replace_folder
 from pipelines.settings import Settings
 
@@ -84,6 +86,10 @@ QUERIES = {
         FROM gold.daily_sales AS d LEFT JOIN silver.products AS p ON p.sku = d.sku
         WHERE d.date >= toStartOfMonth({through:Date}) - INTERVAL 2 MONTH
         GROUP BY store_id, month, category SETTINGS join_use_nulls = 1""",
+    # what a posted line is judged against, as file ingestion judges it (pipelines/sale_rules.py)
+    "prices": sale_rules.PRICES_SQL,
+    "promotion_periods": sale_rules.PROMOTIONS_SQL,
+    "sale_keys": live_sales.KEYS_SQL,
 }
 
 

@@ -25,6 +25,7 @@ from pathlib import Path
 
 from clickhouse_connect.driver.client import Client
 
+from pipelines import sale_rules
 from pipelines.mapping import FileMapping, Mapping, TableMapping
 from pipelines.privacy import pseudonym_key, pseudonymise_sql
 from pipelines.schema import TABLES, Table, load_order
@@ -275,6 +276,8 @@ def _load_silver(client: Client, settings: Settings, table: Table, mapping: Tabl
     verdict = verdict_sql(rules(table, settings))
     raw_json = "toJSONString(map(" + ", ".join(f"'{c}', ifNull(`{c}`, '')" for c in table.column_names) + "))"
     inner = f"SELECT *, {typed_select} FROM bronze.{table.name} WHERE batch_id = {{b:String}}"
+    if table.name == "sales":
+        inner = sale_rules.with_references(inner)
     stage = f"meta.validate_{batch}_{table.name}"
     client.command(f"DROP TABLE IF EXISTS {stage}")
     client.command(

@@ -17,6 +17,7 @@ have been counted.
 from __future__ import annotations
 
 import csv
+import hashlib
 from dataclasses import astuple, dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -43,6 +44,21 @@ CREATE TABLE IF NOT EXISTS lines (
 CREATE INDEX IF NOT EXISTS lines_by_seller ON lines (seller_id, sold_at);
 CREATE INDEX IF NOT EXISTS lines_by_store ON lines (store_id, sold_at);
 CREATE TABLE IF NOT EXISTS exported (upto INTEGER NOT NULL, file TEXT NOT NULL, at TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS refused (
+    refusal_id INTEGER PRIMARY KEY AUTOINCREMENT,
+    store_id TEXT NOT NULL,
+    seller_id TEXT NOT NULL,
+    ticket_id TEXT NOT NULL,
+    line INTEGER NOT NULL,
+    sku TEXT NOT NULL,
+    quantity INTEGER NOT NULL,
+    unit_price REAL NOT NULL,
+    discount REAL NOT NULL,
+    sold_at TEXT NOT NULL,
+    reason TEXT NOT NULL,
+    refused_at TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS refused_by_store ON refused (store_id, refusal_id);
 """
 # The columns of a CosmeticCo ``vendas`` export, which the ingest already knows how to read.
 EXPORT_HEADER = ["cod_transacao", "item", "cod_loja", "cod_vendedor", "cod_cliente", "cod_prod", "quantidade",
@@ -71,6 +87,30 @@ class SaleLine:
         values = list(astuple(self))
         values[-1] = self.sold_at.strftime("%Y-%m-%d %H:%M:%S")
         return tuple(values)
+
+    def key_digest(self) -> int:
+        return _digest(f"{self.ticket_id}|{self.line}")
+
+    def content_digest(self) -> int:
+        """What the warehouse's copy of this line must match (:data:`KEYS_SQL` computes the same)."""
+        return _digest(f"{self.store_id}|{self.seller_id}|{self.sku}|{self.quantity}|{round(self.unit_price * 10_000)}|"
+                       f"{round(self.discount * 10_000)}|{self.sold_at:%Y-%m-%d %H:%M:%S}")
+
+
+def _digest(text: str) -> int:
+    """The first 8 bytes of the MD5, as ClickHouse's ``reinterpretAsUInt64(MD5(...))`` reads them."""
+    return int.from_bytes(hashlib.md5(text.encode()).digest()[:8], "little")
+
+
+# every line the warehouse holds as (key digest, content digest), published with the figures so the
+# service refuses a posted line whose (ticket, line) the warehouse holds with other content (409)
+# and does not count twice one it holds already; money in ten-thousandths, as Decimal(18, 4) stores it
+KEYS_SQL = """
+    SELECT reinterpretAsUInt64(MD5(concat(ticket_id, '|', toString(line)))) AS key,
+           reinterpretAsUInt64(MD5(concat(store_id, '|', seller_id, '|', sku, '|', toString(quantity), '|',
+                                          toString(toInt64(unit_price * 10000)), '|', toString(toInt64(ifNull(discount, 0) * 10000)),
+                                          '|', toString(sold_at)))) AS content
+    FROM silver.sales ORDER BY key"""
 
 
 def database(settings: Settings) -> Path:
@@ -110,6 +150,23 @@ def accept(settings: Settings, lines: list[SaleLine]) -> tuple[int, int]:
             db.execute("ROLLBACK")
             raise
     return new, duplicates
+
+
+def record_refused(settings: Settings, sale: SaleLine, reason: str) -> None:
+    """Keep an implausible line the API refused, for the store's manager to see (and the bot to push)."""
+    with _connect(settings) as db:
+        db.execute("INSERT INTO refused (store_id, seller_id, ticket_id, line, sku, quantity, unit_price, discount, "
+                   "sold_at, reason, refused_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                   (sale.store_id, sale.seller_id, sale.ticket_id, sale.line, sale.sku, sale.quantity, sale.unit_price,
+                    sale.discount, sale.row()[-1], reason, datetime.now(UTC).isoformat(timespec="seconds")))
+
+
+def refused(settings: Settings, store_id: str, limit: int = 50) -> list[dict]:
+    """The store's refused lines, newest first."""
+    with _connect(settings) as db:
+        cursor = db.execute("SELECT * FROM refused WHERE store_id = ? ORDER BY refusal_id DESC LIMIT ?", (store_id, limit))
+        names = [column[0] for column in cursor.description]
+        return [dict(zip(names, row)) for row in cursor.fetchall()]
 
 
 def lines_after(settings: Settings, seq: int, seller_id: str | None = None, store_id: str | None = None,

@@ -35,6 +35,16 @@ class Settings(BaseSettings):
     clickhouse_read_slices: int = Field(
         8, description="Parallel slices Spark reads a ClickHouse server in (by hash of the first key column).")
     earliest_sale_date: str = Field("2000-01-01", description="Sales before this date are quarantined.")
+    clock_skew_minutes: int = Field(10, ge=0, description="How far ahead of the stores' clock a sale's time may be "
+                                    "(a till running fast); later ones are refused as in the future.")
+    sale_max_quantity: int = Field(200, ge=1, description="The most units one sale line may hold (returns too); more "
+                                   "is refused live and quarantined in files as implausible.")
+    sale_price_band: float = Field(0.3, ge=0, le=1, description="How far a line's unit price may stray from the "
+                                   "catalogue: up to (1 + band) x the list price, down to (1 - band) x the promotional "
+                                   "price of that day.")
+    sale_limits_by_store: dict[str, dict[str, float]] = Field(
+        default_factory=dict, description='Per-store bounds over the defaults, as JSON: '
+        '{"L001": {"max_quantity": 500, "price_band": 0.5}}.')
     pseudonym_key: str | None = Field(
         None, description="Secret key for customer pseudonyms (LGPD); unset = HOME/pseudonym.key, created on first use.")
     today: date | None = Field(
@@ -42,6 +52,8 @@ class Settings(BaseSettings):
         "(set it to replay a dataset that ends in the past).")
     pipeline_every_hours: float = Field(24.0, description="How often `vitrine run` re-runs the pipeline while serving.")
     service_port: int = Field(3000, description="Port `vitrine serve` listens on (127.0.0.1).")
+    max_body_bytes: int = Field(1_000_000, ge=1_000, description="The largest request body the API reads; "
+                                "a larger one is answered 413.")
     model_poll_seconds: int = Field(60, description="How often the service asks the registry for new champions.")
     service_url: str | None = Field(
         None, description="The API the bot and the dashboard call; unset = http://127.0.0.1:<service_port>.")

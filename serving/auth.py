@@ -11,7 +11,10 @@ Roles:
 - ``seller``: their own figures and the cross-sell of their store;
 - ``manager``: everything about their store;
 - ``analyst``: everything, read-only;
-- ``admin``: everything, and the admin calls (reload the models).
+- ``admin``: everything, and the admin calls (reload the models);
+- ``pos``: a store's point of sale, a service account: posts that store's sales (nobody else may:
+  a seller who could post would set their own sales and commission), looks products up and asks
+  for the cross-sell of the basket being rung up.
 """
 
 from __future__ import annotations
@@ -26,7 +29,8 @@ from pathlib import Path
 from pipelines.local_files import sqlite_database
 from pipelines.settings import Settings
 
-ROLES = ("seller", "manager", "analyst", "admin")
+ROLES = ("seller", "manager", "analyst", "admin", "pos")
+PEOPLE = ("seller", "manager", "analyst", "admin")  # every role but the point of sale
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS users (
     user_id INTEGER PRIMARY KEY AUTOINCREMENT,
@@ -107,7 +111,7 @@ def add_user(settings: Settings, name: str, role: str, store_id: str | None = No
     """Create a user; returns it and its token (shown once, never stored in the clear)."""
     if role not in ROLES:
         raise AuthError(f"unknown role {role!r}: use one of {', '.join(ROLES)}")
-    if role in ("seller", "manager") and not store_id:
+    if role in ("seller", "manager", "pos") and not store_id:
         raise AuthError(f"a {role} needs --store")
     if role == "seller" and not seller_id:
         raise AuthError("a seller needs --seller (their seller id)")

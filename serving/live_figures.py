@@ -17,9 +17,10 @@ from difflib import SequenceMatcher
 from typing import NamedTuple
 from zoneinfo import ZoneInfo
 
+import numpy as np
 import pandas as pd
 
-from pipelines import figures, live_sales
+from pipelines import figures, live_sales, sale_rules
 from pipelines.settings import Settings
 from serving.schemas import SellerSummary
 
@@ -79,6 +80,9 @@ class Published:
     search_names: dict[str, tuple[str, ...]] = field(default_factory=dict)  # sku → its name's words, folded
     vocabulary: frozenset[str] = frozenset()  # every folded word of every name
     rules: CommissionRules = field(default_factory=lambda: CommissionRules({}, 0.0, ()))
+    catalogue: sale_rules.Catalogue | None = None
+    sale_keys: np.ndarray = field(default_factory=lambda: np.empty(0, np.uint64))  # sorted key digests
+    sale_contents: np.ndarray = field(default_factory=lambda: np.empty(0, np.uint64))  # their content digests
 
     @classmethod
     def index(cls, meta: dict, frames: dict[str, pd.DataFrame]) -> Published:
@@ -104,7 +108,15 @@ class Published:
             store_sellers=store_sellers, seller_lines=seller_lines,
             targets={(s, m): float(t) for s, m, t in zip(targets["seller_id"], targets["month"], targets["target"])},
             products={r["sku"]: r for r in products.to_dict("records")}, search_names=search_names,
-            vocabulary=frozenset(word for words in search_names.values() for word in words), rules=CommissionRules.from_frame(frames["rules"]))
+            vocabulary=frozenset(word for words in search_names.values() for word in words), rules=CommissionRules.from_frame(frames["rules"]),
+            catalogue=sale_rules.Catalogue(frames["prices"], frames["promotion_periods"]),
+            sale_keys=frames["sale_keys"]["key"].to_numpy(np.uint64), sale_contents=frames["sale_keys"]["content"].to_numpy(np.uint64))
+
+    def warehouse_content(self, sale: live_sales.SaleLine) -> int | None:
+        """The content digest of the warehouse's line with the sale's (ticket, line), or None."""
+        key = np.uint64(sale.key_digest())
+        at = int(np.searchsorted(self.sale_keys, key))
+        return int(self.sale_contents[at]) if at < len(self.sale_keys) and self.sale_keys[at] == key else None
 
     def seller(self, seller_id: str) -> dict:
         if seller_id not in self.sellers:
@@ -124,6 +136,15 @@ class Published:
     def category(self, sku: str) -> str:
         """The SKU's category; '' when it has none or is not in the catalogue."""
         return self.products.get(sku, {}).get("category", "")
+
+
+class Verdict(NamedTuple):
+    """How a posted line is judged: ``status`` 200 (count it), 208 (the warehouse holds it already:
+    a duplicate, nothing to add), or the 4xx refusing it, with the field and why."""
+    status: int
+    field: str = ""
+    message: str = ""
+    implausible: bool = False  # broke a plausibility bound: the store's manager is alerted
 
 
 class LiveFigures:
@@ -161,6 +182,33 @@ class LiveFigures:
 
     def seller(self, seller_id: str) -> dict:
         return self.published.seller(seller_id)
+
+    def judge(self, sale: live_sales.SaleLine, latest: datetime) -> Verdict:
+        """The rules file ingestion applies (pipelines/validation.py), in its order, so a line counted
+        live is never dropped by the next pipeline run; ``latest`` from sale_rules.latest_sold_at."""
+        published = self.published
+        if sale.quantity == 0:
+            return Verdict(400, "quantity", "must not be 0")
+        seller = published.sellers.get(sale.seller_id)
+        if seller is None or seller["store_id"] != sale.store_id:
+            return Verdict(400, "seller_id", f"no seller {sale.seller_id!r} works at {sale.store_id}")
+        if sale.sku not in published.products:
+            return Verdict(400, "sku", f"unknown product {sale.sku!r}")
+        day = sale.sold_at.date()
+        list_price = published.catalogue.list_price(sale.sku, day)
+        promo_pct = published.catalogue.promo_pct(sale.sku, sale.store_id, day)
+        broken = sale_rules.problem(self.settings, sale.store_id, sale.quantity, sale.unit_price, sale.discount,
+                                    sale.sold_at, list_price, promo_pct, latest)
+        if broken:
+            return Verdict(422, broken[0], sale_rules.describe(self.settings, sale.store_id, broken[1], list_price,
+                                                               promo_pct), implausible=True)
+        stored = published.warehouse_content(sale)
+        if stored is None:
+            return Verdict(200)
+        if stored != sale.content_digest():
+            return Verdict(409, "ticket_id", f"ticket {sale.ticket_id} line {sale.line} is already in the warehouse "
+                                             "with other content; post a new line (or a return) instead of changing it")
+        return Verdict(208)
 
     def store(self, store_id: str) -> dict:
         return self.published.store(store_id)

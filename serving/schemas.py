@@ -109,6 +109,25 @@ class SalesReply(BaseModel):
     duplicates: int = Field(description="lines already stored with the same content (nothing added)")
 
 
+class RefusedLine(BaseModel):
+    refusal_id: int
+    seller_id: str
+    ticket_id: str
+    line: int
+    sku: str
+    quantity: int
+    unit_price: float
+    discount: float
+    sold_at: str
+    reason: str = Field(description="the rule broken, with the store's bound")
+    refused_at: str = Field(description="when the API refused it (UTC)")
+
+
+class RefusedReply(BaseModel):
+    store_id: str
+    refused: list[RefusedLine]
+
+
 class SellerSummary(BaseModel):
     seller_id: str
     name: str

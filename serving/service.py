@@ -12,6 +12,7 @@ Run it with ``vitrine serve`` (or ``bentoml serve serving.service:Vitrine``).
 
 from __future__ import annotations
 
+import json
 import threading
 from collections.abc import Callable
 from datetime import date
@@ -24,7 +25,7 @@ import pandas as pd
 from bentoml.exceptions import BentoMLException
 from pydantic import Field
 
-from pipelines import live_sales
+from pipelines import live_sales, sale_rules
 from pipelines.privacy import pseudonym_key, pseudonymise
 from pipelines.settings import load_settings
 from serving import auth
@@ -33,7 +34,7 @@ from serving.live_figures import LiveFigures, UnknownError
 from serving.schemas import (STORE, CrossSellReply, DayForecast, DaySold, ForecastReply, HighMarginReply, LinkCode,
                              MarginProduct, ModelInfo, ModelsReply, Pair, PairsReply, PeakWindow, PipelineRun,
                              PlanHour, Plot, ProductMatch, ProductsReply, Promotion, PromotionsReply, Readiness,
-                             Redeemed, SaleLineIn, SalesReply, SellerSummary, SkuHistory, StaffingReply, StockAlert,
+                             Redeemed, RefusedLine, RefusedReply, SaleLineIn, SalesReply, SellerSummary, SkuHistory, StaffingReply, StockAlert,
                              StockAlertsReply, StoreComparison, StoreInfo, StoresReply, Suggestion, TeamSummary, UserInfo)
 
 
@@ -231,54 +232,71 @@ class Vitrine:
             if user.seller_id is None:
                 self._deny(user, endpoint, request, HTTPStatus.BAD_REQUEST, "seller_id: required for your role")
             seller_id = user.seller_id
-        store = self._found(user, endpoint, request, "seller_id", lambda: self.figures.seller(seller_id))["store_id"]
+        try:
+            store = self.figures.seller(seller_id)["store_id"]
+        except UnknownError:  # only those who may see every seller learn that an id does not exist
+            if user.role not in ("analyst", "admin"):
+                self._deny(user, endpoint, request, HTTPStatus.FORBIDDEN, f"seller {seller_id} is not yours to see")
+            self._deny(user, endpoint, request, HTTPStatus.NOT_FOUND, f"seller_id: unknown seller {seller_id!r}")
         if not user.may_see_seller(seller_id, store):
             self._deny(user, endpoint, request, HTTPStatus.FORBIDDEN, f"seller {seller_id} is not yours to see")
         return seller_id
 
     @bentoml.api
     def sales(self, ctx: bentoml.Context, lines: list[SaleLineIn] = Field(min_length=1, max_length=500)) -> SalesReply:
-        """New ticket lines from the point of sale: stored durably before the reply, idempotent per
-        (ticket_id, line), counted in seller_summary at once and in the warehouse at the next pipeline run."""
+        """New ticket lines from a store's point of sale (the ``pos`` role, its own store only): judged
+        by the rules file ingestion applies, stored durably before the reply, idempotent per
+        (ticket_id, line), counted in seller_summary at once and in the warehouse at the next pipeline
+        run. A line breaking a plausibility bound (quantity cap, price band, discount, date) is a 422
+        naming the field, and the store's manager is alerted (refused_sales, and the bot)."""
         request = {"lines": len(lines), "tickets": sorted({x.ticket_id for x in lines})[:20]}
-        user = self._guard(ctx, "sales", request, ("seller", "manager", "admin"))
+        user = self._guard(ctx, "sales", request, ("pos",))
         figures = self._figures(user, "sales", request)
-        known_skus = figures.published.products
-        rows = []
+        latest = sale_rules.latest_sold_at(self.settings)
+        rows, warehouse_duplicates = [], 0
         for i, x in enumerate(lines):
-            where = f"lines[{i}]"
-            if x.quantity == 0:
-                self._deny(user, "sales", request, HTTPStatus.BAD_REQUEST, f"{where}.quantity: must not be 0")
-            try:
-                seller_store = figures.seller(x.seller_id)["store_id"]
-            except UnknownError:
-                self._deny(user, "sales", request, HTTPStatus.BAD_REQUEST, f"{where}.seller_id: unknown seller {x.seller_id!r}")
-            if seller_store != x.store_id:
-                self._deny(user, "sales", request, HTTPStatus.BAD_REQUEST,
-                           f"{where}.store_id: seller {x.seller_id} works at {seller_store}, not {x.store_id}")
-            if x.sku not in known_skus:
-                self._deny(user, "sales", request, HTTPStatus.BAD_REQUEST, f"{where}.sku: unknown product {x.sku!r}")
-            if user.role == "seller" and x.seller_id != user.seller_id or not user.may_see_store(x.store_id):
-                self._deny(user, "sales", request, HTTPStatus.FORBIDDEN, f"{where}: not your sale to post")
+            if x.store_id != user.store_id:
+                self._deny(user, "sales", request, HTTPStatus.FORBIDDEN, f"lines[{i}].store_id: not your store")
             sold_at = x.sold_at
             if sold_at.tzinfo is not None:
                 sold_at = sold_at.astimezone(ZoneInfo(self.settings.timezone)).replace(tzinfo=None)
-            rows.append(live_sales.SaleLine(
+            sale = live_sales.SaleLine(
                 x.ticket_id, x.line, x.store_id, x.seller_id, pseudonymise(x.customer_id, self.pseudonym_key), x.sku,
-                x.quantity, round(x.unit_price, 4), round(x.discount, 4), sold_at.replace(microsecond=0)))
+                x.quantity, round(x.unit_price, 4), round(x.discount, 4), sold_at.replace(microsecond=0))
+            verdict = figures.judge(sale, latest)
+            if verdict.implausible:
+                live_sales.record_refused(self.settings, sale, verdict.message)
+            if verdict.status == HTTPStatus.ALREADY_REPORTED:
+                warehouse_duplicates += 1
+            elif verdict.status != HTTPStatus.OK:
+                self._deny(user, "sales", request, HTTPStatus(verdict.status), f"lines[{i}].{verdict.field}: {verdict.message}")
+            else:
+                rows.append(sale)
         try:
             new, duplicates = live_sales.accept(self.settings, rows)
         except live_sales.ConflictError as exc:
             self._deny(user, "sales", request, HTTPStatus.CONFLICT, str(exc))
         auth.record(self.settings, user, "sales", request, 200)
-        return SalesReply(accepted=new, duplicates=duplicates)
+        return SalesReply(accepted=new, duplicates=duplicates + warehouse_duplicates)
+
+    @bentoml.api
+    def refused_sales(self, ctx: bentoml.Context, store_id: str = STORE,
+                      limit: int = Field(20, ge=1, le=200)) -> RefusedReply:
+        """Sale lines the store's point of sale posted and the API refused as implausible, newest first
+        (managers of the store, analysts, admins): a price far from the catalogue, a quantity above the
+        cap, a discount above the line, a date in the future."""
+        request = {"store_id": store_id, "limit": limit}
+        user = self._guard(ctx, "refused_sales", request, ("manager", "analyst", "admin"), store_id)
+        rows = live_sales.refused(self.settings, store_id, limit)
+        auth.record(self.settings, user, "refused_sales", request, 200)
+        return RefusedReply(store_id=store_id, refused=[RefusedLine(**row) for row in rows])
 
     @bentoml.api
     async def seller_summary(self, ctx: bentoml.Context, seller_id: str | None = Field(None, max_length=40)) -> SellerSummary:
         """Sales today and this month, target attainment and the daily pace still needed, commission
         accrued and projected to month end (a seller: their own; a manager: their store's sellers)."""
         request = {"seller_id": seller_id}
-        user = self._guard(ctx, "seller_summary", request, auth.ROLES)
+        user = self._guard(ctx, "seller_summary", request, auth.PEOPLE)
         figures = self._figures(user, "seller_summary", request)
         seller_id = self._seller_for(user, "seller_summary", request, seller_id)
         summary = figures.seller_summary(seller_id)
@@ -310,7 +328,7 @@ class Vitrine:
                    seller_id: str | None = Field(None, max_length=40)) -> PromotionsReply:
         """Promotions running today at the store, the seller's categories first (a seller: their store)."""
         request = {"store_id": store_id, "seller_id": seller_id}
-        user = self._guard(ctx, "promotions", request, auth.ROLES)
+        user = self._guard(ctx, "promotions", request, auth.PEOPLE)
         figures = self._figures(user, "promotions", request)
         if seller_id is not None or user.role == "seller":
             seller_id = self._seller_for(user, "promotions", request, seller_id)
@@ -377,7 +395,7 @@ class Vitrine:
     @bentoml.api
     def stores(self, ctx: bentoml.Context) -> StoresReply:
         """The stores the user may see (a seller or manager: their own)."""
-        user = self._guard(ctx, "stores", {}, auth.ROLES)
+        user = self._guard(ctx, "stores", {}, auth.PEOPLE)
         figures = self._figures(user, "stores", {})
         mine = [s for s in figures.published.stores.values() if user.may_see_store(s["store_id"])]
         auth.record(self.settings, user, "stores", {}, 200)
@@ -400,7 +418,7 @@ class Vitrine:
     def strong_pairs(self, ctx: bentoml.Context, store_id: str = STORE, k: int = Field(10, ge=1, le=50)) -> PairsReply:
         """The pairs bought together most strongly, both in stock at the store."""
         request = {"store_id": store_id, "k": k}
-        user = self._guard(ctx, "strong_pairs", request, auth.ROLES, store_id)
+        user = self._guard(ctx, "strong_pairs", request, auth.PEOPLE, store_id)
         served = self._model(user, "strong_pairs", request, "cross-sell")
         pairs = served.model.unwrap_python_model().recommender.strong_pairs(store_id, k)
         auth.record(self.settings, user, "strong_pairs", request, 200)
@@ -463,7 +481,7 @@ class Vitrine:
         """The best-margin products, within the categories the seller sells (the catalogue's best
         when no seller is named by a manager, analyst or admin)."""
         request = {"seller_id": seller_id, "k": k}
-        user = self._guard(ctx, "high_margin", request, auth.ROLES)
+        user = self._guard(ctx, "high_margin", request, auth.PEOPLE)
         figures = self._figures(user, "high_margin", request)
         if seller_id is not None or user.role == "seller":
             seller_id = self._seller_for(user, "high_margin", request, seller_id)
@@ -472,24 +490,62 @@ class Vitrine:
         return HighMarginReply(seller_id=seller_id, products=[MarginProduct(**p) for p in products])
 
 
-class JsonBodiesOnly:
-    """Every endpoint takes JSON: another body type is a 415 here, before BentoML's form parser
-    (which answers a malformed multipart body with a 500)."""
+class RequestLimits:
+    """Every endpoint takes JSON of at most ``VITRINE_MAX_BODY_BYTES``: another body type is a 415 and
+    a larger body a 413, here, before BentoML reads it (its form parser answers a malformed
+    multipart body with a 500, and nothing else bounds what a client may send). A body without a
+    length (chunked) is read here up to the limit."""
 
     def __init__(self, app) -> None:
         self.app = app
+        self.limit = load_settings().max_body_bytes
 
     async def __call__(self, scope, receive, send) -> None:
-        if scope["type"] == "http" and scope["method"] == "POST":
-            headers = dict(scope["headers"])
-            kind = headers.get(b"content-type", b"application/json").split(b";")[0].strip().lower()
-            if kind != b"application/json":
-                body = b'{"error":"send the body as application/json"}'
-                await send({"type": "http.response.start", "status": 415,
-                            "headers": [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())]})
-                await send({"type": "http.response.body", "body": body})
-                return
+        if scope["type"] != "http" or scope["method"] != "POST":
+            await self.app(scope, receive, send)
+            return
+        headers = dict(scope["headers"])
+        kind = headers.get(b"content-type", b"application/json").split(b";")[0].strip().lower()
+        if kind != b"application/json":
+            await _refuse(send, 415, "send the body as application/json")
+            return
+        length = headers.get(b"content-length")
+        if length is not None and (not length.isdigit() or int(length) > self.limit):
+            await _refuse(send, 413, f"the body is over the limit of {self.limit} bytes")
+            return
+        if length is None:  # chunked: read it here, up to the limit, then hand it on whole
+            body = b""
+            while True:
+                message = await receive()
+                body += message.get("body", b"")
+                if len(body) > self.limit:
+                    await _refuse(send, 413, f"the body is over the limit of {self.limit} bytes")
+                    return
+                if not message.get("more_body", False):
+                    break
+            receive = _replay(body, receive)
         await self.app(scope, receive, send)
 
 
-Vitrine.add_asgi_middleware(JsonBodiesOnly)
+def _replay(body: bytes, rest):
+    """An ASGI ``receive`` that gives the body read already, then waits on the connection as before."""
+    sent = False
+
+    async def receive():
+        nonlocal sent
+        if sent:
+            return await rest()
+        sent = True
+        return {"type": "http.request", "body": body, "more_body": False}
+
+    return receive
+
+
+async def _refuse(send, status: int, message: str) -> None:
+    body = json.dumps({"error": message}).encode()
+    await send({"type": "http.response.start", "status": status,
+                "headers": [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())]})
+    await send({"type": "http.response.body", "body": body})
+
+
+Vitrine.add_asgi_middleware(RequestLimits)

@@ -155,6 +155,7 @@ def service(main_job):
         "analyst": auth.add_user(settings, "Rui", "analyst")[1],
         "manager": auth.add_user(settings, "Gil", "manager", store_id="L001")[1],
         "seller": auth.add_user(settings, "Vera", "seller", store_id="L002", seller_id="V0010")[1],
+        "pos": auth.add_user(settings, "Caixa L002", "pos", store_id="L002")[1],
     }
     process, url = start(home, VITRINE_MODEL_POLL_SECONDS="2", VITRINE_TODAY=TODAY)
     yield settings, url, tokens

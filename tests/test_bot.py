@@ -175,6 +175,23 @@ def test_the_daily_report_and_new_stock_risks_are_pushed_at_their_time(bot):
     assert len([s for s in telegram.sent if s.chat_id == 5001 and "Relatório do dia" in s.text]) == 1
 
 
+def test_a_sale_the_point_of_sale_could_not_post_is_pushed_to_the_stores_managers_once(bot):
+    settings, url, tokens, telegram, _, _ = bot
+    manager, _ = auth.add_user(settings, "Gerente Caixa", "manager", store_id="L002")
+    link(telegram, 5002, auth.issue_link_code(settings, manager.user_id, None)[0])
+    inflated = {"ticket_id": "PUSH-1", "line": 1, "store_id": "L002", "seller_id": "V0010", "sku": "P00001",
+                "quantity": 3, "unit_price": 5000.0, "discount": 0, "sold_at": f"{TODAY}T15:00:00"}
+    assert call(url, "sales", tokens["pos"], lines=[inflated]).status_code == 422
+    deadline = time.monotonic() + 10
+    while not [s for s in telegram.sent if s.chat_id == 5002 and "PUSH-1" in s.text]:
+        assert time.monotonic() < deadline, "no push for the refused sale"
+        time.sleep(0.1)
+    pushed = next(s for s in telegram.sent if s.chat_id == 5002 and "PUSH-1" in s.text)
+    assert "V0010" in pushed.text and fmt.money(5000.0) in pushed.text and "catalogue band" in pushed.text
+    time.sleep(1.5)  # a few more rounds: pushed once
+    assert len([s for s in telegram.sent if s.chat_id == 5002 and "PUSH-1" in s.text]) == 1
+
+
 def test_the_service_down_gets_a_friendly_message_and_a_retry_button(bot):
     settings, url, _, telegram, assistant, _ = bot
     seller, _ = auth.add_user(settings, "Sem Serviço", "seller", store_id="L002", seller_id="V0010")

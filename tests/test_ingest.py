@@ -34,6 +34,19 @@ def quarantine(client) -> list[tuple]:
         (["T2", "1", "L1", "V2", "", "P1", "1", "0", "0", "2024-02-10 11:15:00"], "unit_price", "price <= 0"),
         (["T2", "1", "L1", "V2", "", "P1", "1", "-3.5", "0", "2024-02-10 11:15:00"], "unit_price", "price <= 0"),
         (["T2", "1", "L1", "V2", "", "P1", "0", "40.00", "0", "2024-02-10 11:15:00"], "quantity", "quantity is 0"),
+        # a sale's plausibility (pipelines/sale_rules.py): P1 lists at 40.00 until 2024-03-15
+        (["T2", "1", "L1", "V2", "", "P1", "201", "40.00", "0", "2024-02-10 11:15:00"], "quantity",
+         "quantity above the store cap"),
+        (["T2", "1", "L1", "V2", "", "P1", "-201", "40.00", "0", "2024-02-10 11:15:00"], "quantity",
+         "quantity above the store cap"),
+        (["T2", "1", "L1", "V2", "", "P1", "1", "10.00", "500", "2024-02-10 11:15:00"], "discount",
+         "discount above the line total"),
+        (["T2", "1", "L1", "V2", "", "P1", "1", "1000000", "0", "2024-02-10 11:15:00"], "unit_price",
+         "unit price outside the catalogue band"),
+        (["T2", "1", "L1", "V2", "", "P1", "1", "27.00", "0", "2024-02-10 11:15:00"], "unit_price",
+         "unit price outside the catalogue band"),
+        (["T2", "1", "L1", "V2", "", "P1", "1", "53.00", "0", "2024-02-10 11:15:00"], "unit_price",
+         "unit price outside the catalogue band"),  # above 40 x 1.3 = 52; the list price rose to 50 on 03-16
         (GOOD, "ticket_id", "duplicate line"),
         (["T1", "1", "L1", "V2", "C9", "P3", "1", "20.00", "0", "2024-02-10 11:15:00"], "ticket_id",
          "duplicate key with different content"),
@@ -50,7 +63,8 @@ def test_bad_row_is_quarantined_with_line_column_and_reason(client, settings, di
 
 def _source(column: str) -> str:
     return {"quantity": "quantidade", "sku": "cod_prod", "sold_at": "data_venda", "store_id": "cod_loja",
-            "seller_id": "cod_vendedor", "unit_price": "preco_unitario", "ticket_id": "cod_transacao"}[column]
+            "seller_id": "cod_vendedor", "unit_price": "preco_unitario", "ticket_id": "cod_transacao",
+            "discount": "desconto"}[column]
 
 
 def test_negative_quantity_is_a_return_not_an_error(client, settings, dims, tmp_path):
@@ -200,3 +214,23 @@ def test_customer_ids_are_pseudonymised_before_anything_is_stored(client, settin
     assert pseudonymise(expected, key) == expected  # a pseudonym passes through: exports are not hashed twice
     assert scalar(client, "SELECT count() FROM bronze.sales WHERE customer_id = 'C9'") == 0
     assert pseudonymise("C9", "another key") != expected
+
+
+def test_plausibility_bounds_follow_the_store_and_its_promotions(client, dims, tmp_path):
+    """A store's own cap and band override the chain's; a promotion running that day lowers the
+    acceptable price, and only at the stores it runs in."""
+    from pipelines.settings import load_settings
+
+    settings = load_settings(home=tmp_path / "home", sale_limits_by_store={"L1": {"max_quantity": 500}})
+    promo = write_csv(tmp_path / "in", "promocoes.csv",
+                      ["cod_promo", "cod_prod", "cod_loja", "data_inicio", "data_fim", "desconto_pct"],
+                      [["PR1", "P2", "L1", "2024-02-01", "2024-02-29", "40"]])
+    rows = [["T1", "1", "L1", "V2", "", "P1", "300", "40.00", "0", "2024-02-10 11:15:00"],  # L1's own cap: 500
+            ["T2", "1", "L2", "V3", "", "P1", "300", "40.00", "0", "2024-02-10 11:15:00"],  # L2: the chain's 200
+            ["T3", "1", "L1", "V2", "", "P2", "1", "45.00", "0", "2024-02-10 11:15:00"],  # 100 - 40% = 60, x 0.7 = 42
+            ["T4", "1", "L2", "V3", "", "P2", "1", "45.00", "0", "2024-02-10 11:15:00"],  # no promotion at L2
+            ["T5", "1", "L1", "V2", "", "P2", "1", "45.00", "0", "2024-03-10 11:15:00"]]  # the promotion is over
+    load(client, settings, dims, promo, write_csv(tmp_path / "in", "vendas.csv", SALES_HEADER, rows))
+    assert [(line, column, reason) for line, column, _, reason in quarantine(client)] == [
+        (3, "quantity", "quantity above the store cap"), (5, "unit_price", "unit price outside the catalogue band"),
+        (6, "unit_price", "unit price outside the catalogue band")]

@@ -117,3 +117,87 @@ def test_products_are_found_forgivingly(published):
 def test_no_figures_published_means_not_ready(tmp_path: Path):
     live = LiveFigures(load_settings(home=tmp_path))
     assert not live.ready and not live.refresh()
+
+
+def test_a_replay_of_mixed_posted_lines_counts_live_exactly_what_the_warehouse_keeps(client, published, dims, tmp_path):
+    """10,000 lines as a point of sale might post them, valid and invalid mixed: every line the live
+    rules accept is kept by the next pipeline run (nothing quarantined), and every seller's month
+    is the same figure live before the run and from the warehouse after it."""
+    import random
+
+    from pipelines import sale_rules
+    from pipelines.ingest import ingest
+    from pipelines.mapping import load_mapping
+
+    settings, live = published
+    promo = write_csv(tmp_path / "promo", "promocoes.csv",
+                      ["cod_promo", "cod_prod", "cod_loja", "data_inicio", "data_fim", "desconto_pct"],
+                      [["PR1", "P2", "L1", "2024-03-01", "2024-03-31", "30"]])
+    load(client, settings, promo)
+    figures.publish(client, settings, live_sales.exported_upto(settings))
+    assert live.refresh()
+    rng = random.Random(7)
+    lists = {"P1": 40.0, "P2": 100.0, "P3": 20.0}
+    sellers = {"V1": "L1", "V2": "L1", "V3": "L2"}
+    invalid = {  # a change that breaks one rule -> the status it must get
+        "price far above the list": (lambda s: s | {"unit_price": lists[s["sku"]] * 1.5}, 422),
+        "price far below the list": (lambda s: s | {"unit_price": lists[s["sku"]] * 0.3}, 422),
+        "quantity above the cap": (lambda s: s | {"quantity": settings.sale_max_quantity + 1}, 422),
+        "discount above the line": (lambda s: s | {"discount": abs(s["quantity"]) * s["unit_price"] + 1}, 422),
+        "in the future": (lambda s: s | {"sold_at": datetime(2030, 1, 1, 10)}, 422),
+        "before the earliest date": (lambda s: s | {"sold_at": datetime(1999, 12, 31, 10)}, 422),
+        "unknown product": (lambda s: s | {"sku": "P9"}, 400),
+        "seller of another store": (lambda s: s | {"seller_id": "V3" if s["store_id"] == "L1" else "V1"}, 400),
+        "quantity 0": (lambda s: s | {"quantity": 0}, 400),
+    }
+    stored = {(t, int(n)): row for t, n, *row in MARCH}
+    outcomes: dict[str, int] = {}
+    accepted: list[live_sales.SaleLine] = []
+    latest = sale_rules.latest_sold_at(settings)
+    for n in range(10_000):
+        seller = rng.choice(list(sellers))
+        sku = rng.choice(list(lists))
+        quantity = rng.choice([1, 1, 1, 2, 3, -1])
+        price = round(lists[sku] * rng.uniform(0.55, 1.45), 2)  # straddles the band, so its edges are tested
+        sale = {"ticket_id": f"R{n}", "line": 1, "store_id": sellers[seller], "seller_id": seller, "customer_id": None,
+                "sku": sku, "quantity": quantity, "unit_price": price, "discount": round(rng.uniform(0, 5), 2),
+                "sold_at": datetime(2024, 3, rng.randint(1, 10), rng.randint(9, 20), rng.randint(0, 59))}
+        kind, expected = "valid", None
+        if n % 3 == 0:  # a third of the stream is broken
+            kind = rng.choice(list(invalid))
+            change, expected = invalid[kind]
+            sale = change(sale)
+        elif n % 50 == 1:  # a line the warehouse holds already, same content or changed
+            ticket, line_no = rng.choice(list(stored))
+            store, seller_id, _, sku_, qty, unit, disc, when = stored[(ticket, line_no)]
+            sale = {"ticket_id": ticket, "line": line_no, "store_id": store, "seller_id": seller_id, "customer_id": None,
+                    "sku": sku_, "quantity": int(qty), "unit_price": float(unit), "discount": float(disc),
+                    "sold_at": datetime.fromisoformat(when)}
+            kind, expected = "warehouse duplicate", 208
+            if n % 100 == 1:
+                sale["quantity"] += 1
+                kind, expected = "warehouse conflict", 409
+        posted = live_sales.SaleLine(**sale)
+        verdict = live.judge(posted, latest)
+        if expected is not None:
+            assert verdict.status == expected, (kind, sale, verdict)
+        elif verdict.status == 200:
+            accepted.append(posted)
+        if kind == "valid" and verdict.status != 200:  # a random valid-looking line may still cross a band
+            kind = f"refused: {verdict.message.split(' (')[0]}"
+        outcomes[kind] = outcomes.get(kind, 0) + 1
+    assert outcomes["valid"] >= 4_000 and all(outcomes.get(k, 0) >= 300 for k in invalid)
+    assert outcomes["warehouse duplicate"] >= 50 and outcomes["warehouse conflict"] >= 50
+    for start in range(0, len(accepted), 500):
+        live_sales.accept(settings, accepted[start:start + 500])
+    before = {s: live.seller_summary(s).sales_month for s in sellers}
+
+    path, upto = live_sales.export_pending(settings, tmp_path / "posted")
+    report = ingest(client, settings, [path], load_mapping("cosmeticco"))
+    live_sales.mark_exported(settings, upto, path)
+    assert (report.read, report.accepted, report.quarantined) == (len(accepted), len(accepted), 0), report.reasons()
+    figures.publish(client, settings, live_sales.exported_upto(settings))
+    assert live.refresh()
+    after = {s: live.seller_summary(s) for s in sellers}
+    assert all(a.live_lines == 0 for a in after.values())
+    assert {s: a.sales_month for s, a in after.items()} == pytest.approx(before, abs=0.01)

@@ -134,7 +134,7 @@ def test_an_unreachable_registry_serves_the_last_good_models_and_says_degraded(s
 
 
 SALE = {"ticket_id": "POS-1", "line": 1, "store_id": "L002", "seller_id": "V0010", "customer_id": "CPF 123.456.789-00",
-        "sku": "P00001", "quantity": 2, "unit_price": 30.0, "discount": 5.0, "sold_at": f"{TODAY}T15:00:00"}
+        "sku": "P00001", "quantity": 2, "unit_price": 53.0, "discount": 5.0, "sold_at": f"{TODAY}T15:00:00"}  # P00001 lists at 53
 
 
 def test_a_posted_sale_counts_at_once_and_only_once(service):
@@ -145,15 +145,15 @@ def test_a_posted_sale_counts_at_once_and_only_once(service):
     assert (before["seller_id"], before["store_id"], before["today"]) == ("V0010", "L002", TODAY)
     assert before["sales_month"] > 0 and before["target"] > 0 and before["days_left"] == 1
     started = time.monotonic()
-    assert call(url, "sales", tokens["seller"], lines=[SALE]).json() == {"accepted": 1, "duplicates": 0}
+    assert call(url, "sales", tokens["pos"], lines=[SALE]).json() == {"accepted": 1, "duplicates": 0}
     after = call(url, "seller_summary", tokens["seller"]).json()
     assert time.monotonic() - started < 2
-    assert after["sales_today"] == pytest.approx(before["sales_today"] + 55.0, abs=0.01)
-    assert after["sales_month"] == pytest.approx(before["sales_month"] + 55.0, abs=0.01)
+    assert after["sales_today"] == pytest.approx(before["sales_today"] + 101.0, abs=0.01)
+    assert after["sales_month"] == pytest.approx(before["sales_month"] + 101.0, abs=0.01)
     assert after["commission_accrued"] > before["commission_accrued"] and after["live_lines"] == before["live_lines"] + 1
-    assert call(url, "sales", tokens["seller"], lines=[SALE]).json() == {"accepted": 0, "duplicates": 1}
+    assert call(url, "sales", tokens["pos"], lines=[SALE]).json() == {"accepted": 0, "duplicates": 1}
     assert call(url, "seller_summary", tokens["seller"]).json()["sales_month"] == after["sales_month"]
-    changed = call(url, "sales", tokens["seller"], lines=[{**SALE, "quantity": 3}])
+    changed = call(url, "sales", tokens["pos"], lines=[{**SALE, "quantity": 3}])
     assert changed.status_code == 409 and "POS-1 line 1" in changed.text
     stored = [r for r in live_sales.lines_after(settings, 0) if r["ticket_id"] == "POS-1"]
     assert len(stored) == 1 and stored[0]["customer_id"].startswith("anon-")
@@ -163,13 +163,50 @@ def test_a_posted_sale_counts_at_once_and_only_once(service):
 def test_posting_sales_is_checked_and_scoped(service):
     _, url, tokens = service
     for change, status, text in (({"sku": "NOPE"}, 400, "lines[0].sku"), ({"quantity": 0}, 400, "lines[0].quantity"),
-                                 ({"store_id": "L001"}, 400, "lines[0].store_id"),
-                                 ({"seller_id": "V0011"}, 403, ""), ({"unit_price": -1}, 400, "unit_price")):
-        reply = call(url, "sales", tokens["seller"], lines=[{**SALE, "ticket_id": "POS-X", **change}])
+                                 ({"store_id": "L001"}, 403, ""),  # BentoML words every 403 alike
+                                 ({"seller_id": "V0001"}, 400, "lines[0].seller_id"),  # works at L001
+                                 ({"unit_price": -1}, 400, "unit_price")):
+        reply = call(url, "sales", tokens["pos"], lines=[{**SALE, "ticket_id": "POS-X", **change}])
         assert reply.status_code == status and text in reply.text, (change, reply.text)
-    assert call(url, "sales", tokens["analyst"], lines=[SALE]).status_code == 403
-    assert call(url, "sales", tokens["manager"], lines=[SALE]).status_code == 403  # not the manager's store
-    assert call(url, "sales", tokens["seller"], lines=[]).status_code == 400
+    for role in ("seller", "manager", "analyst", "admin"):  # only the store's point of sale posts its sales
+        assert call(url, "sales", tokens[role], lines=[{**SALE, "ticket_id": "POS-X"}]).status_code == 403
+    assert call(url, "sales", tokens["pos"], lines=[]).status_code == 400
+
+
+def test_implausible_sales_are_refused_naming_the_field_and_the_manager_is_told(service):
+    """The probes that inflated a seller's commission: a price far from the catalogue, a huge
+    quantity, a discount above the line, dates the warehouse would quarantine. Each is a 422 naming
+    the field, counts nowhere, and is listed for the store's managers."""
+    _, url, tokens = service
+    before = call(url, "seller_summary", tokens["seller"]).json()
+    for n, (change, field) in enumerate((({"quantity": 1000, "unit_price": 1_000_000}, "quantity"),  # the probe: first rule broken
+                                         ({"quantity": 201}, "quantity"),
+                                         ({"unit_price": 10.0, "discount": 500.0}, "discount"),
+                                         ({"unit_price": 200.0}, "unit_price"),
+                                         ({"sold_at": "2030-01-01T10:00:00"}, "sold_at"),
+                                         ({"sold_at": "1990-01-01T10:00:00"}, "sold_at"),
+                                         ({"sold_at": "0001-01-01T10:00:00"}, "sold_at"))):
+        reply = call(url, "sales", tokens["pos"], lines=[{**SALE, "ticket_id": f"BAD-{n}", **change}])
+        assert reply.status_code == 422 and f"lines[0].{field}" in reply.text, (change, reply.text)
+    assert call(url, "seller_summary", tokens["seller"]).json()["sales_month"] == before["sales_month"]
+    refused = call(url, "refused_sales", tokens["admin"], store_id="L002").json()["refused"]
+    assert {r["ticket_id"] for r in refused} >= {f"BAD-{n}" for n in range(7)}
+    assert any("outside the catalogue band" in r["reason"] and r["seller_id"] == "V0010" for r in refused)
+    assert call(url, "refused_sales", tokens["manager"], store_id="L002").status_code == 403  # L001's manager
+    assert call(url, "refused_sales", tokens["seller"], store_id="L002").status_code == 403
+
+
+def test_a_line_the_warehouse_holds_is_a_duplicate_or_a_conflict(service):
+    """Ticket 10022100 line 1 is in the generated sales (V0010 returned a P00010 on the last day):
+    posted again as it is, nothing is added; changed, it is a 409, as the warehouse would drop it."""
+    _, url, tokens = service
+    held = {"ticket_id": "10022100", "line": 1, "store_id": "L002", "seller_id": "V0010", "sku": "P00010",
+            "quantity": -1, "unit_price": 181.8, "discount": 0, "sold_at": f"{TODAY}T16:05:47"}
+    before = call(url, "seller_summary", tokens["seller"]).json()
+    assert call(url, "sales", tokens["pos"], lines=[held]).json() == {"accepted": 0, "duplicates": 1}
+    changed = call(url, "sales", tokens["pos"], lines=[{**held, "quantity": -2}])
+    assert changed.status_code == 409 and "already in the warehouse" in changed.text
+    assert call(url, "seller_summary", tokens["seller"]).json()["sales_month"] == before["sales_month"]
 
 
 def test_a_manager_sees_the_team_the_comparison_and_margins(service):
@@ -193,6 +230,12 @@ def test_a_manager_sees_the_team_the_comparison_and_margins(service):
     shown = [p["margin_pct"] for p in margins["products"]]
     assert shown == sorted(shown, reverse=True) and all(p["in_your_categories"] for p in margins["products"])
     assert call(url, "high_margin", tokens["seller"], seller_id="V0002").status_code == 403
+    # "not yours" reads the same whether the seller exists or not: ids cannot be enumerated
+    for endpoint in ("seller_summary", "high_margin"):
+        real, made_up = (call(url, endpoint, tokens["seller"], seller_id=s) for s in ("V0002", "V9999"))
+        assert (real.status_code, made_up.status_code) == (403, 403) and "V0002" not in made_up.text
+        assert real.text.replace("V0002", "") == made_up.text.replace("V9999", "")
+    assert call(url, "seller_summary", tokens["admin"], seller_id="V9999").status_code == 404
 
 
 def test_acknowledged_sales_survive_a_kill_9(service):
@@ -212,7 +255,7 @@ def test_acknowledged_sales_survive_a_kill_9(service):
             if stop_sending.is_set():
                 return
             try:
-                reply = call(url, "sales", tokens["seller"], lines=[{**SALE, "ticket_id": f"KILL-{n}"}])
+                reply = call(url, "sales", tokens["pos"], lines=[{**SALE, "ticket_id": f"KILL-{n}"}])
             except httpx.HTTPError:
                 return
             if reply.status_code == 200:
@@ -232,7 +275,7 @@ def test_acknowledged_sales_survive_a_kill_9(service):
     assert set(acknowledged) <= set(stored) and len(stored) == len(set(stored))
     process, url = start(settings.home, VITRINE_TODAY=TODAY, VITRINE_MODEL_POLL_SECONDS="3600")
     try:
-        resent = call(url, "sales", tokens["seller"],
+        resent = call(url, "sales", tokens["pos"],
                       lines=[{**SALE, "ticket_id": f"KILL-{n}"} for n in range(1, max(stored) + 2)]).json()
         assert resent == {"accepted": 1, "duplicates": max(stored)}
     finally:
@@ -281,3 +324,21 @@ def test_fuzzing_every_endpoint_from_the_openapi_finds_no_server_error(service):
     assert fuzz.returncode == 0, fuzz.stdout[-5000:] + fuzz.stderr[-2000:]
     cases = re.search(r"(\d+) generated, (\d+) passed", fuzz.stdout)
     assert cases and int(cases[1]) == int(cases[2]) >= 500, fuzz.stdout[-2000:]
+
+
+def test_a_body_over_the_limit_is_a_413_sized_or_chunked(service):
+    _, url, tokens = service
+    headers = {"authorization": f"Bearer {tokens['pos']}", "content-type": "application/json"}
+    big = json.dumps({"lines": [SALE] * 40_000}).encode()  # ~10 MB
+    assert len(big) > 5_000_000
+    assert httpx.post(f"{url}/sales", content=big, headers=headers, timeout=60).status_code == 413
+
+    def chunks():  # no content-length: counted as it arrives
+        for start in range(0, len(big), 65_536):
+            yield big[start:start + 65_536]
+
+    assert httpx.post(f"{url}/sales", content=chunks(), headers=headers, timeout=60).status_code == 413
+    assert call(url, "health").json() == {"status": "ok"}  # and the service goes on
+    small = json.dumps({"lines": [{**SALE, "ticket_id": "CHUNKED-1"}]}).encode()
+    reply = httpx.post(f"{url}/sales", content=iter([small[:50], small[50:]]), headers=headers, timeout=60)
+    assert reply.json() == {"accepted": 1, "duplicates": 0}  # a chunked body under the limit is served as usual

@@ -332,9 +332,20 @@ class Assistant:
                     if new:
                         due.append((chat.chat_id, Reply("🚨 Novo risco de ruptura:\n" + "\n".join(
                             _alert_line(n, risky[s]) for n, s in enumerate(new, 1)), (("📦 Ver estoque", "/estoque"),))))
+                refused = self.api.call("refused_sales", chat.token, store_id=chat.store_id, limit=20)["refused"]
+                by_id = {r["refusal_id"]: r for r in refused}
+                new = self.chats.new_refusals(chat.chat_id, sorted(by_id))
+                if new:  # never muted: someone may be inflating their sales
+                    due.append((chat.chat_id, Reply("⚠️ Venda recusada pelo caixa (valores implausíveis):\n" + "\n".join(
+                        _refusal_line(by_id[r]) for r in new))))
             except (ServiceDown, Refused) as exc:
                 log.warning("push for chat %s postponed: %s", chat.chat_id, exc)
         return due
+
+
+def _refusal_line(r: dict) -> str:
+    return (f"• Vendedor {r['seller_id']}, cupom {r['ticket_id']}: {r['quantity']} × {r['sku']} a "
+            f"{fmt.money(r['unit_price'])} ({r['reason']})")
 
 
 def _alert_line(n: int, a: dict) -> str:

@@ -31,6 +31,12 @@ CREATE TABLE IF NOT EXISTS stock_pushed (
     at TEXT NOT NULL,
     PRIMARY KEY (chat_id, sku)
 );
+CREATE TABLE IF NOT EXISTS refusals_pushed (
+    chat_id INTEGER NOT NULL,
+    refusal_id INTEGER NOT NULL,
+    at TEXT NOT NULL,
+    PRIMARY KEY (chat_id, refusal_id)
+);
 """
 PUSHES = ("relatorio", "estoque")  # what /silenciar can silence
 
@@ -98,6 +104,14 @@ class Chats:
             known = {r[0] for r in db.execute("SELECT sku FROM stock_pushed WHERE chat_id = ?", (chat_id,))}
             new = [s for s in skus if s not in known]
             db.executemany("INSERT INTO stock_pushed VALUES (?, ?, ?)", [(chat_id, s, _now()) for s in new])
+        return new
+
+    def new_refusals(self, chat_id: int, refusal_ids: list[int]) -> list[int]:
+        """Those of ``refusal_ids`` (refused sales) not pushed to the chat before, now marked as pushed."""
+        with self._db() as db:
+            known = {r[0] for r in db.execute("SELECT refusal_id FROM refusals_pushed WHERE chat_id = ?", (chat_id,))}
+            new = [r for r in refusal_ids if r not in known]
+            db.executemany("INSERT INTO refusals_pushed VALUES (?, ?, ?)", [(chat_id, r, _now()) for r in new])
         return new
 
 
