@@ -43,7 +43,9 @@ def _month_filter(column: str) -> str:
 def _daily_sales(months: str) -> str:
     return f"""
     WITH
-        (SELECT max(toDate(sold_at)) FROM silver.sales) AS last_day,
+        -- the last day with sales; before any sales is loaded, the last stock snapshot's
+        ifNull((SELECT max(toDate(sold_at)) FROM silver.sales HAVING count() > 0),
+               (SELECT max(date) FROM silver.stock)) AS last_day,
         sales_day AS (
             SELECT store_id, sku, toDate(sold_at) AS date, sum(quantity) AS units, sum({NET}) AS revenue
             FROM silver.sales WHERE {_month_filter('sold_at')} GROUP BY store_id, sku, date

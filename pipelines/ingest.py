@@ -162,7 +162,8 @@ def ingest_file(client: Client, settings: Settings, path: Path, entry: FileMappi
     try:
         for table_mapping in sorted(entry.tables, key=lambda t: order.index(t.table)):
             _load_bronze(client, stage, header, table_mapping, path, batch, pseudonym_key(settings))
-            result.tables.append(_load_silver(client, settings, TABLES[table_mapping.table], table_mapping, batch))
+            loaded = _load_silver(client, settings, TABLES[table_mapping.table], table_mapping, batch)
+            result.tables.append(_quarantine_malformed(client, stage, header, loaded, path, batch))
             month_col = TABLES[table_mapping.table].month_column
             if month_col:
                 result.months[table_mapping.table] = {
@@ -184,25 +185,29 @@ def ingest_file(client: Client, settings: Settings, path: Path, entry: FileMappi
 
 
 def _stage_file(client: Client, settings: Settings, path: Path, header: list[str], batch: str):
-    """A staging table holding the file's rows (every column as String, plus ``_line``) and its clean-up.
+    """A staging table holding the file's rows (every column as text, plus ``_extra`` and ``_line``)
+    and its clean-up.
 
     The file is parsed once; every table the file feeds reads the staging table. The embedded
     engine reads the file itself; a server cannot see this machine's files, so the client parses
-    them (pyarrow) and streams the rows.
+    them (pyarrow) and streams the rows. A row with the wrong number of fields does not sink the
+    file: it is staged as malformed (see :func:`_malformed`) and quarantined with its line.
     """
-    structure = ", ".join(f"`{_ident(c)}` String" for c in header)
+    structure = ", ".join(f"`{_ident(c)}` Nullable(String)" for c in header)
     is_parquet = path.name.lower().endswith(".parquet")
     stage = f"meta.stage_{batch}"
-    client.command(f"CREATE TABLE {stage} ({structure}, _line UInt64) ENGINE = Memory")
+    client.command(f"CREATE TABLE {stage} ({structure}, _extra Nullable(String), _line UInt64) ENGINE = Memory")
     try:
         if settings.is_embedded and settings.ingest_reader == "engine":
             literal = str(path.resolve()).replace("\\", "\\\\").replace("'", "\\'")
             if is_parquet:  # the file's own types stay out of bronze: everything as text, like a CSV
                 cols = ", ".join(f"toString(`{_ident(c)}`)" for c in header)
-                client.command(f"INSERT INTO {stage} SELECT {cols}, _row_number + 1 FROM file('{literal}', 'Parquet')")
-            else:
+                client.command(f"INSERT INTO {stage} SELECT {cols}, NULL, _row_number + 1 FROM file('{literal}', 'Parquet')")
+            else:  # by position, one spare column: a long row fills _extra, a short one leaves its last column NULL
                 client.command(f"INSERT INTO {stage} SELECT *, _row_number + 2 "
-                               f"FROM file('{literal}', 'CSVWithNames', '{structure}')")
+                               f"FROM file('{literal}', 'CSV', '{structure}, _extra Nullable(String)') SETTINGS "
+                               "input_format_csv_skip_first_lines = 1, input_format_csv_allow_variable_number_of_columns = 1, "
+                               "input_format_csv_empty_as_default = 0")
         else:
             client.insert_arrow(stage, _read_arrow(path, header))
     except Exception as exc:
@@ -212,20 +217,58 @@ def _stage_file(client: Client, settings: Settings, path: Path, header: list[str
     return stage, lambda: client.command(f"DROP TABLE IF EXISTS {stage}")
 
 
+def _malformed(header: list[str]) -> str:
+    """SQL true for a staged row with the wrong number of fields: more than the header (``_extra``
+    holds the surplus, or the raw row from the client reader) or fewer (its last column missing)."""
+    return f"(_extra IS NOT NULL OR `{_ident(header[-1])}` IS NULL)"
+
+
 def _read_arrow(path: Path, header: list[str]):
-    """The file's rows as an Arrow table of text columns plus ``_line`` (for a remote server)."""
+    """The file's rows as an Arrow table of text columns plus ``_extra`` and ``_line`` (for a remote
+    server); a row with the wrong number of fields comes as its raw text in ``_extra``."""
     import pyarrow as pa
     import pyarrow.csv as pacsv
     import pyarrow.parquet as pq
 
     if path.name.lower().endswith(".parquet"):
         table = pq.read_table(path)
-        table, first_line = pa.table({c: table[c].cast(pa.string()) for c in header}), 1
+        table = pa.table({c: table[c].cast(pa.string()) for c in header})
+        lines = list(range(1, table.num_rows + 1))
+        bad: list[tuple[int, str]] = []
     else:
-        table = pacsv.read_csv(path, convert_options=pacsv.ConvertOptions(
-            column_types={c: pa.binary() for c in header}, strings_can_be_null=False))
-        first_line = 2
-    return table.append_column("_line", pa.array(range(first_line, first_line + table.num_rows), pa.uint64()))
+        bad_texts: list[str] = []
+
+        def keep_aside(row) -> str:
+            bad_texts.append(row.text)
+            return "skip"
+
+        table = pacsv.read_csv(path, parse_options=pacsv.ParseOptions(invalid_row_handler=keep_aside),
+                               convert_options=pacsv.ConvertOptions(column_types={c: pa.binary() for c in header},
+                                                                    strings_can_be_null=False))
+        bad = _line_numbers(path, bad_texts)
+        skipped = {n for n, _ in bad}
+        lines = [n for n in range(2, table.num_rows + len(bad) + 2) if n not in skipped]
+    table = table.append_column("_extra", pa.nulls(table.num_rows, pa.string()))
+    table = table.append_column("_line", pa.array(lines, pa.uint64()))
+    if bad:
+        rows = {c: pa.nulls(len(bad), table.schema.field(c).type) for c in header}
+        rows["_extra"] = pa.array([text for _, text in bad], pa.string())
+        rows["_line"] = pa.array([n for n, _ in bad], pa.uint64())
+        table = pa.concat_tables([table, pa.table(rows, schema=table.schema)])
+    return table
+
+
+def _line_numbers(path: Path, texts: list[str]) -> list[tuple[int, str]]:
+    """(file line, text) of each malformed row pyarrow set aside, found in order in the file."""
+    found, wanted = [], iter(texts)
+    target = next(wanted, None)
+    opener = gzip.open if path.name.lower().endswith(".gz") else open
+    with opener(path, "rt", encoding="utf-8", errors="replace", newline="") as fh:
+        for number, text in enumerate(fh, 1):
+            if target is not None and number > 1 and text.rstrip("\r\n") == target:
+                found.append((number, target))
+                target = next(wanted, None)
+    return found
 
 
 def _ident(name: str) -> str:
@@ -246,12 +289,13 @@ def _load_bronze(client: Client, stage: str, header: list[str], mapping: TableMa
             exprs[col] = f"toString({mapping.expressions[col]})"
         else:
             exprs[col] = "NULL"
-        if column.personal and exprs[col] != "NULL":
-            exprs[col] = pseudonymise_sql(exprs[col])
+        if column.personal and exprs[col] != "NULL":  # checked for UTF-8 first: a byte that is not stays, so the
+            # row is quarantined for its encoding, and the value is never stored as it came
+            exprs[col] = f"if(isValidUTF8({exprs[col]}), {pseudonymise_sql(exprs[col])}, unhex('FF'))"
     row_hash = "cityHash64(" + ", ".join(f"`{_ident(c)}`" for c in header) + ")"
     select = ", ".join(f"{e} AS `{c}`" for c, e in exprs.items())
     query = (f"SELECT {{b:String}} AS batch_id, {{f:String}} AS source_file, _line AS source_line, "
-             f"{row_hash} AS row_hash, {select} FROM {stage}")
+             f"{row_hash} AS row_hash, {select} FROM {stage} WHERE NOT {_malformed(header)}")
     if mapping.one_row_per_key:
         key = ", ".join(f"`{k}`" for k in table.key)
         query = f"SELECT * FROM ({query}) ORDER BY source_line DESC LIMIT 1 BY {key}"
@@ -264,6 +308,27 @@ def _load_bronze(client: Client, stage: str, header: list[str], mapping: TableMa
                           f"{_engine_message(exc)}") from exc
 
 
+def _quarantine_malformed(client: Client, stage: str, header: list[str], result: TableResult, path: Path,
+                          batch: str) -> TableResult:
+    """Quarantine the file's rows with the wrong number of fields for ``result``'s table, as their raw
+    text with their line, and count them in."""
+    fields = ", ".join(f"`{_ident(c)}`" for c in header)
+    raw = f"toValidUTF8(if(`{_ident(header[-1])}` IS NULL AND _extra IS NOT NULL, _extra, " \
+          f"arrayStringConcat(arrayFilter(x -> x IS NOT NULL, [{fields}, _extra]), ',')))"
+    reason = f"wrong number of fields (expected {len(header)})"
+    where = f"{_malformed(header)}"
+    client.command(
+        "INSERT INTO meta.quarantine (batch_id, table_name, source_file, source_line, column_name, value, reason, raw_row) "
+        f"SELECT {{b:String}}, {{t:String}}, {{f:String}}, _line, '', substring({raw}, 1, 500), {{r:String}}, {raw} "
+        f"FROM {stage} WHERE {where}", parameters={"b": batch, "t": result.table, "f": path.name, "r": reason})
+    malformed = client.query(f"SELECT count() FROM {stage} WHERE {where}").result_rows[0][0]
+    if malformed:
+        result.read += malformed
+        result.quarantined += malformed
+        result.reasons[reason] = malformed
+    return result
+
+
 def _engine_message(exc: Exception) -> str:
     text = str(exc)
     start = text.find("DB::Exception:")
@@ -274,7 +339,7 @@ def _load_silver(client: Client, settings: Settings, table: Table, mapping: Tabl
     """Validate the batch's bronze rows: the good ones to silver, the others to quarantine."""
     typed_select = ", ".join(f"{expr} AS t_{name}" for name, expr in typed_columns(table, mapping).items())
     verdict = verdict_sql(rules(table, settings))
-    raw_json = "toJSONString(map(" + ", ".join(f"'{c}', ifNull(`{c}`, '')" for c in table.column_names) + "))"
+    raw_json = "toJSONString(map(" + ", ".join(f"'{c}', toValidUTF8(ifNull(`{c}`, ''))" for c in table.column_names) + "))"
     inner = f"SELECT *, {typed_select} FROM bronze.{table.name} WHERE batch_id = {{b:String}}"
     if table.name == "sales":
         inner = sale_rules.with_references(inner)

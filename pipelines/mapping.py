@@ -2,7 +2,8 @@
 
 A mapping (YAML) lists file-name patterns; each pattern feeds one or more canonical tables, naming
 for every canonical column either a source column (``columns``) or a ClickHouse SQL expression over
-the source columns and ``_line`` (``expressions``). Two mappings ship: ``cosmeticco`` (the default)
+the source columns and ``_line`` (``expressions``). ``decimal: ","`` reads numbers written the
+Brazilian way (``1.234,56``; a number without a comma is read as it is). Two mappings ship: ``cosmeticco`` (the default)
 and ``online_retail``; a user passes their own file with ``--mapping``.
 """
 
@@ -29,6 +30,7 @@ class TableMapping:
     expressions: dict[str, str]  # canonical <- SQL over source columns
     formats: dict[str, str]  # canonical <- parseDateTime format
     one_row_per_key: bool = False  # a dimension read from a fact file: keep the last row per key
+    decimal: str = "."  # the decimal mark of the file's numbers: "," reads 1.234,56 as 1234.56
 
     @property
     def source_columns(self) -> set[str]:
@@ -84,6 +86,9 @@ def parse_mapping(doc: object, source: str) -> Mapping:
     """Check a mapping document against the canonical model and build it."""
     if not isinstance(doc, dict) or not isinstance(doc.get("files"), list):
         raise MappingError(f"{source}: expected a mapping with a 'files' list")
+    decimal = str(doc.get("decimal", "."))
+    if decimal not in (".", ","):
+        raise MappingError(f"{source}: decimal: expected \".\" or \",\", got {decimal!r}")
     files = []
     for i, entry in enumerate(doc["files"]):
         where = f"{source}: files[{i}]"
@@ -107,6 +112,6 @@ def parse_mapping(doc: object, source: str) -> Mapping:
             if missing:
                 raise MappingError(f"{where}.tables.{table}: required column(s) {missing} are not mapped")
             tables.append(TableMapping(table, columns, expressions, dict(spec.get("formats") or {}),
-                                       bool(spec.get("one_row_per_key", False))))
+                                       bool(spec.get("one_row_per_key", False)), decimal))
         files.append(FileMapping(tuple(patterns), tuple(tables)))
     return Mapping(str(doc.get("name", source)), source, tuple(files))

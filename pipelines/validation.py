@@ -32,9 +32,13 @@ def _raw(col: Column) -> str:
     return f"if(trimBoth({raw}) = '', '{col.default}', {raw})" if col.default is not None else raw
 
 
-def typed_value(col: Column, raw: str, fmt: str | None) -> str:
-    """SQL that turns the raw text `raw` into the column's type, or NULL when it does not parse."""
+def typed_value(col: Column, raw: str, fmt: str | None, decimal: str = ".") -> str:
+    """SQL that turns the raw text `raw` into the column's type, or NULL when it does not parse.
+    With a decimal comma, a number holding a comma loses its thousands dots and the comma becomes
+    the decimal point (``1.234,56`` -> ``1234.56``)."""
     t = col.type
+    if decimal == "," and (t.startswith("Decimal") or t == "Float64"):
+        raw = f"if(position({raw}, ',') > 0, replaceOne(replaceAll({raw}, '.', ''), ',', '.'), {raw})"
     if t == "String":
         return f"nullIf(trimBoth({raw}), '')"
     if t.startswith("DateTime"):
@@ -51,7 +55,7 @@ def typed_value(col: Column, raw: str, fmt: str | None) -> str:
 
 def typed_columns(table: Table, mapping: TableMapping) -> dict[str, str]:
     """Column name -> SQL giving its typed value (NULL when missing or unparseable)."""
-    return {col.name: typed_value(col, _raw(col), mapping.formats.get(col.name)) for col in table.columns}
+    return {col.name: typed_value(col, _raw(col), mapping.formats.get(col.name), mapping.decimal) for col in table.columns}
 
 
 def rules(table: Table, settings: Settings) -> list[Rule]:
@@ -94,7 +98,8 @@ def rules(table: Table, settings: Settings) -> list[Rule]:
 
 
 def verdict_sql(checks: list[Rule]) -> str:
-    """SQL giving (reason, column, raw value) of the first failing rule, or ('', '', '') for a good row."""
+    """SQL giving (reason, column, raw value) of the first failing rule, or ('', '', '') for a good row;
+    the value as readable text (bytes that are not UTF-8 shown as U+FFFD, not as hex)."""
     return "multiIf(" + ", ".join(
-        f"{r.condition}, ('{r.reason}', '{r.column}', ifNull(`{r.column}`, ''))" for r in checks
+        f"{r.condition}, ('{r.reason}', '{r.column}', toValidUTF8(ifNull(`{r.column}`, '')))" for r in checks
     ) + ", ('', '', ''))"
