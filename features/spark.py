@@ -44,7 +44,28 @@ def spark_session(settings: Settings, app: str = "vitrine-features") -> SparkSes
         .config("spark.sql.session.timeZone", "UTC")
         .config("spark.sql.execution.arrow.pyspark.enabled", "true")
         .config("spark.ui.showConsoleProgress", "false")
+        .config("spark.hadoop.fs.permissions.umask-mode", "077")  # features hold sales: the home is private
         .getOrCreate()
     )
     spark.sparkContext.setLogLevel("ERROR")
     return spark
+
+
+def stop_spark() -> None:
+    """Stop this process's Spark session and the JVM it started (over a gigabyte): the pipeline
+    needs Spark for the features only, and `vitrine run` then serves for hours. Under spark-submit
+    the JVM is not ours to stop. The next :func:`spark_session` starts afresh."""
+    from pyspark import SparkContext
+
+    active = SparkSession.getActiveSession()
+    if active is not None:
+        active.stop()
+    gateway = SparkContext._gateway
+    if gateway is None or "PYSPARK_GATEWAY_PORT" in os.environ:
+        return
+    process = getattr(gateway, "proc", None)
+    gateway.shutdown()
+    SparkContext._gateway = SparkContext._jvm = None
+    if process is not None:
+        process.terminate()
+        process.wait(timeout=60)

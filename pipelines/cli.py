@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import os
+import signal
+import subprocess
 import sys
 import time
 from pathlib import Path
@@ -12,6 +15,7 @@ from rich.console import Console
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
 from features.definitions import DEFAULT_SETS
+from pipelines.local_files import keep_private, make_private
 from pipelines.settings import Settings, java_version, load_settings
 
 app = typer.Typer(help="vitrine: forecasts, staffing and cross-sell for retail stores.", no_args_is_help=True)
@@ -26,6 +30,12 @@ app.add_typer(pipeline_app, name="pipeline")
 users_app = typer.Typer(help="Who may use the service: tokens by role.")
 app.add_typer(users_app, name="users")
 console = Console()
+
+@app.callback()
+def private_files() -> None:
+    """What vitrine writes is its user's only (tokens, audit, sales, models: 0600 files, 0700 folders)."""
+    keep_private()
+
 
 HomeOption = Annotated[Path | None, typer.Option("--home", help="Overrides VITRINE_HOME.")]
 UrlOption = Annotated[str | None, typer.Option("--clickhouse-url", help="Overrides VITRINE_CLICKHOUSE_URL.")]
@@ -365,9 +375,6 @@ def bot(console_mode: Annotated[bool, typer.Option("--console", help="Talk to th
 def dashboard(port: Annotated[int | None, typer.Option(help="Overrides VITRINE_DASHBOARD_PORT.")] = None,
               home: HomeOption = None) -> None:
     """Run the managers' and analysts' dashboard (Streamlit) on 127.0.0.1; it talks only to the API."""
-    import os
-    import subprocess
-
     settings = load_settings(home=home)
     chosen = port or settings.dashboard_port
     app_file = Path(__file__).resolve().parents[1] / "serving" / "dashboard" / "app.py"
@@ -382,9 +389,6 @@ def dashboard(port: Annotated[int | None, typer.Option(help="Overrides VITRINE_D
 def serve(port: Annotated[int | None, typer.Option(help="Overrides VITRINE_SERVICE_PORT.")] = None,
           home: HomeOption = None) -> None:
     """Run the API (BentoML) on 127.0.0.1 with the registry's champion models."""
-    import os
-    import subprocess
-
     settings = load_settings(home=home)
     env = {**os.environ, "VITRINE_HOME": str(settings.home.resolve()), "BENTOML_DO_NOT_TRACK": "true"}
     chosen = port or settings.service_port
@@ -439,6 +443,7 @@ def ingest_posted_sales(settings: Settings) -> None:
 def run_pipeline(settings: Settings, inputs: list[Path], mapping: str, quick: bool = False) -> None:
     """One pipeline run: new files and posted sales in, features, the three models through their
     champion gates, figures published; the warehouse is closed afterwards for other processes."""
+    from features.spark import stop_spark
     from pipelines.warehouse import close_all
 
     home, url = settings.home, settings.clickhouse_url
@@ -446,13 +451,17 @@ def run_pipeline(settings: Settings, inputs: list[Path], mapping: str, quick: bo
         if inputs:
             ingest(paths=inputs, mapping=mapping, home=home, clickhouse_url=url)
         ingest_posted_sales(settings)
-        features_build(home=home, clickhouse_url=url, spark_master=None, as_of=None, sets=",".join(DEFAULT_SETS))
+        try:
+            features_build(home=home, clickhouse_url=url, spark_master=None, as_of=None, sets=",".join(DEFAULT_SETS))
+        finally:
+            stop_spark()  # its JVM would hold over a gigabyte through the serving hours that follow
         train_forecast_command(horizon=14 if quick else 28, home=home, clickhouse_url=url)
         train_crosssell_command(trials=4 if quick else 10, home=home, clickhouse_url=url)
         train_staffing_command(home=home, clickhouse_url=url)
         publish_figures(settings)
     finally:
         close_all()
+        make_private(settings.home.resolve())  # what MLflow and Spark wrote with their own modes
 
 
 def _every(settings: Settings, hours: float, quick: bool) -> None:
@@ -505,22 +514,51 @@ def run(
         _serve_with_schedule(settings, quick=scale == "tiny")
 
 
+@app.command()
+def up(quick: Annotated[bool, typer.Option(help="Scheduled runs as `pipeline run --quick`.")] = False,
+       home: HomeOption = None) -> None:
+    """Serve what the home holds (the API, the dashboard, and the bot when a token is set) and re-run
+    the pipeline every VITRINE_PIPELINE_EVERY_HOURS: `vitrine run` without generating data again,
+    e.g. after a restart. Ctrl-C or SIGTERM stops it all."""
+    _serve_with_schedule(load_settings(home=home), quick)
+
+
 def _serve_with_schedule(settings: Settings, quick: bool) -> None:
     """The API (and the Telegram bot when a token is set) up, demo users to try the bot with, and the
-    pipeline again every VITRINE_PIPELINE_EVERY_HOURS."""
-    import subprocess
+    pipeline again every VITRINE_PIPELINE_EVERY_HOURS. Each service runs in its own process group,
+    and SIGTERM (or SIGHUP) is handled like Ctrl-C, so stopping this process stops them all (BentoML's
+    and Streamlit's workers too) rather than leaving them serving."""
+    def stop_on(signum, _frame):
+        raise KeyboardInterrupt(f"signal {signum}")
 
+    for signum in (signal.SIGTERM, signal.SIGHUP):
+        signal.signal(signum, stop_on)
     here = [sys.executable, "-m", "pipelines.cli"]
-    children = [subprocess.Popen([*here, "serve", "--home", str(settings.home)]),
-                subprocess.Popen([*here, "dashboard", "--home", str(settings.home)])]
+    commands = [[*here, "serve", "--home", str(settings.home)], [*here, "dashboard", "--home", str(settings.home)]]
     if settings.telegram_token:
-        children.append(subprocess.Popen([*here, "bot", "--home", str(settings.home)]))
-    _introduce_demo(settings)
+        commands.append([*here, "bot", "--home", str(settings.home)])
+    children = []
     try:
+        for command in commands:
+            children.append(subprocess.Popen(command, start_new_session=True))
+        _introduce_demo(settings)
         _every(settings, settings.pipeline_every_hours, quick)
+    except KeyboardInterrupt:
+        console.print("Stopping the service, the dashboard and the bot…")
     finally:
         for child in children:
-            child.terminate()
+            _stop_group(child)
+
+
+def _stop_group(child: subprocess.Popen) -> None:
+    """SIGTERM to the child's process group, SIGKILL after 20 s."""
+    try:
+        os.killpg(child.pid, signal.SIGTERM)
+        child.wait(timeout=20)
+    except ProcessLookupError:
+        return
+    except Exception:  # noqa: BLE001 - a child that will not stop is killed, whatever the reason
+        os.killpg(child.pid, signal.SIGKILL)
 
 
 def _introduce_demo(settings: Settings) -> None:

@@ -1,5 +1,7 @@
 """What vitrine's processes share on the local disk besides the warehouse: folders replaced whole,
-and small SQLite databases (which, unlike the embedded warehouse, several processes may open)."""
+small SQLite databases (which, unlike the embedded warehouse, several processes may open), and
+the rule that the home is private: it holds token hashes, the audit trail, sales and models, so
+the home is 0700 and what vitrine writes there 0600 (:func:`keep_private`)."""
 
 from __future__ import annotations
 
@@ -24,6 +26,26 @@ def replace_folder(staging: Path, target: Path) -> None:
     shutil.rmtree(retired, ignore_errors=True)
 
 
+def keep_private(home: Path | None = None) -> None:
+    """From now on this process (and the processes it starts) creates files 0600 and folders 0700;
+    ``home``, created if need be, is made 0700 even if an older version left it open."""
+    os.umask(0o077)
+    if home is not None:
+        home.mkdir(parents=True, exist_ok=True)
+        home.chmod(0o700)
+
+
+def make_private(folder: Path) -> None:
+    """Take group and other permissions off everything under ``folder``: for what other writers
+    create with their own modes (MLflow copies the model code with the repository's modes, Spark's
+    file system writes 0644)."""
+    for path in [folder, *folder.rglob("*")]:
+        if not path.is_symlink():
+            mode = path.stat().st_mode
+            if mode & 0o077:
+                path.chmod(mode & 0o700)
+
+
 _OPEN = threading.local()  # this thread's open connections by database path: a request pays no connect
 
 
@@ -40,8 +62,9 @@ def sqlite_database(path: Path, schema: str, synchronous: Literal["NORMAL", "FUL
     if connection is None or not path.exists():
         if connection is not None:
             connection.close()
-        path.parent.mkdir(parents=True, exist_ok=True)
+        path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
         connection = sqlite3.connect(path, timeout=10, isolation_level=None)
+        path.chmod(0o600)  # tokens, audit, sales: this user's only, whoever created the file
         connection.execute(f"PRAGMA synchronous={synchronous}")
         connection.execute("PRAGMA journal_mode=WAL")
         connection.executescript(schema)

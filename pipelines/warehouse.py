@@ -17,6 +17,7 @@ from pathlib import Path
 import clickhouse_connect
 from clickhouse_connect.driver.client import Client
 
+from pipelines.local_files import keep_private
 from pipelines.settings import Settings
 
 # Batches whose ingest committed; silver views and validation read only these (see ingest.py).
@@ -67,6 +68,7 @@ def _open(settings: Settings) -> Client:
     if other:
         raise WarehouseError(f"this process already opened the embedded warehouse {other}; chDB opens one "
                              f"data directory per process, so {path} cannot be opened too (close_all() first)")
+    keep_private(settings.home.resolve())
     path.mkdir(parents=True, exist_ok=True)
     try:
         return clickhouse_connect.get_client(dsn=settings.warehouse_url)

@@ -23,7 +23,7 @@ import pandas as pd
 import models.crosssell_pyfunc  # noqa: F401
 import models.forecast_pyfunc  # noqa: F401
 import models.staffing_pyfunc  # noqa: F401
-from pipelines.local_files import replace_folder
+from pipelines.local_files import make_private, replace_folder
 from pipelines.settings import Settings
 
 MODELS = ("stock-forecaster", "cross-sell", "staffing")
@@ -119,6 +119,7 @@ class Champions:
         if name == "stock-forecaster":
             mlflow.artifacts.download_artifacts(run_id=run_id, artifact_path=ALERTS, dst_path=str(staging))
         (staging / "version.json").write_text(json.dumps({"name": name, "version": version, "run_id": run_id}))
+        make_private(staging)
         target = self.folder / name
         replace_folder(staging, target)
         return target

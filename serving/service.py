@@ -26,6 +26,7 @@ from bentoml.exceptions import BentoMLException
 from pydantic import Field
 
 from pipelines import live_sales, sale_rules
+from pipelines.local_files import keep_private
 from pipelines.privacy import pseudonym_key, pseudonymise
 from pipelines.settings import load_settings
 from serving import auth
@@ -54,6 +55,7 @@ def _none_if_nan(value):
 class Vitrine:
     def __init__(self) -> None:
         self.settings = load_settings()
+        keep_private(self.settings.home.resolve())  # the audit trail and posted sales it writes are private
         self.champions = Champions(self.settings)
         self.champions.refresh()
         self.figures = LiveFigures(self.settings)

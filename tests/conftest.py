@@ -92,6 +92,41 @@ def run_vitrine(*args: str, home: Path, timeout: int = 900) -> subprocess.Comple
                           env={"COLUMNS": "200", "PATH": "/usr/bin:/bin"})
 
 
+def processes_mentioning(text: str) -> list[tuple[int, str]]:
+    """(pid, command line) of the processes other than this one whose command line or environment
+    holds ``text``: what a test started with a home under this session's temporary folder."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit() or int(entry.name) == os.getpid():
+            continue
+        try:
+            cmdline = (entry / "cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
+            environ = (entry / "environ").read_bytes().decode(errors="replace")
+            parent = int((entry / "stat").read_text().rsplit(")", 1)[1].split()[1])
+        except OSError:  # gone meanwhile, or not ours to read
+            continue
+        ours = parent == os.getpid()  # this process's own helper, e.g. its multiprocessing resource tracker
+        if (text in cmdline or text in environ) and not (ours and "multiprocessing.resource_tracker" in cmdline):
+            found.append((int(entry.name), cmdline[:200]))
+    return found
+
+
+@pytest.fixture(scope="session", autouse=True)
+def no_process_left_behind(tmp_path_factory):
+    """Every process a test starts, it stops: when the session ends, none that names one of its
+    homes is alive (a leftover is killed, and the session fails)."""
+    base = str(tmp_path_factory.getbasetemp())
+    yield
+    time.sleep(1)  # a process told to stop a moment ago
+    left = processes_mentioning(base)
+    for pid, _ in left:
+        try:
+            os.kill(pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+    assert not left, f"processes left running after the tests: {left}"
+
+
 @pytest.fixture(scope="session")
 def main_job(tmp_path_factory) -> tuple[Path, subprocess.CompletedProcess]:
     """The main job on tiny data, once per session: a home with the three champions trained."""
@@ -135,11 +170,23 @@ def start(home: Path, **env: str) -> tuple[subprocess.Popen, str]:
 
 
 def stop(process: subprocess.Popen) -> None:
+    """SIGTERM to the process's group, and SIGKILL to whatever of the group (BentoML's workers,
+    Streamlit) is still alive 20 s later."""
     os.killpg(process.pid, signal.SIGTERM)
+    deadline = time.monotonic() + 20
+    while time.monotonic() < deadline:
+        try:
+            process.wait(timeout=0.2)
+            os.killpg(process.pid, 0)  # raises once the whole group is gone
+        except subprocess.TimeoutExpired:
+            continue
+        except ProcessLookupError:
+            return
     try:
-        process.wait(timeout=20)
-    except subprocess.TimeoutExpired:
         os.killpg(process.pid, signal.SIGKILL)
+    except ProcessLookupError:
+        pass
+    process.wait(timeout=10)
 
 
 @pytest.fixture(scope="session")

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import subprocess
+import sys
 
-from tests.conftest import SALES_HEADER, VITRINE, write_csv
+from tests.conftest import REPO, SALES_HEADER, VITRINE, write_csv
 from tests.conftest import run_vitrine as run
 
 
@@ -27,6 +28,39 @@ def test_main_job_generates_ingests_and_reports(main_job):
     again = run("ingest", str(home / "data" / "tiny"), home=home)
     assert again.returncode == 0 and out.count("vendas.csv") == 1
     assert "already ingested, skipped" in again.stdout
+
+
+def test_the_home_is_its_users_only(main_job, service):
+    """Token hashes and the audit trail (service.db), posted sales, MLflow's registry and the models,
+    the warehouse: no file under the home is readable by anyone else, and the home is 0700."""
+    home, _ = main_job
+    assert home.stat().st_mode & 0o777 == 0o700
+    harness_logs = {"dashboard.log"} | {p.name for p in home.glob("service-*.log")}  # written by these tests
+    written = [p for p in home.rglob("*") if not p.is_symlink() and p.name not in harness_logs]
+    assert {"service.db", "live_sales.db", "mlflow.db"} <= {p.name for p in written}
+    readable = [str(p.relative_to(home)) for p in written if p.stat().st_mode & 0o077]
+    assert not readable, readable[:20]
+
+
+def test_spark_stops_after_the_features_and_starts_again_when_needed(tmp_path):
+    """The pipeline's Spark JVM (over a gigabyte) does not outlive the feature step."""
+    script = f"""
+import os
+from pyspark import SparkContext
+from features.spark import spark_session, stop_spark
+from pipelines.settings import load_settings
+settings = load_settings(home={str(tmp_path)!r}, spark_driver_memory="1g")
+assert spark_session(settings).range(5).count() == 5
+jvm = SparkContext._gateway.proc.pid
+stop_spark()
+state = open(f"/proc/{{jvm}}/stat").read().split()[2] if os.path.exists(f"/proc/{{jvm}}") else "gone"
+assert state in ("gone", "Z"), state
+assert spark_session(settings).range(3).count() == 3 and SparkContext._gateway.proc.pid != jvm
+stop_spark()
+print("ok")
+"""
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=300, cwd=REPO)
+    assert done.returncode == 0 and done.stdout.strip().endswith("ok"), done.stderr[-3000:]
 
 
 def test_bad_file_is_a_clear_error_without_traceback(tmp_path):

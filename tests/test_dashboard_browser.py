@@ -12,7 +12,7 @@ import pytest
 
 from serving import auth
 from tests.browser import Browser
-from tests.conftest import REPO, VITRINE, free_port
+from tests.conftest import REPO, VITRINE, free_port, stop
 
 SCREENSHOTS = REPO / "test-output" / "screenshots"
 PAGES = {"estoque": "Estoque", "escala": "Escala", "cross_sell": "Cross-sell", "metas": "Metas e comissões",
@@ -44,8 +44,7 @@ def dashboard_server(service):
     browser = Browser()
     yield address, browser
     browser.close()
-    process.terminate()
-    process.wait(timeout=20)
+    stop(process)  # the whole group: `vitrine dashboard` and the Streamlit it runs
 
 
 def test_every_page_renders_in_chromium_without_an_exception(dashboard_server):

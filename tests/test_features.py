@@ -50,7 +50,8 @@ def planned_units() -> dict[tuple[str, str, date], int]:
 
 
 def write_facts(folder, units: dict, name: str = "vendas.csv", stock=STOCK, promos=PROMOS) -> list:
-    lines = [[f"T{i}", "1", s, "V2" if s == "L1" else "V3", "", k, str(q), "40.00", "0", f"{d} 12:00:00"]
+    lines = [[f"T{i}", "1", s, "V2" if s == "L1" else "V3", "", k, str(q), f"{regular_price(k, d) or 40:.2f}", "0",
+              f"{d} 12:00:00"]
              for i, ((s, k, d), q) in enumerate(sorted(units.items())) if q]
     return [write_csv(folder, name, SALES_HEADER, [[f"{name}-{r[0]}", *r[1:]] for r in lines]),
             write_csv(folder, "estoque.csv", ["cod_loja", "cod_prod", "data", "estoque"], [list(r) for r in stock]),
@@ -113,7 +114,7 @@ def on_hand_asof(s, k, d):
 
 
 def regular_price(k, d):
-    return next((p for start, end, p in PRICES[k] if start <= d and (end is None or d <= end)), None)
+    return next((p for start, end, p in PRICES.get(k, ()) if start <= d and (end is None or d <= end)), None)
 
 
 def promo_depth(s, k, d):
@@ -242,7 +243,8 @@ def test_unknown_feature_set_is_named(warehouse):
 
 def sale(ticket, line, sku, qty, when, store="L1", customer=""):
     seller = "V2" if store == "L1" else "V3"
-    return [ticket, str(line), store, seller, customer, sku, str(qty), "40.00", "0", when]
+    price = regular_price(sku, D(when[:10])) or 40  # sold at the list price, as the rules want
+    return [ticket, str(line), store, seller, customer, sku, str(qty), f"{price:.2f}", "0", when]
 
 
 def test_hourly_traffic_features_from_the_same_weekday_and_hour(spark, client, settings, dims, tmp_path):

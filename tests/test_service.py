@@ -342,3 +342,37 @@ def test_a_body_over_the_limit_is_a_413_sized_or_chunked(service):
     small = json.dumps({"lines": [{**SALE, "ticket_id": "CHUNKED-1"}]}).encode()
     reply = httpx.post(f"{url}/sales", content=iter([small[:50], small[50:]]), headers=headers, timeout=60)
     assert reply.json() == {"accepted": 1, "duplicates": 0}  # a chunked body under the limit is served as usual
+
+
+def test_stopping_vitrine_up_stops_the_service_and_the_dashboard(service):
+    """SIGTERM to `vitrine up` (as systemd or docker stop sends) stops everything it started:
+    BentoML's and Streamlit's workers included, nothing left serving."""
+    from tests.conftest import free_port, processes_mentioning
+
+    settings, _, _ = service
+    api, dashboard, mark = free_port(), free_port(), f"up-{os.getpid()}-{time.monotonic_ns()}"
+    up = subprocess.Popen([*VITRINE, "up", "--home", str(settings.home)], stdout=subprocess.DEVNULL,
+                          stderr=subprocess.DEVNULL, start_new_session=True,
+                          env={"PATH": "/usr/bin:/bin", "VITRINE_SERVICE_PORT": str(api),
+                               "VITRINE_DASHBOARD_PORT": str(dashboard), "VITRINE_TEST_MARK": mark})
+    try:
+        deadline = time.monotonic() + 240
+        for url in (f"http://127.0.0.1:{api}/readyz", f"http://127.0.0.1:{dashboard}/_stcore/health"):
+            while True:
+                assert up.poll() is None and time.monotonic() < deadline, f"{url} never answered"
+                try:
+                    if httpx.get(url, timeout=2).status_code == 200:
+                        break
+                except httpx.HTTPError:
+                    pass
+                time.sleep(1)
+        assert len(processes_mentioning(mark)) >= 3  # up, the API and its workers, the dashboard
+        up.send_signal(signal.SIGTERM)  # to `vitrine up` alone, not its group
+        assert up.wait(timeout=60) is not None
+        deadline = time.monotonic() + 30
+        while processes_mentioning(mark) and time.monotonic() < deadline:
+            time.sleep(0.5)
+        assert processes_mentioning(mark) == []
+    finally:
+        if up.poll() is None:
+            os.killpg(up.pid, signal.SIGKILL)

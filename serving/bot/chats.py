@@ -58,7 +58,7 @@ class Chat:
 class Chats:
     def __init__(self, settings: Settings) -> None:
         self.path = settings.home.absolute() / "bot" / "bot.db"
-        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self.path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
         with self._db():
             pass
         os.chmod(self.path, 0o600)

@@ -11,6 +11,7 @@ import streamlit as st
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))  # `streamlit run` puts only this folder on the path
 
+from pipelines.local_files import keep_private  # noqa: E402
 from pipelines.settings import load_settings  # noqa: E402
 from serving.dashboard.client import sign_in  # noqa: E402
 
@@ -42,6 +43,7 @@ def sign_out() -> None:
     st.rerun()
 
 
+keep_private()
 st.set_page_config(page_title="Vitrine", page_icon="🛍️", layout="wide")
 user = st.session_state.get("user")
 kiosk = load_settings().dashboard_token
