@@ -525,9 +525,9 @@ def up(quick: Annotated[bool, typer.Option(help="Scheduled runs as `pipeline run
 
 def _serve_with_schedule(settings: Settings, quick: bool) -> None:
     """The API (and the Telegram bot when a token is set) up, demo users to try the bot with, and the
-    pipeline again every VITRINE_PIPELINE_EVERY_HOURS. Each service runs in its own process group,
-    and SIGTERM (or SIGHUP) is handled like Ctrl-C, so stopping this process stops them all (BentoML's
-    and Streamlit's workers too) rather than leaving them serving."""
+    pipeline again every VITRINE_PIPELINE_EVERY_HOURS. SIGTERM (or SIGHUP) is handled like Ctrl-C, so
+    stopping this process stops each service's whole process tree (BentoML's and Streamlit's workers
+    too) rather than leaving them serving."""
     def stop_on(signum, _frame):
         raise KeyboardInterrupt(f"signal {signum}")
 
@@ -547,18 +547,31 @@ def _serve_with_schedule(settings: Settings, quick: bool) -> None:
         console.print("Stopping the service, the dashboard and the bot…")
     finally:
         for child in children:
-            _stop_group(child)
+            stop_process_tree(child.pid)
+            child.wait()
 
 
-def _stop_group(child: subprocess.Popen) -> None:
-    """SIGTERM to the child's process group, SIGKILL after 20 s."""
+def stop_process_tree(pid: int, grace: float = 20.0) -> None:
+    """SIGTERM to a process and every process below it, SIGKILL to those alive ``grace`` seconds
+    later. The whole tree, not the group: BentoML's workers run in sessions of their own."""
+    import psutil
+
     try:
-        os.killpg(child.pid, signal.SIGTERM)
-        child.wait(timeout=20)
-    except ProcessLookupError:
+        root = psutil.Process(pid)
+        tree = [root, *root.children(recursive=True)]
+    except psutil.NoSuchProcess:
         return
-    except Exception:  # noqa: BLE001 - a child that will not stop is killed, whatever the reason
-        os.killpg(child.pid, signal.SIGKILL)
+    for process in tree:
+        try:
+            process.terminate()
+        except psutil.NoSuchProcess:
+            pass
+    _, alive = psutil.wait_procs(tree, timeout=grace)
+    for process in alive:
+        try:
+            process.kill()
+        except psutil.NoSuchProcess:
+            pass
 
 
 def _introduce_demo(settings: Settings) -> None:

@@ -165,27 +165,25 @@ def start(home: Path, **env: str) -> tuple[subprocess.Popen, str]:
         except httpx.HTTPError:
             pass
         time.sleep(1)
-    os.killpg(process.pid, signal.SIGKILL)
+    kill_tree(process)
     raise RuntimeError(f"the service did not become ready in 180 s: {log.read_text()[-3000:]}")
 
 
+def kill_tree(process: subprocess.Popen) -> None:
+    """kill -9 of the process and every process below it (BentoML's workers run in sessions of their
+    own: a signal to the group misses them, and they outlive a killed parent)."""
+    import psutil
+
+    for below in psutil.Process(process.pid).children(recursive=True):
+        below.kill()
+    process.kill()
+    process.wait(timeout=10)
+
+
 def stop(process: subprocess.Popen) -> None:
-    """SIGTERM to the process's group, and SIGKILL to whatever of the group (BentoML's workers,
-    Streamlit) is still alive 20 s later."""
-    os.killpg(process.pid, signal.SIGTERM)
-    deadline = time.monotonic() + 20
-    while time.monotonic() < deadline:
-        try:
-            process.wait(timeout=0.2)
-            os.killpg(process.pid, 0)  # raises once the whole group is gone
-        except subprocess.TimeoutExpired:
-            continue
-        except ProcessLookupError:
-            return
-    try:
-        os.killpg(process.pid, signal.SIGKILL)
-    except ProcessLookupError:
-        pass
+    from pipelines.cli import stop_process_tree
+
+    stop_process_tree(process.pid)
     process.wait(timeout=10)
 
 

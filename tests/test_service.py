@@ -17,7 +17,7 @@ import httpx
 import pytest
 
 from serving import auth
-from tests.conftest import TODAY, VITRINE, call, start, stop
+from tests.conftest import TODAY, VITRINE, call, kill_tree, start, stop
 
 def test_health_is_open_and_everything_else_needs_a_valid_token(service):
     settings, url, _ = service
@@ -266,7 +266,7 @@ def test_acknowledged_sales_survive_a_kill_9(service):
     deadline = time.monotonic() + 30
     while len(acknowledged) < 50 and time.monotonic() < deadline:
         time.sleep(0.05)
-    os.killpg(process.pid, signal.SIGKILL)
+    kill_tree(process)  # kill -9: the service and its workers, no chance to finish anything
     stop_sending.set()
     sender.join(timeout=30)
     process.wait(timeout=10)
@@ -334,8 +334,8 @@ def test_a_body_over_the_limit_is_a_413_sized_or_chunked(service):
     assert httpx.post(f"{url}/sales", content=big, headers=headers, timeout=60).status_code == 413
 
     def chunks():  # no content-length: counted as it arrives
-        for start in range(0, len(big), 65_536):
-            yield big[start:start + 65_536]
+        for at in range(0, len(big), 65_536):
+            yield big[at:at + 65_536]
 
     assert httpx.post(f"{url}/sales", content=chunks(), headers=headers, timeout=60).status_code == 413
     assert call(url, "health").json() == {"status": "ok"}  # and the service goes on
