@@ -52,7 +52,7 @@ def online_retail() -> dict[str, tuple]:
 
 
 def generated(scale: str) -> dict[str, tuple]:
-    from pipelines.generator import generate
+    from warehouse.generator import generate
 
     with tempfile.TemporaryDirectory() as folder:
         generate(scale, 11, Path(folder))

@@ -35,7 +35,6 @@ def main() -> None:
     args = parser.parse_args()
     os.environ["VITRINE_TODAY"] = TODAY
 
-    from pipelines.settings import load_settings
     from serving import auth
     from serving.api_client import VitrineApi
     from serving.bot.assistant import Assistant
@@ -44,6 +43,7 @@ def main() -> None:
     from serving.live_figures import LiveFigures
     from tests.conftest import start, stop
     from tests.fake_telegram import TOKEN, BotThread, FakeBotApi
+    from warehouse.settings import load_settings
 
     settings = load_settings(home=args.home, bot_check_seconds=3600)
     seller = LiveFigures(settings).published.frames["sellers"].iloc[0]

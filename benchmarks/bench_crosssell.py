@@ -47,7 +47,6 @@ def measure(name: str, home: Path, trials: int, time_training: bool) -> None:
     from features.build import latest_run
     from models.basket_models import Als
     from models.crosssell import Rules
-    from pipelines.settings import load_settings
     from training.crosssell import (
         CrossSellConfig,
         best_params,
@@ -57,6 +56,7 @@ def measure(name: str, home: Path, trials: int, time_training: bool) -> None:
         search,
     )
     from training.crosssell_eval import ItemIndex, temporal_split
+    from warehouse.settings import load_settings
 
     settings = load_settings(home=home)
     lines = load_lines(latest_run(settings, "basket_lines").path)
@@ -86,7 +86,7 @@ def measure(name: str, home: Path, trials: int, time_training: bool) -> None:
         print(f"{name}: ALS fit on 1,000,000 basket lines ({matrix.shape[0]:,} baskets): {seconds:.1f} s "
               f"(goal <= 60 s: {'met' if seconds <= 60 else 'MISSED'})")
 
-    from pipelines.warehouse import close_all
+    from warehouse.clickhouse import close_all
 
     recommender = fit_recommender(settings, lines, params, weight, Rules())
     close_all()

@@ -33,10 +33,10 @@ def main() -> None:
 
     import httpx
 
-    from pipelines.settings import load_settings
     from serving import auth
     from tests.browser import Browser
     from tests.conftest import VITRINE, free_port, start, stop
+    from warehouse.settings import load_settings
 
     settings = load_settings(home=args.home)
     analyst, _ = auth.add_user(settings, "Bench Analista", "analyst")

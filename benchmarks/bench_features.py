@@ -40,11 +40,11 @@ SELECT count() FROM (
 
 def prepare(home: Path) -> None:
     """Generate and ingest the large scale into ``home``."""
-    from pipelines.generator import generate
-    from pipelines.ingest import ingest
-    from pipelines.mapping import load_mapping
-    from pipelines.settings import load_settings
-    from pipelines.warehouse import close_all, connect
+    from warehouse.clickhouse import close_all, connect
+    from warehouse.generator import generate
+    from warehouse.ingest import ingest
+    from warehouse.mapping import load_mapping
+    from warehouse.settings import load_settings
 
     data = home / "data" / "large"
     generate("large", 1, data)
@@ -74,8 +74,8 @@ def main() -> None:
         prepare(home)
         print(f"prepared the large scale in {time.perf_counter() - started:.0f} s (generate + ingest)")
 
-    from pipelines.settings import load_settings
-    from pipelines.warehouse import close_all, connect
+    from warehouse.clickhouse import close_all, connect
+    from warehouse.settings import load_settings
 
     client = connect(load_settings(home=home))
     sales, daily_rows = client.query("SELECT (SELECT count() FROM silver.sales), (SELECT count() FROM gold.daily_sales)"
@@ -90,7 +90,7 @@ def main() -> None:
           f"(best of 3) = {sales / best:,.0f} lines/s")
     close_all()  # the build process owns the embedded warehouse next
 
-    code = ("import json, sys; from features.build import build; from pipelines.settings import load_settings; "
+    code = ("import json, sys; from features.build import build; from warehouse.settings import load_settings; "
             f"runs = build(load_settings(home={str(home)!r}), tuple({args.sets!r}.split(','))); "
             "print('RUNS', json.dumps([[r.feature_set, r.rows, r.seconds] for r in runs]))")
     stop, peak = threading.Event(), [0]

@@ -145,10 +145,10 @@ def main() -> None:
     from features.build import latest_run
     from features.definitions import feature_set
     from models.forecaster import Columns
-    from pipelines.settings import load_settings
-    from pipelines.warehouse import close_all
     from training.backtest import BacktestConfig, load_panel, run_backtest
     from training.forecast import load_units, train_forecast
+    from warehouse.clickhouse import close_all
+    from warehouse.settings import load_settings
 
     config = BacktestConfig()
     scratch = Path(tempfile.mkdtemp(prefix="bench-forecast-"))

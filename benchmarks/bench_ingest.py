@@ -28,7 +28,7 @@ RAW_COLUMNS = ("InvoiceNo String, StockCode String, Description String, Quantity
 
 def generate_in_child(scale: str, out: Path) -> tuple[float, float]:
     """Wall seconds and peak RSS (GiB) of generating ``scale`` in a fresh process."""
-    code = (f"from pathlib import Path; from pipelines.generator import generate; "
+    code = (f"from pathlib import Path; from warehouse.generator import generate; "
             f"generate({scale!r}, 1, Path({str(out)!r}))")
     started = time.perf_counter()
     subprocess.run([sys.executable, "-c", code], check=True, cwd=REPO)
@@ -43,10 +43,10 @@ def main() -> None:
     parser.add_argument("--skip-generate", type=Path, help="Use an already generated folder.")
     args = parser.parse_args()
 
-    from pipelines.ingest import ingest
-    from pipelines.mapping import load_mapping
-    from pipelines.settings import load_settings
-    from pipelines.warehouse import close_all, connect
+    from warehouse.clickhouse import close_all, connect
+    from warehouse.ingest import ingest
+    from warehouse.mapping import load_mapping
+    from warehouse.settings import load_settings
 
     scratch = Path(tempfile.mkdtemp(prefix="vitrine-bench-"))
     data = args.skip_generate or scratch / args.scale

@@ -38,7 +38,7 @@ def online_retail() -> list[list[str]]:
 
 
 def generated(scale: str) -> list[list[str]]:
-    from pipelines.generator import generate
+    from warehouse.generator import generate
 
     with tempfile.TemporaryDirectory() as folder:
         generate(scale, 11, Path(folder))

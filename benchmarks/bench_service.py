@@ -100,9 +100,9 @@ def main() -> None:
     parser.add_argument("--connections", type=int, default=8)
     args = parser.parse_args()
 
-    from pipelines.settings import load_settings
     from serving import auth
     from serving.live_figures import LiveFigures
+    from warehouse.settings import load_settings
 
     home = args.home or Path(tempfile.mkdtemp(prefix="vitrine-bench-service-"))
     if not (home / "serving" / "figures" / "meta.json").exists():

@@ -183,10 +183,15 @@ def main() -> None:
     import mlflow
 
     from features.build import latest_run
-    from pipelines.generator import generate
-    from pipelines.settings import load_settings
-    from pipelines.warehouse import close_all
-    from training.staffing import StaffingConfig, load_history, run_backtest, train_staffing
+    from training.staffing import (
+        StaffingConfig,
+        load_history,
+        run_backtest,
+        train_staffing,
+    )
+    from warehouse.clickhouse import close_all
+    from warehouse.generator import generate
+    from warehouse.settings import load_settings
 
     config = StaffingConfig()
     scratch = Path(tempfile.mkdtemp(prefix="bench-staffing-"))

@@ -13,7 +13,7 @@ from pyspark.sql import functions as F
 from pyspark.sql.window import Window
 
 from features.definitions import BASKET_LINES, CUSTOMER_ITEMS
-from pipelines.gold import MAX_BASKET_SKUS
+from warehouse.gold import MAX_BASKET_SKUS
 
 
 def basket_lines(sales: DataFrame) -> DataFrame:

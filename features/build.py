@@ -24,8 +24,8 @@ from features.demand import demand_features
 from features.source import TableQuery
 from features.spark import spark_session
 from features.traffic import traffic_features
-from pipelines.settings import Settings
-from pipelines.warehouse import connect
+from warehouse.clickhouse import connect
+from warehouse.settings import Settings
 
 
 class FeatureInputError(ValueError):
@@ -159,9 +159,20 @@ def latest_run(settings: Settings, name: str) -> FeatureRun | None:
     return FeatureRun(run_id, name, as_of, Path(path), rows_, seconds)
 
 
-if __name__ == "__main__":  # spark-submit --master URL features/build.py [--sets …] [--as-of …]
-    import sys
+def main(argv: list[str] | None = None) -> None:
+    """``spark-submit --master URL features/build.py [--sets a,b] [--as-of YYYY-MM-DD]``: the build
+    under a cluster's own submit, with settings from the environment (as every vitrine process)."""
+    import argparse
 
-    from pipelines.cli import app
+    from warehouse.settings import load_settings
 
-    app(["features", "build", *sys.argv[1:]])
+    parser = argparse.ArgumentParser(prog="features/build.py", description=main.__doc__)
+    parser.add_argument("--sets", default=",".join(DEFAULT_SETS), help="comma-separated feature sets")
+    parser.add_argument("--as-of", type=date.fromisoformat, default=None, help="use only data before this day")
+    args = parser.parse_args(argv)
+    for run in build(load_settings(), tuple(s.strip() for s in args.sets.split(",") if s.strip()), args.as_of):
+        print(f"{run.feature_set}: {run.rows:,} rows in {run.seconds:.1f} s -> {run.path}")
+
+
+if __name__ == "__main__":
+    main()

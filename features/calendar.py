@@ -1,6 +1,6 @@
 """Calendar features per period (day or week): holidays and the distance to retail dates.
 
-A few thousand rows, built in Python from pipelines.calendar and broadcast into the Spark jobs.
+A few thousand rows, built in Python from warehouse.calendar and broadcast into the Spark jobs.
 """
 
 from __future__ import annotations
@@ -9,7 +9,7 @@ from datetime import date, timedelta
 
 import pandas as pd
 
-from pipelines.calendar import public_holidays, retail_event_days
+from warehouse.calendar import public_holidays, retail_event_days
 
 EPOCH = date(1970, 1, 5)  # a Monday: period indexes count from here, so weeks start on Mondays
 

@@ -15,8 +15,8 @@ import numpy as np
 import pandas as pd
 
 from features.calendar import calendar_frame
-from pipelines.settings import Settings
-from pipelines.warehouse import connect
+from warehouse.clickhouse import connect
+from warehouse.settings import Settings
 
 
 def planned_days(settings: Settings, series: pd.DataFrame, first: date, days: int) -> pd.DataFrame:

@@ -31,8 +31,8 @@ from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql.datasource import DataSource, DataSourceReader, InputPartition
 from pyspark.sql.types import StructType
 
-from pipelines.settings import Settings
-from pipelines.warehouse import connect
+from warehouse.clickhouse import connect
+from warehouse.settings import Settings
 
 
 @dataclass(frozen=True)

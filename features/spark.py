@@ -13,7 +13,7 @@ from pathlib import Path
 
 from pyspark.sql import SparkSession
 
-from pipelines.settings import Settings, java_version
+from warehouse.settings import Settings, java_version
 
 
 class SparkSetupError(RuntimeError):

@@ -16,7 +16,7 @@ from datetime import date
 
 import pandas as pd
 
-from pipelines.calendar import EVENT_LEAD_DAYS, public_holidays, retail_event_days
+from warehouse.calendar import EVENT_LEAD_DAYS, public_holidays, retail_event_days
 
 INTERVAL = 0.8  # P10–P90
 

@@ -15,8 +15,8 @@ from rich.console import Console
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
 from features.definitions import DEFAULT_SETS
-from pipelines.local_files import keep_private, make_private
-from pipelines.settings import Settings, java_version, load_settings
+from warehouse.local_files import keep_private, make_private
+from warehouse.settings import Settings, java_version, load_settings
 
 app = typer.Typer(help="vitrine: forecasts, staffing and cross-sell for retail stores.", no_args_is_help=True)
 gold_app = typer.Typer(help="The gold layer.")
@@ -58,8 +58,8 @@ def generate(
     home: HomeOption = None,
 ) -> None:
     """Write a synthetic CosmeticCo export (one CSV per table, plus verdade.json with the planted truth)."""
-    from pipelines.generator import SCALES
-    from pipelines.generator import generate as run_generate
+    from warehouse.generator import SCALES
+    from warehouse.generator import generate as run_generate
 
     if scale not in SCALES:
         _fail(f"unknown scale {scale!r}: use one of {', '.join(SCALES)}")
@@ -79,11 +79,11 @@ def ingest(
     clickhouse_url: UrlOption = None,
 ) -> None:
     """Load export files into the warehouse: bronze, validated silver (bad rows quarantined), gold."""
-    from pipelines.ingest import IngestError, expand_paths
-    from pipelines.ingest import ingest as run_ingest
-    from pipelines.mapping import MappingError, load_mapping
     from pipelines.report import print_ingest
-    from pipelines.warehouse import WarehouseError, connect
+    from warehouse.clickhouse import WarehouseError, connect
+    from warehouse.ingest import IngestError, expand_paths
+    from warehouse.ingest import ingest as run_ingest
+    from warehouse.mapping import MappingError, load_mapping
 
     settings = _settings(home, clickhouse_url)
     try:
@@ -106,8 +106,8 @@ def ingest(
 @gold_app.command("refresh")
 def gold_refresh(home: HomeOption = None, clickhouse_url: UrlOption = None) -> None:
     """Recompute every gold table from silver (after a manual fix, or to be sure)."""
-    from pipelines import gold
-    from pipelines.warehouse import connect
+    from warehouse import gold
+    from warehouse.clickhouse import connect
 
     client = connect(_settings(home, clickhouse_url))
     done = gold.refresh(client, {table: {gold.ALL} for table in gold.BUILDERS})
@@ -128,7 +128,7 @@ def features_build(
 
     from features.build import FeatureInputError, build
     from features.spark import SparkSetupError
-    from pipelines.warehouse import WarehouseError
+    from warehouse.clickhouse import WarehouseError
 
     settings = load_settings(home=home, clickhouse_url=clickhouse_url, spark_master=spark_master)
     try:
@@ -402,7 +402,7 @@ def serve(port: Annotated[int | None, typer.Option(help="Overrides VITRINE_SERVI
 def report(home: HomeOption = None, clickhouse_url: UrlOption = None) -> None:
     """Top stores and SKUs by net revenue."""
     from pipelines.report import print_warehouse
-    from pipelines.warehouse import connect
+    from warehouse.clickhouse import connect
 
     print_warehouse(console, connect(_settings(home, clickhouse_url)))
 
@@ -419,9 +419,9 @@ def doctor() -> None:
 
 
 def publish_figures(settings: Settings) -> None:
-    """Publish the figures the service's live endpoints read (pipelines/figures.py)."""
-    from pipelines import figures, live_sales
-    from pipelines.warehouse import connect
+    """Publish the figures the service's live endpoints read (warehouse/figures.py)."""
+    from warehouse import figures, live_sales
+    from warehouse.clickhouse import connect
 
     meta = figures.publish(connect(settings), settings, live_sales.exported_upto(settings))
     console.print(f"Published the sellers' and stores' figures (data through {meta['data_through']}, "
@@ -429,8 +429,8 @@ def publish_figures(settings: Settings) -> None:
 
 
 def ingest_posted_sales(settings: Settings) -> None:
-    """Hand the sales posted to the service since the last run to the warehouse (pipelines/live_sales.py)."""
-    from pipelines import live_sales
+    """Hand the sales posted to the service since the last run to the warehouse (warehouse/live_sales.py)."""
+    from warehouse import live_sales
 
     path, upto = live_sales.export_pending(settings, settings.data_dir / "posted")
     if path is None:
@@ -444,7 +444,7 @@ def run_pipeline(settings: Settings, inputs: list[Path], mapping: str, quick: bo
     """One pipeline run: new files and posted sales in, features, the three models through their
     champion gates, figures published; the warehouse is closed afterwards for other processes."""
     from features.spark import stop_spark
-    from pipelines.warehouse import close_all
+    from warehouse.clickhouse import close_all
 
     home, url = settings.home, settings.clickhouse_url
     try:
@@ -579,8 +579,8 @@ def _introduce_demo(settings: Settings) -> None:
     dashboard token for the manager, fresh on every run."""
     import pandas as pd
 
-    from pipelines import figures
     from serving.auth import add_token, add_user, issue_link_code, users
+    from warehouse import figures
 
     sellers_file = figures.folder(settings) / "sellers.parquet"  # only the sellers: not every published table
     if not sellers_file.exists():

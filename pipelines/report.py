@@ -6,7 +6,7 @@ from clickhouse_connect.driver.client import Client
 from rich.console import Console
 from rich.table import Table
 
-from pipelines.ingest import IngestReport
+from warehouse.ingest import IngestReport
 
 
 def brl(value: float) -> str:

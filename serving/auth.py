@@ -26,8 +26,8 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from pipelines.local_files import sqlite_database
-from pipelines.settings import Settings
+from warehouse.local_files import sqlite_database
+from warehouse.settings import Settings
 
 ROLES = ("seller", "manager", "analyst", "admin", "pos")
 PEOPLE = ("seller", "manager", "analyst", "admin")  # every role but the point of sale

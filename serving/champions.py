@@ -23,8 +23,8 @@ import pandas as pd
 import models.crosssell_pyfunc  # noqa: F401
 import models.forecast_pyfunc  # noqa: F401
 import models.staffing_pyfunc  # noqa: F401
-from pipelines.local_files import make_private, replace_folder
-from pipelines.settings import Settings
+from warehouse.local_files import make_private, replace_folder
+from warehouse.settings import Settings
 
 MODELS = ("stock-forecaster", "cross-sell", "staffing")
 ALERTS = "stock_alerts.csv"  # the forecaster run's ranked stock alerts, served with it
@@ -55,7 +55,7 @@ class Champions:
         from mlflow import MlflowClient
         from mlflow.exceptions import MlflowException
 
-        from training.tracking import CHAMPION, use_store
+        from warehouse.model_store import CHAMPION, use_store
 
         changed = []
         try:

@@ -1,5 +1,5 @@
-"""Sellers' and managers' figures, live: the published figures (pipelines/figures.py) plus the sales
-posted since the warehouse last took them in (pipelines/live_sales.py).
+"""Sellers' and managers' figures, live: the published figures (warehouse/figures.py) plus the sales
+posted since the warehouse last took them in (warehouse/live_sales.py).
 
 Commission follows the rules the warehouse's ``gold.seller_month`` applies (a test holds the two
 to the same numbers): each category's sales times its rate (rules of kind ``category``; the one
@@ -20,9 +20,9 @@ from zoneinfo import ZoneInfo
 import numpy as np
 import pandas as pd
 
-from pipelines import figures, live_sales, sale_rules
-from pipelines.settings import Settings
 from serving.schemas import SellerSummary
+from warehouse import figures, live_sales, sale_rules
+from warehouse.settings import Settings
 
 
 class UnknownError(LookupError):
@@ -184,7 +184,7 @@ class LiveFigures:
         return self.published.seller(seller_id)
 
     def judge(self, sale: live_sales.SaleLine, latest: datetime) -> Verdict:
-        """The rules file ingestion applies (pipelines/validation.py), in its order, so a line counted
+        """The rules file ingestion applies (warehouse/validation.py), in its order, so a line counted
         live is never dropped by the next pipeline run; ``latest`` from sale_rules.latest_sold_at."""
         published = self.published
         if sale.quantity == 0:

@@ -6,8 +6,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from pipelines.settings import Settings
 from serving.champions import MODELS
+from warehouse.settings import Settings
 
 
 def overview(settings: Settings, versions: int = 10) -> list[dict]:
@@ -15,7 +15,7 @@ def overview(settings: Settings, versions: int = 10) -> list[dict]:
     from mlflow import MlflowClient
     from mlflow.exceptions import MlflowException
 
-    from training.tracking import CHAMPION, use_store
+    from warehouse.model_store import CHAMPION, use_store
 
     use_store(settings)
     client = MlflowClient()
@@ -48,7 +48,7 @@ def plot(settings: Settings, name: str, version: str, path: str) -> bytes:
     import mlflow
     from mlflow import MlflowClient
 
-    from training.tracking import use_store
+    from warehouse.model_store import use_store
 
     if not path.startswith("plots/") or not path.endswith(".png") or ".." in path:
         raise ValueError("path: a plots/….png artifact")

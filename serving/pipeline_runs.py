@@ -13,7 +13,7 @@ import threading
 from datetime import UTC, datetime
 from pathlib import Path
 
-from pipelines.settings import Settings
+from warehouse.settings import Settings
 
 _LOCK = threading.Lock()
 

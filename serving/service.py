@@ -16,28 +16,61 @@ import json
 import threading
 from collections.abc import Callable
 from datetime import date
-from zoneinfo import ZoneInfo
 from http import HTTPStatus
 from typing import TypeVar
+from zoneinfo import ZoneInfo
 
 import bentoml
 import pandas as pd
 from bentoml.exceptions import BentoMLException
 from pydantic import Field
 
-from pipelines import live_sales, sale_rules
-from pipelines.local_files import keep_private
-from pipelines.privacy import pseudonym_key, pseudonymise
-from pipelines.settings import load_settings
 from serving import auth
 from serving.champions import Champions
 from serving.live_figures import LiveFigures, UnknownError
-from serving.schemas import (STORE, CrossSellReply, DayForecast, DaySold, ForecastReply, HighMarginReply, LinkCode,
-                             MarginProduct, ModelInfo, ModelsReply, Pair, PairsReply, PeakWindow, PipelineRun,
-                             PlanHour, Plot, ProductMatch, ProductsReply, Promotion, PromotionsReply, Readiness,
-                             Redeemed, RefusedLine, RefusedReply, SaleLineIn, SalesReply, SellerSummary, SkuHistory, StaffingReply, StockAlert,
-                             StockAlertsReply, StoreComparison, StoreInfo, StoresReply, Suggestion, TeamSummary, UserInfo)
-
+from serving.schemas import (
+    STORE,
+    CrossSellReply,
+    DayForecast,
+    DaySold,
+    ForecastReply,
+    HighMarginReply,
+    LinkCode,
+    MarginProduct,
+    ModelInfo,
+    ModelsReply,
+    Pair,
+    PairsReply,
+    PeakWindow,
+    PipelineRun,
+    PlanHour,
+    Plot,
+    ProductMatch,
+    ProductsReply,
+    Promotion,
+    PromotionsReply,
+    Readiness,
+    Redeemed,
+    RefusedLine,
+    RefusedReply,
+    SaleLineIn,
+    SalesReply,
+    SellerSummary,
+    SkuHistory,
+    StaffingReply,
+    StockAlert,
+    StockAlertsReply,
+    StoreComparison,
+    StoreInfo,
+    StoresReply,
+    Suggestion,
+    TeamSummary,
+    UserInfo,
+)
+from warehouse import live_sales, sale_rules
+from warehouse.local_files import keep_private
+from warehouse.privacy import pseudonym_key, pseudonymise
+from warehouse.settings import load_settings
 
 T = TypeVar("T")
 

@@ -14,10 +14,10 @@ from pathlib import Path
 import httpx
 import pytest
 
-from pipelines.ingest import IngestReport, ingest
-from pipelines.mapping import load_mapping
-from pipelines.settings import Settings, load_settings
-from pipelines.warehouse import close_all, connect
+from warehouse.clickhouse import close_all, connect
+from warehouse.ingest import IngestReport, ingest
+from warehouse.mapping import load_mapping
+from warehouse.settings import Settings, load_settings
 
 REPO = Path(__file__).resolve().parents[1]
 ONLINE_RETAIL = REPO.parent / "shared" / "datasets" / "online_retail" / "online_retail.csv.gz"

@@ -12,15 +12,15 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from pipelines.settings import load_settings
 from serving import auth
-from serving.api_client import VitrineApi
 from serving import format as fmt
+from serving.api_client import VitrineApi
 from serving.bot.assistant import NOT_LINKED, SERVICE_DOWN, Assistant
 from serving.bot.chats import Chats
 from serving.bot.telegram import build_application
 from tests.conftest import TODAY, VITRINE, call, free_port
 from tests.fake_telegram import TOKEN, BotThread, FakeBotApi
+from warehouse.settings import load_settings
 
 ZONE = ZoneInfo("America/Sao_Paulo")
 

@@ -8,8 +8,8 @@ import pytest
 
 from features.calendar import calendar_frame
 from models.prophet_levels import holidays_frame
-from pipelines.calendar import public_holidays, retail_event_days
-from pipelines.settings import load_settings
+from warehouse.calendar import public_holidays, retail_event_days
+from warehouse.settings import load_settings
 
 
 def test_the_country_setting_is_read_from_the_environment(monkeypatch, tmp_path):

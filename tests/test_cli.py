@@ -48,7 +48,7 @@ def test_spark_stops_after_the_features_and_starts_again_when_needed(tmp_path):
 import os
 from pyspark import SparkContext
 from features.spark import spark_session, stop_spark
-from pipelines.settings import load_settings
+from warehouse.settings import load_settings
 settings = load_settings(home={str(tmp_path)!r}, spark_driver_memory="1g")
 assert spark_session(settings).range(5).count() == 5
 jvm = SparkContext._gateway.proc.pid

@@ -12,11 +12,6 @@ import pandas as pd
 import pytest
 
 from features.build import build
-from pipelines import generator
-from pipelines.ingest import ingest
-from pipelines.mapping import load_mapping
-from pipelines.settings import load_settings
-from pipelines.warehouse import close_all, connect
 from training.crosssell import (
     MODEL_NAME,
     CrossSellConfig,
@@ -24,6 +19,11 @@ from training.crosssell import (
     train_crosssell,
 )
 from training.tracking import configure
+from warehouse import generator
+from warehouse.clickhouse import close_all, connect
+from warehouse.ingest import ingest
+from warehouse.mapping import load_mapping
+from warehouse.settings import load_settings
 
 SCALE = generator.Scale(stores=4, skus=200, days=150, tickets_per_store_day=80)
 CONFIG = CrossSellConfig(test_days=21, trials=3)

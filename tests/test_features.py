@@ -15,10 +15,10 @@ from features.build import FeatureInputError, build
 from features.calendar import EPOCH
 from features.definitions import GRANULARITIES, demand, feature_set
 from features.spark import spark_session
-from pipelines.calendar import public_holidays, retail_event_days
-from pipelines.settings import load_settings
-from pipelines.privacy import pseudonym_key, pseudonymise
 from tests.conftest import REPO, SALES_HEADER, load, write_csv
+from warehouse.calendar import public_holidays, retail_event_days
+from warehouse.privacy import pseudonym_key, pseudonymise
+from warehouse.settings import load_settings
 
 D = date.fromisoformat
 STOCK = [("L1", "P1", "2024-01-01", 30), ("L1", "P1", "2024-01-20", 0), ("L1", "P1", "2024-03-01", 25),
@@ -236,6 +236,16 @@ def test_as_of_before_the_data_says_where_data_starts(warehouse):
         build(warehouse, ("demand_day",), D("2020-01-01"))
 
 
+def test_spark_submit_entry_builds_with_settings_from_the_environment(warehouse, monkeypatch, capsys):
+    """``spark-submit features/build.py --sets …`` (a cluster's own submit) builds like the CLI."""
+    from features.build import latest_run, main
+
+    monkeypatch.setenv("VITRINE_HOME", str(warehouse.home))
+    main(["--sets", "demand_week", "--as-of", "2024-04-01"])
+    assert "demand_week: " in capsys.readouterr().out
+    assert latest_run(warehouse, "demand_week").as_of == date(2024, 4, 1)
+
+
 def test_unknown_feature_set_is_named(warehouse):
     with pytest.raises(KeyError, match="unknown feature set 'demand_month'"):
         build(warehouse, ("demand_month",))
@@ -326,7 +336,7 @@ def test_a_clickhouse_server_is_read_by_spark_workers_in_slices(warehouse, click
 
     from features import source
     from features.source import TableQuery
-    from pipelines.warehouse import connect
+    from warehouse.clickhouse import connect
 
     url, log = clickhouse_server
     server = load_settings(home=tmp_path / "server-home", clickhouse_url=url, clickhouse_read_slices=4)

@@ -18,11 +18,6 @@ from features.definitions import feature_set
 from features.planned import planned_days
 from models.forecast_pyfunc import UnknownSeriesError
 from models.forecaster import Columns, DemandModel
-from pipelines import generator
-from pipelines.ingest import ingest
-from pipelines.mapping import load_mapping
-from pipelines.settings import load_settings
-from pipelines.warehouse import close_all, connect
 from tests.conftest import REPO
 from training.backtest import (
     BacktestConfig,
@@ -37,6 +32,11 @@ from training.forecast import (
     load_units,
     train_forecast,
 )
+from warehouse import generator
+from warehouse.clickhouse import close_all, connect
+from warehouse.ingest import ingest
+from warehouse.mapping import load_mapping
+from warehouse.settings import load_settings
 
 # Long enough for last year's Dia das Mães (11/05/2025) to be in the history of a late-April origin.
 SCALE = generator.Scale(stores=3, skus=60, days=600, tickets_per_store_day=70)

@@ -9,8 +9,8 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from pipelines.generator import generate
 from tests.conftest import load
+from warehouse.generator import generate
 
 
 @pytest.fixture(scope="module")

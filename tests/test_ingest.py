@@ -10,8 +10,8 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from pipelines.ingest import IngestError
 from tests.conftest import SALES_HEADER, load, scalar, write_csv
+from warehouse.ingest import IngestError
 
 GOOD = ["T1", "1", "L1", "V2", "C9", "P1", "2", "40.00", "0", "2024-02-10 11:15:00"]
 
@@ -34,7 +34,7 @@ def quarantine(client) -> list[tuple]:
         (["T2", "1", "L1", "V2", "", "P1", "1", "0", "0", "2024-02-10 11:15:00"], "unit_price", "price <= 0"),
         (["T2", "1", "L1", "V2", "", "P1", "1", "-3.5", "0", "2024-02-10 11:15:00"], "unit_price", "price <= 0"),
         (["T2", "1", "L1", "V2", "", "P1", "0", "40.00", "0", "2024-02-10 11:15:00"], "quantity", "quantity is 0"),
-        # a sale's plausibility (pipelines/sale_rules.py): P1 lists at 40.00 until 2024-03-15
+        # a sale's plausibility (warehouse/sale_rules.py): P1 lists at 40.00 until 2024-03-15
         (["T2", "1", "L1", "V2", "", "P1", "201", "40.00", "0", "2024-02-10 11:15:00"], "quantity",
          "quantity above the store cap"),
         (["T2", "1", "L1", "V2", "", "P1", "-201", "40.00", "0", "2024-02-10 11:15:00"], "quantity",
@@ -169,17 +169,17 @@ def test_parquet_files_are_ingested_like_csv(client, settings, dims, tmp_path):
 
 def test_interrupted_ingest_leaves_no_partial_rows(settings, dims, tmp_path):
     """Kill an ingest at many moments: each file is then either fully visible or absent."""
-    from pipelines.generator import generate
-    from pipelines.warehouse import close_all, connect
+    from warehouse.clickhouse import close_all, connect
+    from warehouse.generator import generate
 
     data = tmp_path / "gen"
     generate("tiny", 3, data)
     script = textwrap.dedent(f"""
         from pathlib import Path
-        from pipelines.ingest import ingest
-        from pipelines.mapping import load_mapping
-        from pipelines.settings import load_settings
-        from pipelines.warehouse import connect
+        from warehouse.ingest import ingest
+        from warehouse.mapping import load_mapping
+        from warehouse.settings import load_settings
+        from warehouse.clickhouse import connect
         s = load_settings(home={str(settings.home)!r})
         ingest(connect(s), s, [Path({str(data)!r})], load_mapping('cosmeticco'))
     """)
@@ -220,7 +220,7 @@ def test_client_side_reader_gives_the_same_result_as_the_engine_reader(client, s
 
 
 def test_settings_come_from_environment_and_flags_override(monkeypatch, tmp_path):
-    from pipelines.settings import load_settings
+    from warehouse.settings import load_settings
 
     monkeypatch.setenv("VITRINE_HOME", str(tmp_path / "from-env"))
     monkeypatch.setenv("VITRINE_CLICKHOUSE_URL", "http://u:secret@db:8123")
@@ -233,7 +233,7 @@ def test_settings_come_from_environment_and_flags_override(monkeypatch, tmp_path
 
 
 def test_customer_ids_are_pseudonymised_before_anything_is_stored(client, settings, dims, tmp_path):
-    from pipelines.privacy import pseudonym_key, pseudonymise
+    from warehouse.privacy import pseudonym_key, pseudonymise
 
     again = [*GOOD[:1], "2", *GOOD[2:]]
     anonymous = ["T2", "1", "L1", "V2", "  ", "P1", "1", "40.00", "0", "2024-02-10 12:00:00"]
@@ -251,7 +251,7 @@ def test_customer_ids_are_pseudonymised_before_anything_is_stored(client, settin
 def test_plausibility_bounds_follow_the_store_and_its_promotions(client, dims, tmp_path):
     """A store's own cap and band override the chain's; a promotion running that day lowers the
     acceptable price, and only at the stores it runs in."""
-    from pipelines.settings import load_settings
+    from warehouse.settings import load_settings
 
     settings = load_settings(home=tmp_path / "home", sale_limits_by_store={"L1": {"max_quantity": 500}})
     promo = write_csv(tmp_path / "in", "promocoes.csv",

@@ -9,11 +9,11 @@ from pathlib import Path
 
 import pytest
 
-from pipelines import figures, live_sales
-from pipelines.privacy import pseudonym_key, pseudonymise
-from pipelines.settings import load_settings
 from serving.live_figures import LiveFigures, UnknownError
 from tests.conftest import SALES_HEADER, load, scalar, write_csv
+from warehouse import figures, live_sales
+from warehouse.privacy import pseudonym_key, pseudonymise
+from warehouse.settings import load_settings
 
 # March 2024 at L1: V2 sells a lipstick pair (maquiagem, 3%) and a perfume (perfumaria, 5%):
 # R$ 200 against a R$ 180 target = 111% attainment, which reaches the 100% tier (+1% on all sales).
@@ -56,8 +56,8 @@ def test_commission_and_pace_match_the_rules_and_the_warehouse(client, published
 
 
 def test_posted_sales_count_at_once_and_exactly_once_after_the_pipeline(client, published, tmp_path):
-    from pipelines.ingest import ingest
-    from pipelines.mapping import load_mapping
+    from warehouse.ingest import ingest
+    from warehouse.mapping import load_mapping
 
     settings, live = published
     key = pseudonym_key(settings)
@@ -125,9 +125,9 @@ def test_a_replay_of_mixed_posted_lines_counts_live_exactly_what_the_warehouse_k
     is the same figure live before the run and from the warehouse after it."""
     import random
 
-    from pipelines import sale_rules
-    from pipelines.ingest import ingest
-    from pipelines.mapping import load_mapping
+    from warehouse import sale_rules
+    from warehouse.ingest import ingest
+    from warehouse.mapping import load_mapping
 
     settings, live = published
     promo = write_csv(tmp_path / "promo", "promocoes.csv",

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from pipelines.mapping import MappingError, load_mapping
 from tests.conftest import load, scalar, write_csv
+from warehouse.mapping import MappingError, load_mapping
 
 OWN_MAPPING = """
 name: farmacia_sul
@@ -74,7 +74,7 @@ def test_mapping_mistakes_are_named(tmp_path, text, message):
 
 
 def test_a_file_no_mapping_entry_matches_is_refused_before_anything_is_written(client, settings, tmp_path):
-    from pipelines.ingest import IngestError
+    from warehouse.ingest import IngestError
 
     stray = write_csv(tmp_path / "in", "clientes.csv", ["id"], [["1"]])
     with pytest.raises(IngestError, match="clientes.csv: no entry of mapping 'cosmeticco' matches this file name"):
@@ -83,7 +83,7 @@ def test_a_file_no_mapping_entry_matches_is_refused_before_anything_is_written(c
 
 
 def test_an_expression_that_does_not_fit_the_file_is_a_clear_error(client, settings, tmp_path):
-    from pipelines.ingest import IngestError
+    from warehouse.ingest import IngestError
 
     mapping = tmp_path / "m.yaml"
     mapping.write_text("files: [{match: 'lojas*', tables: {stores: {columns: {store_id: cod}, "

@@ -5,9 +5,9 @@ from __future__ import annotations
 
 import time
 
-from pipelines.settings import load_settings
 from serving import pipeline_runs
 from tests.conftest import call
+from warehouse.settings import load_settings
 
 
 def test_a_run_starts_once_and_reports_how_it_ended(tmp_path):

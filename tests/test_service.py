@@ -19,6 +19,7 @@ import pytest
 from serving import auth
 from tests.conftest import TODAY, VITRINE, call, kill_tree, start, stop
 
+
 def test_health_is_open_and_everything_else_needs_a_valid_token(service):
     settings, url, _ = service
     assert call(url, "health").json() == {"status": "ok"}
@@ -100,7 +101,8 @@ def test_every_call_is_audited_and_revoked_tokens_stop_working(service):
 def test_a_new_champion_is_served_without_a_restart(service):
     from mlflow import MlflowClient
 
-    from training.tracking import CHAMPION, configure
+    from training.tracking import configure
+    from warehouse.model_store import CHAMPION
 
     settings, url, tokens = service
     configure(settings, "staffing")
@@ -138,7 +140,7 @@ SALE = {"ticket_id": "POS-1", "line": 1, "store_id": "L002", "seller_id": "V0010
 
 
 def test_a_posted_sale_counts_at_once_and_only_once(service):
-    from pipelines import live_sales
+    from warehouse import live_sales
 
     settings, url, tokens = service
     before = call(url, "seller_summary", tokens["seller"]).json()
@@ -243,7 +245,7 @@ def test_acknowledged_sales_survive_a_kill_9(service):
     line is stored exactly once, and re-sending them all adds only the unacknowledged ones."""
     import threading
 
-    from pipelines import live_sales
+    from warehouse import live_sales
 
     settings, _, tokens = service
     process, url = start(settings.home, VITRINE_TODAY=TODAY, VITRINE_MODEL_POLL_SECONDS="3600")
@@ -285,7 +287,7 @@ def test_acknowledged_sales_survive_a_kill_9(service):
 def test_the_pipeline_runs_while_the_service_answers_and_takes_the_posted_sales_in(service):
     """`vitrine pipeline run` owns the warehouse while the service keeps answering from published
     figures; afterwards the posted lines are in the warehouse and counted once."""
-    from pipelines.warehouse import close_all, connect
+    from warehouse.clickhouse import close_all, connect
 
     settings, url, tokens = service
     before = call(url, "seller_summary", tokens["seller"]).json()

@@ -13,11 +13,6 @@ import pandas as pd
 import pytest
 
 from features.build import build
-from pipelines import generator
-from pipelines.ingest import ingest
-from pipelines.mapping import load_mapping
-from pipelines.settings import load_settings
-from pipelines.warehouse import close_all, connect
 from training.staffing import (
     MODEL_NAME,
     StaffingConfig,
@@ -26,6 +21,11 @@ from training.staffing import (
     train_staffing,
 )
 from training.tracking import configure
+from warehouse import generator
+from warehouse.clickhouse import close_all, connect
+from warehouse.ingest import ingest
+from warehouse.mapping import load_mapping
+from warehouse.settings import load_settings
 
 SCALE = generator.Scale(stores=4, skus=60, days=200, tickets_per_store_day=150)
 CONFIG = StaffingConfig(train_origins=12)

@@ -5,8 +5,9 @@ from __future__ import annotations
 import mlflow
 import pytest
 
-from pipelines.settings import load_settings
-from training.tracking import champion_gate, champion_version, configure, tracking_uri
+from training.tracking import champion_gate, champion_version, configure
+from warehouse.model_store import tracking_uri
+from warehouse.settings import load_settings
 
 
 class Constant(mlflow.pyfunc.PythonModel):

@@ -8,8 +8,7 @@ import time
 
 import pytest
 
-from pipelines.schema import TABLES
-from pipelines.warehouse import (
+from warehouse.clickhouse import (
     WarehouseLockedError,
     close_all,
     connect,
@@ -17,6 +16,7 @@ from pipelines.warehouse import (
     migrations,
     schema_version,
 )
+from warehouse.schema import TABLES
 
 
 def test_migrations_are_recorded_and_rerunning_is_a_no_op(client):
@@ -36,7 +36,7 @@ def test_silver_tables_match_the_canonical_model(client):
 def test_a_warehouse_in_use_by_another_process_says_who(settings):
     holder = subprocess.Popen(
         [sys.executable, "-c",
-         "import sys, time; from pipelines.settings import load_settings; from pipelines.warehouse import connect; "
+         "import sys, time; from warehouse.settings import load_settings; from warehouse.clickhouse import connect; "
          f"connect(load_settings(home={str(settings.home)!r})); print('ready', flush=True); time.sleep(60)"],
         stdout=subprocess.PIPE, text=True)
     try:

@@ -42,8 +42,6 @@ from models.basket_models import (
     Popularity,
 )
 from models.crosssell import CrossSell, Rules, catalogue_table
-from pipelines.settings import Settings
-from pipelines.warehouse import connect
 from training.crosssell_eval import (
     ItemIndex,
     evaluate,
@@ -51,6 +49,8 @@ from training.crosssell_eval import (
     rank_metrics,
     temporal_split,
 )
+from warehouse.clickhouse import connect
+from warehouse.settings import Settings
 
 MODEL_NAME = "cross-sell"
 GATE_METRIC = "served.hit_rate_10"

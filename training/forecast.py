@@ -33,8 +33,6 @@ from features.definitions import feature_set
 from features.planned import planned_days
 from models.forecaster import KEYS, Columns, DemandModel, daily_forecast, examples
 from models.stock_advice import alert_list
-from pipelines.settings import Settings
-from pipelines.warehouse import connect
 from training.backtest import (
     BacktestConfig,
     BacktestResult,
@@ -43,6 +41,8 @@ from training.backtest import (
     run_backtest,
     training_examples,
 )
+from warehouse.clickhouse import connect
+from warehouse.settings import Settings
 
 MODEL_NAME = "stock-forecaster"
 GATE_METRIC = "sku_store.lightgbm.rmsse"  # as logged by log_backtest

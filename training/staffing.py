@@ -42,9 +42,15 @@ from models.staffing import (
     scheduled_sellers,
     staffing_plan,
 )
-from models.traffic import BASELINES, TrafficHistory, TrafficModel, examples, target_rows
-from pipelines.settings import Settings
-from pipelines.warehouse import connect
+from models.traffic import (
+    BASELINES,
+    TrafficHistory,
+    TrafficModel,
+    examples,
+    target_rows,
+)
+from warehouse.clickhouse import connect
+from warehouse.settings import Settings
 
 MODEL_NAME = "staffing"
 GATE_METRIC = "served.wape"

@@ -1,49 +1,19 @@
-"""MLflow conventions every vitrine model follows: where runs go, and the champion gate.
+"""MLflow conventions every vitrine model follows when it is trained: experiments, and the champion gate.
 
-Tracking and registry default to SQLite + a local artifact folder under ``VITRINE_HOME``; a set
-``MLFLOW_TRACKING_URI`` (any MLflow server) wins. The alias ``champion`` of a registered model
-moves to a new version only through :func:`champion_gate`, which compares the candidate with the
-current champion scored on the *same* backtest and records its decision on the version.
+Where the store lives (SQLite under ``VITRINE_HOME`` unless ``MLFLOW_TRACKING_URI`` is set) is
+warehouse/model_store.py, which the service reads too. The alias ``champion`` of a registered
+model moves to a new version only through :func:`champion_gate`, which compares the candidate
+with the current champion scored on the *same* backtest and records its decision on the version.
 """
 
 from __future__ import annotations
 
 import math
-import os
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from pipelines.settings import Settings
-
-CHAMPION = "champion"
-
-
-_LOCAL_URIS: set[str] = set()  # home stores this process pointed MLflow at (which exports them to the environment)
-
-
-def _server_uri() -> str | None:
-    """The ``MLFLOW_TRACKING_URI`` the user set; not one MLflow exported when this process used a home
-    before (a process that works with two homes, like the tests, must not write into the first)."""
-    uri = os.environ.get("MLFLOW_TRACKING_URI")
-    return None if uri in _LOCAL_URIS else uri
-
-
-def tracking_uri(settings: Settings) -> str:
-    """``MLFLOW_TRACKING_URI`` when set, else SQLite under VITRINE_HOME."""
-    return _server_uri() or f"sqlite:///{settings.home.resolve() / 'mlflow.db'}"
-
-
-def use_store(settings: Settings) -> str:
-    """Point MLflow's tracking and registry (``models:/`` downloads included) at vitrine's store."""
-    import mlflow
-
-    uri = tracking_uri(settings)
-    if uri != _server_uri():
-        _LOCAL_URIS.add(uri)
-    mlflow.set_tracking_uri(uri)
-    mlflow.set_registry_uri(uri)
-    return uri
-
+from warehouse.model_store import CHAMPION, server_uri, use_store
+from warehouse.settings import Settings
 
 def configure(settings: Settings, experiment: str) -> str:
     """Point MLflow at vitrine's store and select ``experiment`` (created with a local artifact folder)."""
@@ -51,7 +21,7 @@ def configure(settings: Settings, experiment: str) -> str:
 
     uri = use_store(settings)
     if mlflow.get_experiment_by_name(experiment) is None:
-        artifacts = None if _server_uri() else (settings.home.resolve() / "mlruns").as_uri()
+        artifacts = None if server_uri() else (settings.home.resolve() / "mlruns").as_uri()
         mlflow.create_experiment(experiment, artifact_location=artifacts)
     mlflow.set_experiment(experiment)
     return uri

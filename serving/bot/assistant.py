@@ -17,10 +17,10 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from pipelines.settings import Settings
-from serving.api_client import Refused, ServiceDown, VitrineApi
 from serving import format as fmt
+from serving.api_client import Refused, ServiceDown, VitrineApi
 from serving.bot.chats import PUSHES, Chat, Chats
+from warehouse.settings import Settings
 
 log = logging.getLogger("vitrine.bot")
 HIGH_RISK = 0.8  # stock-out probability before the next delivery that is worth a push

@@ -8,8 +8,8 @@ import os
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 
-from pipelines.local_files import sqlite_database
-from pipelines.settings import Settings
+from warehouse.local_files import sqlite_database
+from warehouse.settings import Settings
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS chats (

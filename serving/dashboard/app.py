@@ -11,9 +11,9 @@ import streamlit as st
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))  # `streamlit run` puts only this folder on the path
 
-from pipelines.local_files import keep_private  # noqa: E402
-from pipelines.settings import load_settings  # noqa: E402
 from serving.dashboard.client import sign_in  # noqa: E402
+from warehouse.local_files import keep_private  # noqa: E402
+from warehouse.settings import load_settings  # noqa: E402
 
 HERE = Path(__file__).resolve().parent
 PAGES = {  # file, title, icon, roles

@@ -8,8 +8,8 @@ import json
 
 import streamlit as st
 
-from pipelines.settings import load_settings
 from serving.api_client import Refused, ServiceDown, VitrineApi
+from warehouse.settings import load_settings
 
 LIVE_TTL = 30  # seconds: figures sellers move during the day
 SLOW_TTL = 300  # models, plans and comparisons change with a pipeline run

@@ -3,7 +3,7 @@
 The URL picks the engine (``chdb:///path`` = chDB in this process, ``http(s)://`` = a server).
 The embedded engine admits one operating-system process per data directory: the process that
 opens it owns it until it exits. Within that process every caller shares one client.
-Schema changes are versioned SQL files in ``pipelines/sql`` applied once, in order.
+Schema changes are versioned SQL files in ``warehouse/sql`` applied once, in order.
 """
 
 from __future__ import annotations
@@ -17,8 +17,8 @@ from pathlib import Path
 import clickhouse_connect
 from clickhouse_connect.driver.client import Client
 
-from pipelines.local_files import keep_private
-from pipelines.settings import Settings
+from warehouse.local_files import keep_private
+from warehouse.settings import Settings
 
 # Batches whose ingest committed; silver views and validation read only these (see ingest.py).
 COMMITTED = "(SELECT batch_id FROM meta.ingest_files)"
@@ -120,9 +120,9 @@ class Migration:
 
 
 def migrations() -> list[Migration]:
-    """The versioned DDL shipped in ``pipelines/sql``, ordered by version (``NNN_name.sql``)."""
+    """The versioned DDL shipped in ``warehouse/sql``, ordered by version (``NNN_name.sql``)."""
     found = []
-    for entry in resources.files("pipelines.sql").iterdir():
+    for entry in resources.files("warehouse.sql").iterdir():
         match = re.fullmatch(r"(\d{3})_(\w+)\.sql", entry.name)
         if match:
             text = re.sub(r"--[^\n]*", "", entry.read_text(encoding="utf-8"))

@@ -20,7 +20,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.csv as pacsv
 
-from pipelines.calendar import public_holidays, retail_dates
+from warehouse.calendar import public_holidays, retail_dates
 
 
 @dataclass(frozen=True)

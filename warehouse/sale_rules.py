@@ -1,6 +1,6 @@
 """What a sale line must obey to count, in one place for both doors a sale comes in by.
 
-Files are judged in SQL inside ClickHouse (pipelines/validation.py asks :func:`sql_rules`); lines
+Files are judged in SQL inside ClickHouse (warehouse/validation.py asks :func:`sql_rules`); lines
 posted live are judged in Python by :func:`problem` before the reply (serving/service.py). Both
 read the same limits and the same reference data (the catalogue price valid on the sale's date and
 the deepest promotion running for that store and product), so a line the API accepts is never
@@ -27,7 +27,7 @@ from zoneinfo import ZoneInfo
 
 import pandas as pd
 
-from pipelines.settings import Settings
+from warehouse.settings import Settings
 
 DATE_OUT_OF_RANGE = "date out of range"
 QUANTITY_ABOVE_CAP = "quantity above the store cap"
@@ -136,7 +136,7 @@ def with_references(rows_sql: str) -> str:
                    FROM silver.promotions GROUP BY sku) AS promotions ON promo_sku = t_sku"""
 
 
-# the reference data the service reads from the published figures (pipelines/figures.py)
+# the reference data the service reads from the published figures (warehouse/figures.py)
 PRICES_SQL = ("SELECT sku, valid_from, ifNull(valid_to, toDate('2149-06-06')) AS valid_to, toFloat64(price) AS price "
               "FROM silver.prices ORDER BY sku, valid_from DESC")
 PROMOTIONS_SQL = ("SELECT sku, ifNull(store_id, '') AS store_id, starts_on, ends_on, toFloat64(discount_pct) AS pct "

@@ -16,7 +16,7 @@ from pathlib import Path
 
 import yaml
 
-from pipelines.schema import TABLES
+from warehouse.schema import TABLES
 
 
 class MappingError(ValueError):
@@ -59,7 +59,7 @@ class Mapping:
 
 
 def builtin_mappings() -> list[str]:
-    return sorted(p.name.removesuffix(".yaml") for p in resources.files("pipelines.mappings").iterdir()
+    return sorted(p.name.removesuffix(".yaml") for p in resources.files("warehouse.mappings").iterdir()
                   if p.name.endswith(".yaml"))
 
 
@@ -71,7 +71,7 @@ def load_mapping(name_or_path: str | Path) -> Mapping:
             raise MappingError(f"mapping file {path} does not exist")
         text, source = path.read_text(encoding="utf-8"), str(path)
     elif str(name_or_path) in builtin_mappings():
-        res = resources.files("pipelines.mappings") / f"{name_or_path}.yaml"
+        res = resources.files("warehouse.mappings") / f"{name_or_path}.yaml"
         text, source = res.read_text(encoding="utf-8"), f"built-in mapping {name_or_path}"
     else:
         raise MappingError(f"unknown mapping {name_or_path!r}: use one of {builtin_mappings()} or a YAML file path")

@@ -2,7 +2,7 @@
 
 A row is judged by the rules in this order and the first that fails names its reason, column and
 value: encoding (not UTF-8) -> missing required value -> type -> the column's own check (price > 0,
-quantity != 0, ...) -> date out of range (facts) -> a sale's plausibility (pipelines/sale_rules.py:
+quantity != 0, ...) -> date out of range (facts) -> a sale's plausibility (warehouse/sale_rules.py:
 quantity cap, discount within the line, price within the catalogue band) -> unknown store / seller /
 product -> duplicate
 line (same content as a stored row or an earlier line) -> duplicate key with different content.
@@ -13,11 +13,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from pipelines import sale_rules
-from pipelines.mapping import TableMapping
-from pipelines.schema import TABLES, Column, Table
-from pipelines.settings import Settings
-from pipelines.warehouse import COMMITTED
+from warehouse import sale_rules
+from warehouse.clickhouse import COMMITTED
+from warehouse.mapping import TableMapping
+from warehouse.schema import TABLES, Column, Table
+from warehouse.settings import Settings
 
 
 @dataclass(frozen=True)
@@ -71,7 +71,7 @@ def rules(table: Table, settings: Settings) -> list[Rule]:
         if col.check:
             checks.append(Rule(f"t_{col.name} IS NOT NULL AND NOT ({col.check.format(v=f't_{col.name}')})",
                                col.check_reason, col.name))
-    if table.name == "sales":  # the rules the live API applies too (pipelines/sale_rules.py)
+    if table.name == "sales":  # the rules the live API applies too (warehouse/sale_rules.py)
         checks.extend(Rule(*rule) for rule in sale_rules.sql_rules(settings))
     elif table.append_only and table.month_column:
         m = f"t_{table.month_column}"

@@ -1,6 +1,6 @@
 """The canonical data model (DESIGN.md), named once: columns, types, keys and references.
 
-Ingestion reads this to type and validate rows; the versioned DDL in ``pipelines/sql`` creates the
+Ingestion reads this to type and validate rows; the versioned DDL in ``warehouse/sql`` creates the
 same columns (a test holds the two together). Types are ClickHouse types; ``sold_at`` and other
 timestamps hold the store's local wall-clock time.
 """

@@ -6,7 +6,7 @@ runs; the service must keep accepting sales meanwhile. So posted lines go to a s
 (``live_sales.db`` under VITRINE_HOME, WAL, ``synchronous=FULL``: a line acknowledged is on disk).
 Each line gets a sequence number. The pipeline exports the lines past its last export as a
 ``vendas`` CSV and ingests it like any other file (same validation, same quarantine), then records
-how far it got; the published figures (pipelines/figures.py) carry that number, so the service adds
+how far it got; the published figures (warehouse/figures.py) carry that number, so the service adds
 exactly the lines the warehouse does not hold yet: none twice, none lost.
 
 A line is identified by (ticket_id, line). Posting it again with the same content is a no-op
@@ -22,8 +22,8 @@ from dataclasses import astuple, dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
-from pipelines.local_files import sqlite_database
-from pipelines.settings import Settings
+from warehouse.local_files import sqlite_database
+from warehouse.settings import Settings
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS lines (

@@ -16,7 +16,7 @@ import os
 import re
 import secrets
 
-from pipelines.settings import Settings
+from warehouse.settings import Settings
 
 PREFIX = "anon-"
 _PSEUDONYM = re.compile(r"anon-[0-9a-f]{32}")

@@ -25,13 +25,13 @@ from pathlib import Path
 
 from clickhouse_connect.driver.client import Client
 
-from pipelines import sale_rules
-from pipelines.mapping import FileMapping, Mapping, TableMapping
-from pipelines.privacy import pseudonym_key, pseudonymise_sql
-from pipelines.schema import TABLES, Table, load_order
-from pipelines.settings import Settings
-from pipelines.validation import rules, typed_columns, verdict_sql
-from pipelines.warehouse import COMMITTED
+from warehouse import sale_rules
+from warehouse.clickhouse import COMMITTED
+from warehouse.mapping import FileMapping, Mapping, TableMapping
+from warehouse.privacy import pseudonym_key, pseudonymise_sql
+from warehouse.schema import TABLES, Table, load_order
+from warehouse.settings import Settings
+from warehouse.validation import rules, typed_columns, verdict_sql
 
 SUPPORTED = (".csv", ".csv.gz", ".parquet")
 
@@ -410,7 +410,7 @@ def ingest(client: Client, settings: Settings, paths: list[Path], mapping: Mappi
     A file rejected as a whole raises :class:`IngestError` after the files before it have
     committed; nothing of the rejected file is visible.
     """
-    from pipelines import gold
+    from warehouse import gold
 
     started = time.perf_counter()
     recovered = recover(client, settings)

@@ -7,7 +7,7 @@ commission rules, the catalogue with margins, each seller's recent sales by day 
 stores' monthly KPIs, and what a posted sale is judged against (the price list, the promotions and
 a digest of every line the warehouse holds). The folder is written aside and swapped in, so the service reads either
 the old set or the new one, never half of each. ``meta.json`` says up to which posted sale
-(pipelines/live_sales.py) the warehouse holds, so the service adds the later ones itself.
+(warehouse/live_sales.py) the warehouse holds, so the service adds the later ones itself.
 """
 
 from __future__ import annotations
@@ -20,9 +20,9 @@ from pathlib import Path
 import pandas as pd
 from clickhouse_connect.driver.client import Client
 
-from pipelines import live_sales, sale_rules
-from pipelines.local_files import replace_folder
-from pipelines.settings import Settings
+from warehouse import live_sales, sale_rules
+from warehouse.local_files import replace_folder
+from warehouse.settings import Settings
 
 SALES_DAYS = 92  # the seller sales kept: this month, last month and a quarter for the category mix
 KPI_MONTHS = 13  # a year of months, plus the month a year before for growth
@@ -86,7 +86,7 @@ QUERIES = {
         FROM gold.daily_sales AS d LEFT JOIN silver.products AS p ON p.sku = d.sku
         WHERE d.date >= toStartOfMonth({through:Date}) - INTERVAL 2 MONTH
         GROUP BY store_id, month, category SETTINGS join_use_nulls = 1""",
-    # what a posted line is judged against, as file ingestion judges it (pipelines/sale_rules.py)
+    # what a posted line is judged against, as file ingestion judges it (warehouse/sale_rules.py)
     "prices": sale_rules.PRICES_SQL,
     "promotion_periods": sale_rules.PROMOTIONS_SQL,
     "sale_keys": live_sales.KEYS_SQL,
