@@ -74,7 +74,7 @@ class Inputs:
 
     def __init__(self, spark: SparkSession, settings: Settings, first_day: date, as_of: date) -> None:
         self.spark, self.settings, self.first_day, self.as_of = spark, settings, first_day, as_of
-        self.handoff = settings.home.resolve() / "handoff" / uuid.uuid4().hex[:12]
+        self.handoff = settings.handoff_dir / uuid.uuid4().hex[:12]
         self._read: dict[str, DataFrame] = {}
 
     def table(self, key: str) -> DataFrame:
@@ -134,7 +134,7 @@ def _queries(as_of: date) -> dict[str, TableQuery]:
 
 def _write_and_record(settings: Settings, name: str, frame: DataFrame, as_of: date, started: float) -> FeatureRun:
     run_id = datetime.now(UTC).strftime("%Y%m%dT%H%M%S") + "-" + uuid.uuid4().hex[:6]
-    final = settings.home.resolve() / "features" / name / run_id
+    final = settings.features_dir / name / run_id
     partial = final.with_name(run_id + ".tmp")
     frame.write.mode("overwrite").parquet(str(partial))
     partial.rename(final)

@@ -28,7 +28,6 @@ from __future__ import annotations
 
 import json
 import re
-import unicodedata
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -38,6 +37,7 @@ import pandas as pd
 import scipy.sparse as sp
 
 from models.basket_models import Als, Cooccurrence, Hybrid, shrunk_lift
+from models.text import fold
 
 HISTORY_WEIGHT = 0.25  # a past purchase of the customer counts a quarter of a SKU in today's basket
 CATALOGUE_COLUMNS = ("sku", "name", "category", "subcategory", "brand", "margin")
@@ -81,7 +81,7 @@ class Suggestions:
 
 def family_key(name: str) -> str:
     """The product without its size or colour: "Shampoo Ipê 200ml" and "Shampoo Ipê 1 l" share one."""
-    text = unicodedata.normalize("NFKD", str(name).lower()).encode("ascii", "ignore").decode()
+    text = fold(name)
     text = SIZE.sub(" ", text)
     words = [w for w in re.findall(r"[a-z0-9]+", text) if w not in COLOURS]
     return " ".join(words)

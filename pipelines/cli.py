@@ -357,7 +357,7 @@ def bot(console_mode: Annotated[bool, typer.Option("--console", help="Talk to th
     if console_mode:
         from serving.bot.console import run_console
 
-        log_file = settings.home.absolute() / "bot" / "console.log"  # the terminal is the conversation's
+        log_file = settings.bot_dir / "console.log"  # the terminal is the conversation's
         logging.basicConfig(filename=log_file, level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
         run_console(assistant)
         return

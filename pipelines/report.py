@@ -6,13 +6,8 @@ from clickhouse_connect.driver.client import Client
 from rich.console import Console
 from rich.table import Table
 
+from serving.format import money
 from warehouse.ingest import IngestReport
-
-
-def brl(value: float) -> str:
-    """Money as Brazilians write it: R$ 1.234,56."""
-    text = f"{value:,.2f}".replace(",", "_").replace(".", ",").replace("_", ".")
-    return f"R$ {text}"
 
 
 def print_ingest(console: Console, report: IngestReport) -> None:
@@ -58,7 +53,7 @@ def print_warehouse(console: Console, client: Client, top: int = 5) -> None:
         for col in ("id", "name", "revenue", "units"):
             table.add_column(col, justify="right" if col in ("revenue", "units") else "left")
         for key, name, revenue, units in rows:
-            table.add_row(key, name or "", brl(float(revenue)), f"{units:,}")
+            table.add_row(key, name or "", money(float(revenue)), f"{units:,}")
         console.print(table)
 
 
@@ -142,6 +137,6 @@ def print_staffing_training(console: Console, result) -> None:
         grid.add_column(column, justify="right")
     for r in rows.itertuples(index=False):
         grid.add_row(f"{r.hour:02d}h", f"{r.tickets_p50:.0f}", f"{r.sellers_needed}" + (" *" if r.peak else ""),
-                     "" if r.scheduled != r.scheduled else f"{r.scheduled:.0f}", brl(r.sales_at_risk))
+                     "" if r.scheduled != r.scheduled else f"{r.scheduled:.0f}", money(r.sales_at_risk))
     console.print(grid)
     console.print("* peak hour")

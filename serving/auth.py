@@ -90,7 +90,7 @@ class User:
 
 
 def database(settings: Settings) -> Path:
-    return settings.home.absolute() / "service.db"
+    return settings.service_db
 
 
 def _connect(settings: Settings):

@@ -48,7 +48,7 @@ class Champions:
 
     @property
     def folder(self) -> Path:
-        return self.settings.home.resolve() / "serving"
+        return self.settings.serving_dir
 
     def refresh(self) -> list[str]:
         """Load every champion that changed; returns the models (re)loaded. Never raises."""

@@ -10,7 +10,6 @@ attainment the seller reached. Month-end projections assume the pace so far cont
 from __future__ import annotations
 
 import calendar
-import unicodedata
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from difflib import SequenceMatcher
@@ -20,6 +19,7 @@ from zoneinfo import ZoneInfo
 import numpy as np
 import pandas as pd
 
+from models.text import fold
 from serving.schemas import SellerSummary
 from warehouse import figures, live_sales, sale_rules
 from warehouse.settings import Settings
@@ -102,7 +102,7 @@ class Published:
         targets = frames["targets"]
         products = frames["products"].assign(name=lambda p: p["name"].astype(str), category=lambda p: p["category"].fillna(""),
                                               brand=lambda p: p["brand"].fillna("").astype(str))
-        search_names = {sku: tuple(_fold(name).split()) for sku, name in zip(products["sku"], products["name"])}
+        search_names = {sku: tuple(fold(name).split()) for sku, name in zip(products["sku"], products["name"])}
         return cls(
             meta, frames, sellers=sellers, stores={r["store_id"]: r for r in frames["stores"].to_dict("records")},
             store_sellers=store_sellers, seller_lines=seller_lines,
@@ -389,7 +389,7 @@ class LiveFigures:
         words found in the name (accents and case ignored; a word matches a name word it starts, or one
         spelled within a typo or two), best first."""
         published = self.published
-        words = _fold(query).split()
+        words = fold(query).split()
         if not words:
             return []
         exact = query.strip().upper()
@@ -408,10 +408,6 @@ class LiveFigures:
                  "price": _num(p["price"]), "match": round(min(score, 1.0), 2)} for score, p in found]
 
 
-def _fold(text: str) -> str:
-    """Lower case without accents: "Hidratação" and "hidratacao" are one word to a hurried seller."""
-    decomposed = unicodedata.normalize("NFKD", str(text).lower())
-    return "".join(c for c in decomposed if not unicodedata.combining(c))
 
 
 def _word_match(word: str, name_word: str) -> float:

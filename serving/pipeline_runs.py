@@ -19,7 +19,7 @@ _LOCK = threading.Lock()
 
 
 def _folder(settings: Settings) -> Path:
-    return settings.home.absolute() / "pipeline-runs"
+    return settings.pipeline_runs_dir
 
 
 def status(settings: Settings) -> dict:

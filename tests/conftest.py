@@ -117,6 +117,8 @@ def no_process_left_behind(tmp_path_factory):
     homes is alive (a leftover is killed, and the session fails)."""
     base = str(tmp_path_factory.getbasetemp())
     yield
+    if "features.spark" in sys.modules:  # the Spark session the feature tests share, and its JVM
+        sys.modules["features.spark"].stop_spark()
     time.sleep(1)  # a process told to stop a moment ago
     left = processes_mentioning(base)
     for pid, _ in left:

@@ -21,8 +21,6 @@ logged score if its split was the same feature run and window, else refitted now
 
 from __future__ import annotations
 
-import hashlib
-import json
 import tempfile
 import time
 from collections.abc import Callable
@@ -48,6 +46,12 @@ from training.crosssell_eval import (
     hide_items,
     rank_metrics,
     temporal_split,
+)
+from training.tracking import (
+    configure,
+    gate_against_champion,
+    method_hash,
+    tag_backtest,
 )
 from warehouse.clickhouse import connect
 from warehouse.settings import Settings
@@ -181,7 +185,6 @@ def train_crosssell(settings: Settings, config: CrossSellConfig | None = None, r
     """The whole training run (see the module docstring)."""
     import mlflow
 
-    from training.tracking import champion_gate, configure
 
     config, rules = config or CrossSellConfig(), rules or Rules()
     run = latest_run(settings, "basket_lines")
@@ -208,7 +211,7 @@ def train_crosssell(settings: Settings, config: CrossSellConfig | None = None, r
         evaluation = compare(lines, params, cooc_weight, config)
         seconds["evaluation"] = time.perf_counter() - started
         key = f"{run.run_id}:{config.test_days}:{config.seed}"
-        mlflow.set_tags({"split.key": key, "served.hash": params_hash(params, cooc_weight)})
+        tag_backtest(params_hash(params, cooc_weight), key)
         for row in evaluation.itertuples(index=False):
             for metric, value in row._asdict().items():
                 if metric != "model":
@@ -234,10 +237,9 @@ def train_crosssell(settings: Settings, config: CrossSellConfig | None = None, r
         candidate = float(scores.loc["served", f"hit_rate_{config.k}"])
         blockers = [] if candidate > scores.loc["popularity", f"hit_rate_{config.k}"] else [
             "does not beat the popularity baseline"]
-        champion, same = champion_score(lines, key, params, cooc_weight, config)
-        decision = champion_gate(MODEL_NAME, version, GATE_METRIC, candidate, champion, lower_is_better=False,
-                                 blockers=blockers, same_config=same)
-        mlflow.set_tags({"gate.decision": "promoted" if decision.promoted else "rejected", "gate.reason": decision.reason})
+        decision = gate_against_champion(MODEL_NAME, version, GATE_METRIC, candidate, params_hash(params, cooc_weight),
+                                         key, lambda champion: rescore(champion, lines, params, cooc_weight, config),
+                                         lower_is_better=False, blockers=blockers)
     return CrossSellTraining(active.info.run_id, version, decision.promoted, decision.reason, params, cooc_weight, trials,
                              evaluation, seconds, recommender)
 
@@ -280,25 +282,14 @@ def customer_histories(lines: pd.DataFrame) -> pd.DataFrame:
 
 def params_hash(params: AlsParams, cooc_weight: float) -> str:
     """What makes two candidates the same method."""
-    method = {**asdict(params), "cooc_weight": cooc_weight}
-    return hashlib.sha256(json.dumps(method, sort_keys=True).encode()).hexdigest()[:12]
+    return method_hash({**asdict(params), "cooc_weight": cooc_weight})
 
 
-def champion_score(lines: pd.DataFrame, key: str, params: AlsParams, cooc_weight: float, config: CrossSellConfig
-                   ) -> tuple[float | None, bool]:
-    """(the champion's HitRate@k on this split, whether it has the same hyper-parameters)."""
-    from training.tracking import champion_run
-
-    run = champion_run(MODEL_NAME)
-    if run is None:
-        return None, False
-    if run.data.tags.get("served.hash") == params_hash(params, cooc_weight):
-        return None, True
-    if run.data.tags.get("split.key") == key and GATE_METRIC in run.data.metrics:
-        return run.data.metrics[GATE_METRIC], False
-    values = {k.removeprefix("als."): v for k, v in run.data.params.items() if k.startswith("als.")}
-    champion = replace(params, **{f: type(getattr(params, f))(values[f]) for f in AlsParams.__dataclass_fields__
-                                  if f in values})
-    weight = float(run.data.params.get("served.cooc_weight", cooc_weight))
-    scores = compare(lines, champion, weight, config, baselines=False).set_index("model")
-    return float(scores.loc["served", f"hit_rate_{config.k}"]), False
+def rescore(champion, lines: pd.DataFrame, params: AlsParams, cooc_weight: float, config: CrossSellConfig) -> float:
+    """The champion run's method (its logged ALS parameters and mix) on this split: its HitRate@k."""
+    values = {k.removeprefix("als."): v for k, v in champion.data.params.items() if k.startswith("als.")}
+    champion_params = replace(params, **{f: type(getattr(params, f))(values[f]) for f in AlsParams.__dataclass_fields__
+                                         if f in values})
+    weight = float(champion.data.params.get("served.cooc_weight", cooc_weight))
+    scores = compare(lines, champion_params, weight, config, baselines=False).set_index("model")
+    return float(scores.loc["served", f"hit_rate_{config.k}"])

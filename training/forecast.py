@@ -16,7 +16,6 @@ the same feature run and folds, else re-scored now), has a strictly higher RMSSE
 
 from __future__ import annotations
 
-import hashlib
 import json
 import tempfile
 import time
@@ -40,6 +39,12 @@ from training.backtest import (
     load_panel,
     run_backtest,
     training_examples,
+)
+from training.tracking import (
+    configure,
+    gate_against_champion,
+    method_hash,
+    tag_backtest,
 )
 from warehouse.clickhouse import connect
 from warehouse.settings import Settings
@@ -81,7 +86,6 @@ def train_forecast(settings: Settings, config: BacktestConfig | None = None, pol
     """
     import mlflow
 
-    from training.tracking import champion_gate, configure
 
     config, policy = replace(config or BacktestConfig(), country=settings.country), policy or StockPolicy()
     run = latest_run(settings, "demand_day")
@@ -135,12 +139,11 @@ def train_forecast(settings: Settings, config: BacktestConfig | None = None, pol
         from models.forecast_pyfunc import log_forecaster
 
         version = log_forecaster(model, backtest.spread, state, folder / "model", MODEL_NAME, config.horizon)
-        champion = champion_score(settings, key, config, panel, units, columns, candidate)
         blockers = [] if backtest.winners().get("sku_store") == "lightgbm" else [
             "does not beat the baselines at SKU × store"]
-        decision = champion_gate(MODEL_NAME, version, GATE_METRIC, candidate, champion.score, blockers=blockers,
-                                 same_config=champion.same_config)
-        mlflow.set_tags({"gate.decision": "promoted" if decision.promoted else "rejected", "gate.reason": decision.reason})
+        decision = gate_against_champion(MODEL_NAME, version, GATE_METRIC, candidate, config_hash(config), key,
+                                         lambda champion: rescore(champion, config, panel, units, columns),
+                                         blockers=blockers)
         run_id = active.info.run_id
     return ForecastTraining(run_id, version, decision.promoted, decision.reason, backtest.summary(), backtest.winners(),
                             forecast, alerts, seconds, _series_per_second(backtest))
@@ -156,7 +159,8 @@ def _log_run(run, last: pd.Timestamp, config: BacktestConfig, policy: StockPolic
 
     mlflow.log_params({**{f"config.{k}": v for k, v in asdict(config).items()}, **asdict(policy),
                        "feature_run": run.run_id, "as_of": str(run.as_of), "last_day": str(last.date())})
-    mlflow.set_tags({"backtest.key": key, "config.hash": config_hash(config), "winners": json.dumps(backtest.winners())})
+    tag_backtest(config_hash(config), key)
+    mlflow.set_tag("winners", json.dumps(backtest.winners()))
     log_backtest(backtest, folder)
 
 
@@ -199,37 +203,20 @@ def score_of(backtest: BacktestResult) -> float:
 
 def config_hash(config: BacktestConfig) -> str:
     """What makes two candidates the same method (the folds' placement is the backtest's, not the method's)."""
-    method = {k: v for k, v in asdict(config).items() if k not in ("folds", "prophet_levels")}
-    return hashlib.sha256(json.dumps(method, sort_keys=True).encode()).hexdigest()[:12]
+    return method_hash({k: v for k, v in asdict(config).items() if k not in ("folds", "prophet_levels")})
 
 
 def backtest_key(feature_run: str, config: BacktestConfig) -> str:
     return f"{feature_run}:{config.horizon}x{config.folds}"
 
 
-@dataclass(frozen=True)
-class ChampionScore:
-    score: float | None
-    same_config: bool
-
-
-def champion_score(settings: Settings, key: str, config: BacktestConfig, panel: pd.DataFrame, units: pd.DataFrame,
-                   columns: Columns, candidate: float) -> ChampionScore:
-    """The champion's RMSSE on this backtest (see the gate rule), or None when there is no champion."""
-    from training.tracking import champion_run
-
-    run = champion_run(MODEL_NAME)
-    if run is None:
-        return ChampionScore(None, False)
-    if run.data.tags.get("config.hash") == config_hash(config):
-        return ChampionScore(candidate, True)
-    if run.data.tags.get("backtest.key") == key:
-        return ChampionScore(run.data.metrics[GATE_METRIC], False)
-    params = {k.removeprefix("config."): v for k, v in run.data.params.items() if k.startswith("config.")}
+def rescore(champion, config: BacktestConfig, panel: pd.DataFrame, units: pd.DataFrame, columns: Columns) -> float:
+    """The champion run's method (its logged config) on this backtest: its RMSSE at SKU × store."""
+    params = {k.removeprefix("config."): v for k, v in champion.data.params.items() if k.startswith("config.")}
     champion_config = replace(config, **{f: type(getattr(config, f))(params[f]) for f in
                                          ("train_days", "origin_step", "max_train_rows", "rounds", "seed") if f in params},
                               prophet_levels=())
-    return ChampionScore(score_of(run_backtest(panel, units, columns, champion_config)), False)
+    return score_of(run_backtest(panel, units, columns, champion_config))
 
 
 def log_backtest(backtest: BacktestResult, folder: Path) -> None:

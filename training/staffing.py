@@ -21,8 +21,6 @@ same feature run and folds, else re-run now).
 
 from __future__ import annotations
 
-import hashlib
-import json
 import tempfile
 import time
 from collections.abc import Callable
@@ -48,6 +46,12 @@ from models.traffic import (
     TrafficModel,
     examples,
     target_rows,
+)
+from training.tracking import (
+    configure,
+    gate_against_champion,
+    method_hash,
+    tag_backtest,
 )
 from warehouse.clickhouse import connect
 from warehouse.settings import Settings
@@ -225,7 +229,6 @@ def train_staffing(settings: Settings, config: StaffingConfig | None = None, pol
     """The whole training run (see the module docstring)."""
     import mlflow
 
-    from training.tracking import champion_gate, configure
 
     config, policy = config or StaffingConfig(), policy or StaffingPolicy()
     run = latest_run(settings, "traffic_hour")
@@ -247,7 +250,7 @@ def train_staffing(settings: Settings, config: StaffingConfig | None = None, pol
         mlflow.log_params({**{f"config.{k}": v for k, v in asdict(config).items()},
                            **{f"policy.{k}": v for k, v in asdict(policy).items()},
                            "feature_run": run.run_id, "as_of": str(run.as_of), "served": served})
-        mlflow.set_tags({"backtest.key": key, "config.hash": config_hash(config, served)})
+        tag_backtest(config_hash(config, served), key)
         _log_backtest(backtest, scores, served, folder)
         if evaluate_only:
             mlflow.set_tag("evaluate_only", "true")
@@ -271,10 +274,8 @@ def train_staffing(settings: Settings, config: StaffingConfig | None = None, pol
 
         version = log_staffing(forecast, context, policy, folder / "model", MODEL_NAME)
         candidate = float(scores.set_index("model").loc[served, "wape"])
-        champion, same = champion_score(history, key, config, served, candidate)
-        decision = champion_gate(MODEL_NAME, version, GATE_METRIC, candidate, champion, blockers=blockers,
-                                 same_config=same)
-        mlflow.set_tags({"gate.decision": "promoted" if decision.promoted else "rejected", "gate.reason": decision.reason})
+        decision = gate_against_champion(MODEL_NAME, version, GATE_METRIC, candidate, config_hash(config, served), key,
+                                         lambda champion: rescore(champion, history, config), blockers=blockers)
     return StaffingTraining(active.info.run_id, version, decision.promoted, decision.reason, served, scores, plan, peaks,
                             seconds)
 
@@ -358,28 +359,18 @@ def add_planned_promotions(settings: Settings, history: TrafficHistory) -> None:
 
 
 def config_hash(config: StaffingConfig, served: str) -> str:
-    method = {**{k: v for k, v in asdict(config).items() if k not in ("folds", "prophet")}, "served": served}
-    return hashlib.sha256(json.dumps(method, sort_keys=True).encode()).hexdigest()[:12]
+    """What makes two candidates the same method."""
+    return method_hash({**{k: v for k, v in asdict(config).items() if k not in ("folds", "prophet")}, "served": served})
 
 
-def champion_score(history: TrafficHistory, key: str, config: StaffingConfig, served: str, candidate: float
-                   ) -> tuple[float | None, bool]:
-    """(the champion's pooled WAPE on this backtest, whether it is this very configuration)."""
-    from training.tracking import champion_run
-
-    run = champion_run(MODEL_NAME)
-    if run is None:
-        return None, False
-    if run.data.tags.get("config.hash") == config_hash(config, served):
-        return candidate, True
-    if run.data.tags.get("backtest.key") == key and GATE_METRIC in run.data.metrics:
-        return run.data.metrics[GATE_METRIC], False
-    params = {k.removeprefix("config."): v for k, v in run.data.params.items() if k.startswith("config.")}
+def rescore(champion, history: TrafficHistory, config: StaffingConfig) -> float:
+    """The champion run's method (its logged config and served model) on this backtest: its pooled WAPE."""
+    params = {k.removeprefix("config."): v for k, v in champion.data.params.items() if k.startswith("config.")}
     champion_config = replace(config, **{f: type(getattr(config, f))(params[f]) for f in
                                          ("train_origins", "holdout_origins", "rounds", "prophet_weeks") if f in params})
-    champion_model = run.data.params.get("served", "lightgbm")
+    champion_model = champion.data.params.get("served", "lightgbm")
     rescored = run_backtest(history, champion_config, models=(champion_model,)).scores().set_index("model")
-    return float(rescored.loc[champion_model, "wape"]), False
+    return float(rescored.loc[champion_model, "wape"])
 
 
 def _log_backtest(backtest: Backtest, scores: pd.DataFrame, served: str, folder: Path) -> None:

@@ -8,12 +8,15 @@ with the current champion scored on the *same* backtest and records its decision
 
 from __future__ import annotations
 
+import hashlib
+import json
 import math
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from warehouse.model_store import CHAMPION, server_uri, use_store
 from warehouse.settings import Settings
+
 
 def configure(settings: Settings, experiment: str) -> str:
     """Point MLflow at vitrine's store and select ``experiment`` (created with a local artifact folder)."""
@@ -21,7 +24,7 @@ def configure(settings: Settings, experiment: str) -> str:
 
     uri = use_store(settings)
     if mlflow.get_experiment_by_name(experiment) is None:
-        artifacts = None if server_uri() else (settings.home.resolve() / "mlruns").as_uri()
+        artifacts = None if server_uri() else settings.mlruns_dir.as_uri()
         mlflow.create_experiment(experiment, artifact_location=artifacts)
     mlflow.set_experiment(experiment)
     return uri
@@ -94,3 +97,43 @@ def champion_run(model: str):
         return None
     client = MlflowClient()
     return client.get_run(client.get_model_version(model, version).run_id)
+
+
+CONFIG_TAG = "config.hash"  # what makes two candidates the same method
+BACKTEST_TAG = "backtest.key"  # which backtest (features and folds) a run was scored on
+
+
+def method_hash(method: dict) -> str:
+    """A short hash of a method's settings: two runs with the same one are the same method."""
+    return hashlib.sha256(json.dumps(method, sort_keys=True, default=str).encode()).hexdigest()[:12]
+
+
+def tag_backtest(config_hash: str, backtest_key: str) -> None:
+    """Tag the active run with its method and its backtest, for the next run's gate."""
+    import mlflow
+
+    mlflow.set_tags({CONFIG_TAG: config_hash, BACKTEST_TAG: backtest_key})
+
+
+def gate_against_champion(model: str, version: str, metric: str, candidate: float, config_hash: str,
+                          backtest_key: str, rescore: Callable[[object], float], lower_is_better: bool = True,
+                          blockers: Sequence[str] = ()) -> GateDecision:
+    """The one gate every model goes through. The champion is scored on this very backtest: its own
+    score when it ran on the same one, ``rescore(champion_run)`` otherwise; this very method fitted
+    on older data needs no score (the fresher fit wins). Then :func:`champion_gate` decides, and
+    the decision is tagged on the active run as well as on the version."""
+    import mlflow
+
+    run = champion_run(model)
+    same = False
+    if run is None:
+        champion = None
+    elif run.data.tags.get(CONFIG_TAG) == config_hash:
+        champion, same = candidate, True
+    elif run.data.tags.get(BACKTEST_TAG) == backtest_key and metric in run.data.metrics:
+        champion = run.data.metrics[metric]
+    else:
+        champion = rescore(run)
+    decision = champion_gate(model, version, metric, candidate, champion, lower_is_better, blockers, same)
+    mlflow.set_tags({"gate.decision": "promoted" if decision.promoted else "rejected", "gate.reason": decision.reason})
+    return decision

@@ -29,7 +29,7 @@ KPI_MONTHS = 13  # a year of months, plus the month a year before for growth
 
 
 def folder(settings: Settings) -> Path:
-    return settings.home.resolve() / "serving" / "figures"
+    return settings.figures_dir
 
 
 QUERIES = {

@@ -114,7 +114,7 @@ KEYS_SQL = """
 
 
 def database(settings: Settings) -> Path:
-    return settings.home.absolute() / "live_sales.db"
+    return settings.live_sales_db
 
 
 def _connect(settings: Settings):

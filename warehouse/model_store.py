@@ -26,7 +26,7 @@ def server_uri() -> str | None:
 
 def tracking_uri(settings: Settings) -> str:
     """``MLFLOW_TRACKING_URI`` when set, else SQLite under VITRINE_HOME."""
-    return server_uri() or f"sqlite:///{settings.home.resolve() / 'mlflow.db'}"
+    return server_uri() or f"sqlite:///{settings.mlflow_db}"
 
 
 def use_store(settings: Settings) -> str:

@@ -26,7 +26,7 @@ def pseudonym_key(settings: Settings) -> str:
     """The secret key: the setting when given, else the home's key file (created on first use)."""
     if settings.pseudonym_key:
         return settings.pseudonym_key
-    path = settings.home.resolve() / "pseudonym.key"
+    path = settings.pseudonym_key_file
     if not path.exists():
         path.parent.mkdir(parents=True, exist_ok=True)
         fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)

@@ -88,6 +88,59 @@ class Settings(BaseSettings):
         """Where generated datasets go by default."""
         return self.home.resolve() / "data"
 
+    # every path under the home, named once here (the layout README's "VITRINE_HOME" section shows)
+    @property
+    def mlflow_db(self) -> Path:
+        """MLflow's tracking and registry store when no MLFLOW_TRACKING_URI is set."""
+        return self.home.resolve() / "mlflow.db"
+
+    @property
+    def mlruns_dir(self) -> Path:
+        """MLflow's artifacts (the models) with the local store."""
+        return self.home.resolve() / "mlruns"
+
+    @property
+    def pseudonym_key_file(self) -> Path:
+        return self.home.resolve() / "pseudonym.key"
+
+    @property
+    def features_dir(self) -> Path:
+        """The feature runs (Parquet), one folder per feature set and run."""
+        return self.home.resolve() / "features"
+
+    @property
+    def handoff_dir(self) -> Path:
+        """Where Spark hands rows to ClickHouse and back, one folder per build."""
+        return self.home.resolve() / "handoff"
+
+    @property
+    def serving_dir(self) -> Path:
+        """The service's copies of the champions and the figures published for it."""
+        return self.home.resolve() / "serving"
+
+    @property
+    def figures_dir(self) -> Path:
+        return self.serving_dir / "figures"
+
+    @property
+    def live_sales_db(self) -> Path:
+        return self.home.resolve() / "live_sales.db"
+
+    @property
+    def service_db(self) -> Path:
+        """Users, token hashes, link codes and the audit trail."""
+        return self.home.resolve() / "service.db"
+
+    @property
+    def bot_dir(self) -> Path:
+        """The bot's chats (``bot.db``, with each chat's token) and the console's log."""
+        return self.home.resolve() / "bot"
+
+    @property
+    def pipeline_runs_dir(self) -> Path:
+        """The runs started from the dashboard: their logs and how they ended."""
+        return self.home.resolve() / "pipeline-runs"
+
     @property
     def api_url(self) -> str:
         return self.service_url or f"http://127.0.0.1:{self.service_port}"

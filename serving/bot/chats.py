@@ -57,7 +57,7 @@ class Chat:
 
 class Chats:
     def __init__(self, settings: Settings) -> None:
-        self.path = settings.home.absolute() / "bot" / "bot.db"
+        self.path = settings.bot_dir / "bot.db"
         self.path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
         with self._db():
             pass
