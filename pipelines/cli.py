@@ -79,13 +79,17 @@ def ingest(
     clickhouse_url: UrlOption = None,
 ) -> None:
     """Load export files into the warehouse: bronze, validated silver (bad rows quarantined), gold."""
+    ingest_step(_settings(home, clickhouse_url), paths, mapping)
+
+
+def ingest_step(settings: Settings, paths: list[Path], mapping: str) -> None:
+    """Ingest files or folders with a mapping, showing progress, then print what was loaded."""
     from pipelines.report import print_ingest
     from warehouse.clickhouse import WarehouseError, connect
     from warehouse.ingest import IngestError, expand_paths
     from warehouse.ingest import ingest as run_ingest
     from warehouse.mapping import MappingError, load_mapping
 
-    settings = _settings(home, clickhouse_url)
     try:
         chosen = load_mapping(mapping)
         files = expand_paths(paths)
@@ -126,19 +130,24 @@ def features_build(
     """Compute the feature sets in Spark from ClickHouse and record each run (meta.feature_runs)."""
     from datetime import date
 
-    from features.build import FeatureInputError, build
-    from features.spark import SparkSetupError
-    from warehouse.clickhouse import WarehouseError
-
-    settings = load_settings(home=home, clickhouse_url=clickhouse_url, spark_master=spark_master)
     try:
         cut = date.fromisoformat(as_of) if as_of else None
     except ValueError:
         _fail(f"--as-of {as_of!r} is not a date (YYYY-MM-DD)")
+    features_step(load_settings(home=home, clickhouse_url=clickhouse_url, spark_master=spark_master),
+                  tuple(s.strip() for s in sets.split(",") if s.strip()), cut)
+
+
+def features_step(settings: Settings, sets: tuple[str, ...], as_of) -> None:
+    """Build feature sets in Spark, showing each step, then print each run."""
+    from features.build import FeatureInputError, build
+    from features.spark import SparkSetupError
+    from warehouse.clickhouse import WarehouseError
+
     started = time.perf_counter()
     try:
         with console.status("Starting Spark…") as status:
-            runs = build(settings, tuple(s.strip() for s in sets.split(",") if s.strip()), cut,
+            runs = build(settings, sets, as_of,
                          on_step=lambda name: status.update(f"Building {name} in Spark ({settings.spark_master})…"))
     except (FeatureInputError, SparkSetupError, WarehouseError, KeyError) as exc:
         _fail(str(exc).strip('"'))
@@ -179,7 +188,7 @@ def train_forecast_command(
 ) -> None:
     """Backtest the stock forecaster against the baselines and Prophet, fit it, log it to MLflow, gate it."""
     from training.backtest import LEVELS, BacktestConfig
-    from training.forecast import ForecastTrainingError, StockPolicy, train_forecast
+    from training.forecast import StockPolicy
 
     levels = tuple(level.strip() for level in prophet_levels.split(",") if level.strip())
     unknown = [level for level in levels if level not in LEVELS or level == "sku_store"]
@@ -187,19 +196,30 @@ def train_forecast_command(
         _fail(f"--prophet-levels: unknown or unsupported {', '.join(unknown)} (use category_store, store, chain)")
     if horizon < 1 or folds < 1 or not 0 < service_level < 1:
         _fail("--horizon and --folds must be at least 1 and --service-level within (0, 1)")
-    settings = _settings(home, clickhouse_url)
     tuned = {k: v for k, v in {"max_train_rows": max_train_rows, "rounds": rounds}.items() if v is not None}
-    config = BacktestConfig(horizon=horizon, folds=folds, prophet_levels=levels, **tuned)
-    try:
-        with console.status("Loading features…") as status:
-            result = train_forecast(settings, config, StockPolicy(lead_time_days, review_days, service_level),
-                                    on_step=lambda step: status.update(f"Forecaster: {step}…"),
-                                    evaluate_only=evaluate_only)
-    except ForecastTrainingError as exc:
-        _fail(str(exc))
-    from pipelines.report import print_forecast_training
+    forecast_step(_settings(home, clickhouse_url), BacktestConfig(horizon=horizon, folds=folds, prophet_levels=levels,
+                                                                  **tuned),
+                  StockPolicy(lead_time_days, review_days, service_level), evaluate_only)
 
-    print_forecast_training(console, result)
+
+def forecast_step(settings: Settings, config, policy, evaluate_only: bool = False) -> None:
+    """Train the stock forecaster (training/forecast.py) and print what it did."""
+    from pipelines.report import print_forecast_training
+    from training.forecast import ForecastTrainingError, train_forecast
+
+    _training("Loading features…", "Forecaster", ForecastTrainingError, print_forecast_training,
+              lambda on_step: train_forecast(settings, config, policy, on_step=on_step, evaluate_only=evaluate_only))
+
+
+def _training(first: str, label: str, errors: type[Exception], show, train) -> None:
+    """Run ``train(on_step)`` under a status line that names each step, then show its result; a
+    training error is a one-line message, not a traceback."""
+    try:
+        with console.status(first) as status:
+            result = train(lambda step: status.update(f"{label}: {step}…"))
+    except errors as exc:
+        _fail(str(exc))
+    show(console, result)
 
 
 @train_app.command("crosssell")
@@ -215,26 +235,21 @@ def train_crosssell_command(
 ) -> None:
     """Search ALS hyper-parameters, compare with the baselines, fit the cross-sell recommender, log it, gate it."""
     from models.crosssell import Rules
-    from training.crosssell import (
-        CrossSellConfig,
-        CrossSellTrainingError,
-        train_crosssell,
-    )
+    from training.crosssell import CrossSellConfig
 
     if trials < 1 or test_days < 1 or margin_weight < 0 or max_per_group < 0:
         _fail("--trials and --test-days must be at least 1; --margin-weight and --max-per-group not negative")
-    settings = _settings(home, clickhouse_url)
-    try:
-        with console.status("Loading baskets…") as status:
-            result = train_crosssell(settings, CrossSellConfig(test_days=test_days, trials=trials),
-                                     Rules(margin_weight=margin_weight, max_per_group=max_per_group),
-                                     on_step=lambda step: status.update(f"Cross-sell: {step}…"),
-                                     evaluate_only=evaluate_only)
-    except CrossSellTrainingError as exc:
-        _fail(str(exc))
-    from pipelines.report import print_crosssell_training
+    crosssell_step(_settings(home, clickhouse_url), CrossSellConfig(test_days=test_days, trials=trials),
+                   Rules(margin_weight=margin_weight, max_per_group=max_per_group), evaluate_only)
 
-    print_crosssell_training(console, result)
+
+def crosssell_step(settings: Settings, config, rules, evaluate_only: bool = False) -> None:
+    """Train the cross-sell recommender (training/crosssell.py) and print what it did."""
+    from pipelines.report import print_crosssell_training
+    from training.crosssell import CrossSellTrainingError, train_crosssell
+
+    _training("Loading baskets…", "Cross-sell", CrossSellTrainingError, print_crosssell_training,
+              lambda on_step: train_crosssell(settings, config, rules, on_step=on_step, evaluate_only=evaluate_only))
 
 
 @train_app.command("staffing")
@@ -255,7 +270,7 @@ def train_staffing_command(
 ) -> None:
     """Backtest hourly traffic forecasts (LightGBM, Prophet, naive), plan sellers per hour, log to MLflow, gate."""
     from models.staffing import StaffingPolicy
-    from training.staffing import StaffingConfig, StaffingTrainingError, train_staffing
+    from training.staffing import StaffingConfig
 
     if horizon < 1 or horizon > 28 or folds < 1:
         _fail("--horizon must be within 1..28 days and --folds at least 1")
@@ -264,17 +279,17 @@ def train_staffing_command(
                                 max_utilisation=max_utilisation, minimum_sellers=minimum_sellers, plan_on=plan_on)
     except ValueError as exc:
         _fail(str(exc))
-    settings = _settings(home, clickhouse_url)
-    try:
-        with console.status("Loading hourly traffic…") as status:
-            result = train_staffing(settings, StaffingConfig(horizon=horizon, folds=folds, prophet=prophet), policy,
-                                    on_step=lambda step: status.update(f"Staffing: {step}…"),
-                                    evaluate_only=evaluate_only)
-    except StaffingTrainingError as exc:
-        _fail(str(exc))
-    from pipelines.report import print_staffing_training
+    staffing_step(_settings(home, clickhouse_url), StaffingConfig(horizon=horizon, folds=folds, prophet=prophet),
+                  policy, evaluate_only)
 
-    print_staffing_training(console, result)
+
+def staffing_step(settings: Settings, config, policy, evaluate_only: bool = False) -> None:
+    """Train the staffing model (training/staffing.py) and print what it did."""
+    from pipelines.report import print_staffing_training
+    from training.staffing import StaffingTrainingError, train_staffing
+
+    _training("Loading hourly traffic…", "Staffing", StaffingTrainingError, print_staffing_training,
+              lambda on_step: train_staffing(settings, config, policy, on_step=on_step, evaluate_only=evaluate_only))
 
 
 @users_app.command("add")
@@ -436,28 +451,34 @@ def ingest_posted_sales(settings: Settings) -> None:
     if path is None:
         console.print("No new sales posted to the service.")
         return
-    ingest(paths=[path], mapping="cosmeticco", home=settings.home, clickhouse_url=settings.clickhouse_url)
+    ingest_step(settings, [path], "cosmeticco")
     live_sales.mark_exported(settings, upto, path)
 
 
 def run_pipeline(settings: Settings, inputs: list[Path], mapping: str, quick: bool = False) -> None:
-    """One pipeline run: new files and posted sales in, features, the three models through their
-    champion gates, figures published; the warehouse is closed afterwards for other processes."""
+    """One pipeline run over one Settings: new files and posted sales in, features, the three models
+    through their champion gates, figures published; the warehouse is closed afterwards for other
+    processes. Plain functions, the same the commands call after reading their options."""
     from features.spark import stop_spark
+    from models.crosssell import Rules
+    from models.staffing import StaffingPolicy
+    from training.backtest import BacktestConfig
+    from training.crosssell import CrossSellConfig
+    from training.forecast import StockPolicy
+    from training.staffing import StaffingConfig
     from warehouse.clickhouse import close_all
 
-    home, url = settings.home, settings.clickhouse_url
     try:
         if inputs:
-            ingest(paths=inputs, mapping=mapping, home=home, clickhouse_url=url)
+            ingest_step(settings, inputs, mapping)
         ingest_posted_sales(settings)
         try:
-            features_build(home=home, clickhouse_url=url, spark_master=None, as_of=None, sets=",".join(DEFAULT_SETS))
+            features_step(settings, DEFAULT_SETS, None)
         finally:
             stop_spark()  # its JVM would hold over a gigabyte through the serving hours that follow
-        train_forecast_command(horizon=14 if quick else 28, home=home, clickhouse_url=url)
-        train_crosssell_command(trials=4 if quick else 10, home=home, clickhouse_url=url)
-        train_staffing_command(home=home, clickhouse_url=url)
+        forecast_step(settings, BacktestConfig(horizon=14 if quick else 28), StockPolicy())
+        crosssell_step(settings, CrossSellConfig(trials=4 if quick else 10), Rules())
+        staffing_step(settings, StaffingConfig(), StaffingPolicy())
         publish_figures(settings)
     finally:
         close_all()
@@ -507,7 +528,7 @@ def run(
     settings = _settings(home, clickhouse_url)
     out = settings.data_dir / scale
     generate(scale=scale, seed=seed, out=out, home=home)
-    ingest(paths=[out], mapping="cosmeticco", home=home, clickhouse_url=clickhouse_url)
+    ingest_step(settings, [out], "cosmeticco")
     report(home=home, clickhouse_url=clickhouse_url)
     run_pipeline(settings, [], "cosmeticco", quick=scale == "tiny")
     if serve_after:

@@ -100,18 +100,17 @@ class Chats:
 
     def new_stock_alerts(self, chat_id: int, skus: list[str]) -> list[str]:
         """Those of ``skus`` not pushed to the chat before, now marked as pushed."""
-        with self._db() as db:
-            known = {r[0] for r in db.execute("SELECT sku FROM stock_pushed WHERE chat_id = ?", (chat_id,))}
-            new = [s for s in skus if s not in known]
-            db.executemany("INSERT INTO stock_pushed VALUES (?, ?, ?)", [(chat_id, s, _now()) for s in new])
-        return new
+        return self._not_pushed_yet("stock_pushed", "sku", chat_id, skus)
 
     def new_refusals(self, chat_id: int, refusal_ids: list[int]) -> list[int]:
         """Those of ``refusal_ids`` (refused sales) not pushed to the chat before, now marked as pushed."""
+        return self._not_pushed_yet("refusals_pushed", "refusal_id", chat_id, refusal_ids)
+
+    def _not_pushed_yet(self, table: str, column: str, chat_id: int, keys: list) -> list:
         with self._db() as db:
-            known = {r[0] for r in db.execute("SELECT refusal_id FROM refusals_pushed WHERE chat_id = ?", (chat_id,))}
-            new = [r for r in refusal_ids if r not in known]
-            db.executemany("INSERT INTO refusals_pushed VALUES (?, ?, ?)", [(chat_id, r, _now()) for r in new])
+            known = {r[0] for r in db.execute(f"SELECT {column} FROM {table} WHERE chat_id = ?", (chat_id,))}
+            new = [k for k in keys if k not in known]
+            db.executemany(f"INSERT INTO {table} VALUES (?, ?, ?)", [(chat_id, k, _now()) for k in new])
         return new
 
 
