@@ -31,6 +31,7 @@ import numpy as np
 import pandas as pd
 
 from features.build import latest_run
+from features.reference import on_hand_at, products_with_margin
 from models.basket_models import (
     WEIGHTINGS,
     Als,
@@ -53,7 +54,6 @@ from training.tracking import (
     method_hash,
     tag_backtest,
 )
-from warehouse.clickhouse import connect
 from warehouse.settings import Settings
 
 MODEL_NAME = "cross-sell"
@@ -249,25 +249,14 @@ def fit_recommender(settings: Settings, lines: pd.DataFrame, params: AlsParams, 
     """The served recommender, fitted on every basket, with the warehouse's catalogue and last stock."""
     index = ItemIndex.of(lines)
     matrix = index.matrix(lines)
-    catalogue = catalogue_table(products(settings))
+    catalogue = catalogue_table(products_with_margin(settings))
     stock = last_stock(settings, lines["sold_on"].max().date())
     return CrossSell(index.skus, Als(params).fit(matrix), Cooccurrence().fit(matrix), catalogue, stock, rules,
                      cooc_weight)
 
 
-def products(settings: Settings) -> pd.DataFrame:
-    """Catalogue with each SKU's latest monthly margin share ((price − cost) / price)."""
-    return connect(settings).query_df(
-        "SELECT p.sku AS sku, p.name AS name, p.category AS category, p.subcategory AS subcategory, "
-        "p.brand AS brand, m.margin AS margin FROM silver.products AS p LEFT JOIN ("
-        "  SELECT sku, argMax(margin_pct, month) / 100 AS margin FROM gold.product_margin_month GROUP BY sku"
-        ") AS m ON m.sku = p.sku")
-
-
 def last_stock(settings: Settings, day) -> pd.DataFrame:
     """On hand per store × SKU at the end of ``day`` (empty where the data has no stock snapshots)."""
-    from training.forecast import on_hand_at
-
     stock = on_hand_at(settings, day)
     return stock[["store_id", "sku", "on_hand"]] if len(stock) else pd.DataFrame(columns=["store_id", "sku", "on_hand"])
 

@@ -21,7 +21,6 @@ import tempfile
 import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, replace
-from datetime import date
 from pathlib import Path
 
 import numpy as np
@@ -30,6 +29,7 @@ import pandas as pd
 from features.build import latest_run
 from features.definitions import feature_set
 from features.planned import planned_days
+from features.reference import on_hand_at
 from models.forecaster import KEYS, Columns, DemandModel, daily_forecast, examples
 from models.stock_advice import alert_list
 from training.backtest import (
@@ -46,7 +46,6 @@ from training.tracking import (
     method_hash,
     tag_backtest,
 )
-from warehouse.clickhouse import connect
 from warehouse.settings import Settings
 
 MODEL_NAME = "stock-forecaster"
@@ -186,14 +185,6 @@ def future_inputs(settings: Settings, origin_rows: pd.DataFrame, units: pd.DataF
     planned = planned.merge(year_ago, on=[*KEYS, "date"], how="left")
     rows = origin_rows.astype({"store_id": str, "sku": str})
     return examples(rows, planned, columns)
-
-
-def on_hand_at(settings: Settings, day: date) -> pd.DataFrame:
-    """Units on hand at the end of ``day`` per store × SKU, with the SKU's category."""
-    return connect(settings).query_df(
-        "SELECT d.store_id AS store_id, d.sku AS sku, toFloat64(d.on_hand) AS on_hand, p.category AS category "
-        "FROM gold.daily_sales AS d LEFT JOIN silver.products AS p ON p.sku = d.sku "
-        f"WHERE d.date = '{day}' AND d.on_hand IS NOT NULL")
 
 
 def score_of(backtest: BacktestResult) -> float:

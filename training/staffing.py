@@ -31,6 +31,7 @@ import numpy as np
 import pandas as pd
 
 from features.build import latest_run
+from features.reference import promotions_between, shifts, ticket_value
 from models.metrics import bias, coverage, wape
 from models.staffing import (
     PlanContext,
@@ -53,7 +54,6 @@ from training.tracking import (
     method_hash,
     tag_backtest,
 )
-from warehouse.clickhouse import connect
 from warehouse.settings import Settings
 
 MODEL_NAME = "staffing"
@@ -318,35 +318,15 @@ def items_per_ticket(history: TrafficHistory, days: int = 28) -> dict[str, float
 def plan_context(settings: Settings, history: TrafficHistory, weeks: int = 8) -> PlanContext:
     last = history.day(history.last).date()
     since = (history.day(history.last) - pd.Timedelta(weeks=weeks)).date()
-    client = connect(settings)
-    value = client.query(
-        "SELECT store_id, hour, toFloat64(sum(revenue) / sum(tickets)) FROM gold.hourly_traffic "
-        f"WHERE date > '{since}' AND date <= '{last}' AND tickets > 0 GROUP BY store_id, hour")
-    shifts = client.query(
-        "SELECT store_id, seller_id, shift_start, shift_end FROM silver.schedules "
-        f"WHERE shift_start >= '{since}'")
-    shift_frame = pd.DataFrame(shifts.result_rows, columns=["store_id", "seller_id", "shift_start", "shift_end"])
-    for column in ("shift_start", "shift_end"):
-        shift_frame[column] = _wall_clock(shift_frame[column])
-    return PlanContext(items_per_ticket(history),
-                       pd.DataFrame(value.result_rows, columns=["store_id", "hour", "ticket_value"]),
-                       scheduled_sellers(shift_frame))
-
-
-def _wall_clock(values: pd.Series) -> pd.Series:
-    """Store-local wall-clock times (the warehouse keeps them in a DateTime('UTC') column)."""
-    stamps = pd.to_datetime(values)
-    return stamps.dt.tz_localize(None) if stamps.dt.tz is not None else stamps
+    return PlanContext(items_per_ticket(history), ticket_value(settings, since, last),
+                       scheduled_sellers(shifts(settings, since)))
 
 
 def add_planned_promotions(settings: Settings, history: TrafficHistory) -> None:
     """Fill the promotions known ahead for the days after the last one (store-specific + chain-wide)."""
     first = history.day(history.last + 1).date()
     last = history.day(history.tickets.shape[1] - 1).date()
-    rows = connect(settings).query(
-        "SELECT store_id, starts_on, ends_on FROM silver.promotions "
-        f"WHERE starts_on <= '{last}' AND ends_on >= '{first}'").result_rows
-    for store, starts, ends in rows:
+    for store, starts, ends in promotions_between(settings, first, last):
         a = max(history.day_index(starts), history.last + 1)
         b = min(history.day_index(ends), history.tickets.shape[1] - 1)
         if a > b:
