@@ -440,7 +440,7 @@ def publish_figures(settings: Settings) -> None:
 
     meta = figures.publish(connect(settings), settings, live_sales.exported_upto(settings))
     console.print(f"Published the sellers' and stores' figures (data through {meta['data_through']}, "
-                  f"posted sales up to #{meta['live_upto']}) to {figures.folder(settings)}")
+                  f"posted sales up to #{meta['live_upto']}) to {settings.figures_dir}")
 
 
 def ingest_posted_sales(settings: Settings) -> None:
@@ -601,9 +601,8 @@ def _introduce_demo(settings: Settings) -> None:
     import pandas as pd
 
     from serving.auth import add_token, add_user, issue_link_code, users
-    from warehouse import figures
 
-    sellers_file = figures.folder(settings) / "sellers.parquet"  # only the sellers: not every published table
+    sellers_file = settings.figures_dir / "sellers.parquet"  # only the sellers: not every published table
     if not sellers_file.exists():
         return
     seller = pd.read_parquet(sellers_file).sort_values(["store_id", "seller_id"]).iloc[0]

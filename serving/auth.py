@@ -24,7 +24,6 @@ import json
 import secrets
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 
 from warehouse.local_files import sqlite_database
 from warehouse.settings import Settings
@@ -89,13 +88,9 @@ class User:
         return self.seller_id == seller_id
 
 
-def database(settings: Settings) -> Path:
-    return settings.service_db
-
-
 def _connect(settings: Settings):
     # NORMAL: an audit row may be lost to a power cut, not to a crash; it spares a disk flush per request
-    return sqlite_database(database(settings), SCHEMA, "NORMAL")
+    return sqlite_database(settings.service_db, SCHEMA, "NORMAL")
 
 
 def _digest(token: str) -> str:

@@ -158,7 +158,7 @@ class LiveFigures:
 
     def refresh(self) -> bool:
         """Load the figures if a newer set was published; True when loaded."""
-        meta_file = figures.folder(self.settings) / "meta.json"
+        meta_file = self.settings.figures_dir / "meta.json"
         try:
             stamp = meta_file.stat().st_mtime
         except FileNotFoundError:
@@ -406,8 +406,6 @@ class LiveFigures:
         found = [(score, published.products[sku]) for score, sku in scored[:limit] if score >= 0.5]
         return [{"sku": p["sku"], "name": p["name"], "category": p["category"], "brand": p["brand"],
                  "price": _num(p["price"]), "match": round(min(score, 1.0), 2)} for score, p in found]
-
-
 
 
 def _word_match(word: str, name_word: str) -> float:

@@ -201,3 +201,4 @@ def test_a_replay_of_mixed_posted_lines_counts_live_exactly_what_the_warehouse_k
     after = {s: live.seller_summary(s) for s in sellers}
     assert all(a.live_lines == 0 for a in after.values())
     assert {s: a.sales_month for s, a in after.items()} == pytest.approx(before, abs=0.01)
+    print(f"replay: {len(accepted)} accepted, {report.quarantined} quarantined by the pipeline; outcomes {outcomes}")

@@ -159,7 +159,7 @@ def test_a_posted_sale_counts_at_once_and_only_once(service):
     assert changed.status_code == 409 and "POS-1 line 1" in changed.text
     stored = [r for r in live_sales.lines_after(settings, 0) if r["ticket_id"] == "POS-1"]
     assert len(stored) == 1 and stored[0]["customer_id"].startswith("anon-")
-    assert b"123.456.789" not in live_sales.database(settings).read_bytes()  # LGPD: never stored as sent
+    assert b"123.456.789" not in settings.live_sales_db.read_bytes()  # LGPD: never stored as sent
 
 
 def test_posting_sales_is_checked_and_scoped(service):

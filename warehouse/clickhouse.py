@@ -23,6 +23,11 @@ from warehouse.settings import Settings
 # Batches whose ingest committed; silver views and validation read only these (see ingest.py).
 COMMITTED = "(SELECT batch_id FROM meta.ingest_files)"
 
+
+def quoted(text: str) -> str:
+    """``text`` as a ClickHouse string literal (for the few values that cannot be bound as parameters)."""
+    return "'" + text.replace("\\", "\\\\").replace("'", "\\'") + "'"
+
 _clients: dict[str, Client] = {}
 _clients_lock = threading.Lock()
 

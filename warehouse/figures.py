@@ -15,7 +15,6 @@ from __future__ import annotations
 import json
 import shutil
 from datetime import UTC, date, datetime
-from pathlib import Path
 
 import pandas as pd
 from clickhouse_connect.driver.client import Client
@@ -26,10 +25,6 @@ from warehouse.settings import Settings
 
 SALES_DAYS = 92  # the seller sales kept: this month, last month and a quarter for the category mix
 KPI_MONTHS = 13  # a year of months, plus the month a year before for growth
-
-
-def folder(settings: Settings) -> Path:
-    return settings.figures_dir
 
 
 QUERIES = {
@@ -99,7 +94,7 @@ def publish(client: Client, settings: Settings, live_upto: int) -> dict:
     if through is None or through.year < 1971:
         through = datetime.now(UTC).date()
     params = {"through": through, "days": SALES_DAYS, "months": KPI_MONTHS}
-    target = folder(settings)
+    target = settings.figures_dir
     staging = target.with_name(".figures-new")
     shutil.rmtree(staging, ignore_errors=True)
     staging.mkdir(parents=True)
@@ -120,7 +115,7 @@ def publish(client: Client, settings: Settings, live_upto: int) -> dict:
 
 def load(settings: Settings) -> tuple[dict, dict[str, pd.DataFrame]] | None:
     """The published figures (meta, frames), or None when nothing was published yet."""
-    path = folder(settings)
+    path = settings.figures_dir
     try:
         meta = json.loads((path / "meta.json").read_text())
         frames = {name: pd.read_parquet(path / f"{name}.parquet") for name in QUERIES}

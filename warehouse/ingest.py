@@ -26,7 +26,7 @@ from pathlib import Path
 from clickhouse_connect.driver.client import Client
 
 from warehouse import sale_rules
-from warehouse.clickhouse import COMMITTED
+from warehouse.clickhouse import COMMITTED, quoted
 from warehouse.mapping import FileMapping, Mapping, TableMapping
 from warehouse.privacy import pseudonym_key, pseudonymise_sql
 from warehouse.schema import TABLES, Table, load_order
@@ -199,13 +199,13 @@ def _stage_file(client: Client, settings: Settings, path: Path, header: list[str
     client.command(f"CREATE TABLE {stage} ({structure}, _extra Nullable(String), _line UInt64) ENGINE = Memory")
     try:
         if settings.is_embedded and settings.ingest_reader == "engine":
-            literal = str(path.resolve()).replace("\\", "\\\\").replace("'", "\\'")
+            literal = quoted(str(path.resolve()))
             if is_parquet:  # the file's own types stay out of bronze: everything as text, like a CSV
                 cols = ", ".join(f"toString(`{_ident(c)}`)" for c in header)
-                client.command(f"INSERT INTO {stage} SELECT {cols}, NULL, _row_number + 1 FROM file('{literal}', 'Parquet')")
+                client.command(f"INSERT INTO {stage} SELECT {cols}, NULL, _row_number + 1 FROM file({literal}, 'Parquet')")
             else:  # by position, one spare column: a long row fills _extra, a short one leaves its last column NULL
                 client.command(f"INSERT INTO {stage} SELECT *, _row_number + 2 "
-                               f"FROM file('{literal}', 'CSV', '{structure}, _extra Nullable(String)') SETTINGS "
+                               f"FROM file({literal}, 'CSV', '{structure}, _extra Nullable(String)') SETTINGS "
                                "input_format_csv_skip_first_lines = 1, input_format_csv_allow_variable_number_of_columns = 1, "
                                "input_format_csv_empty_as_default = 0")
         else:
@@ -245,7 +245,7 @@ def _read_arrow(path: Path, header: list[str]):
         table = pacsv.read_csv(path, parse_options=pacsv.ParseOptions(invalid_row_handler=keep_aside),
                                convert_options=pacsv.ConvertOptions(column_types={c: pa.binary() for c in header},
                                                                     strings_can_be_null=False))
-        bad = _line_numbers(path, bad_texts)
+        bad = _line_numbers(path, bad_texts) if bad_texts else []
         skipped = {n for n, _ in bad}
         lines = [n for n in range(2, table.num_rows + len(bad) + 2) if n not in skipped]
     table = table.append_column("_extra", pa.nulls(table.num_rows, pa.string()))

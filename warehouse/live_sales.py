@@ -113,12 +113,8 @@ KEYS_SQL = """
     FROM silver.sales ORDER BY key"""
 
 
-def database(settings: Settings) -> Path:
-    return settings.live_sales_db
-
-
 def _connect(settings: Settings):
-    return sqlite_database(database(settings), SCHEMA, "FULL")  # acknowledged means on disk
+    return sqlite_database(settings.live_sales_db, SCHEMA, "FULL")  # acknowledged means on disk
 
 
 _COLUMNS = "ticket_id, line, store_id, seller_id, customer_id, sku, quantity, unit_price, discount, sold_at"

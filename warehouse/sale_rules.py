@@ -20,19 +20,20 @@ The rules, after the column checks (quantity ≠ 0, price > 0, discount ≥ 0):
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import pandas as pd
 
+from warehouse.clickhouse import quoted
 from warehouse.settings import Settings
 
 DATE_OUT_OF_RANGE = "date out of range"
 QUANTITY_ABOVE_CAP = "quantity above the store cap"
 DISCOUNT_ABOVE_LINE = "discount above the line total"
 PRICE_OUTSIDE_BAND = "unit price outside the catalogue band"
+OPEN_END = "toDate('2149-06-06')"  # a price valid "until further notice": ClickHouse's last Date
 
 
 @dataclass(frozen=True)
@@ -94,8 +95,9 @@ def _per_store(settings: Settings, key: str, default: float) -> str:
     stores = {s: v[key] for s, v in settings.sale_limits_by_store.items() if key in v}
     if not stores:
         return repr(float(default))
-    return (f"transform(ifNull(t_store_id, ''), {json.dumps(list(stores))}, "
-            f"[{', '.join(repr(float(v)) for v in stores.values())}], {float(default)!r})").replace('"', "'")
+    names = ", ".join(quoted(s) for s in stores)
+    values = ", ".join(repr(float(v)) for v in stores.values())
+    return f"transform(ifNull(t_store_id, ''), [{names}], [{values}], {float(default)!r})"
 
 
 def sql_rules(settings: Settings) -> list[tuple[str, str, str]]:
@@ -129,7 +131,7 @@ def with_references(rows_sql: str) -> str:
                    AS ref_promo_pct
         FROM ({rows_sql}) AS rows
         LEFT JOIN (SELECT sku AS ref_sku, arrayReverseSort(x -> x.1, groupArray(
-                       (valid_from, ifNull(valid_to, toDate('2149-06-06')), toFloat64(price)))) AS ref_periods
+                       (valid_from, ifNull(valid_to, {OPEN_END}), toFloat64(price)))) AS ref_periods
                    FROM silver.prices GROUP BY sku) AS prices ON ref_sku = t_sku
         LEFT JOIN (SELECT sku AS promo_sku, groupArray((ifNull(store_id, ''), starts_on, ends_on, toFloat64(discount_pct)))
                        AS ref_promos
@@ -137,7 +139,7 @@ def with_references(rows_sql: str) -> str:
 
 
 # the reference data the service reads from the published figures (warehouse/figures.py)
-PRICES_SQL = ("SELECT sku, valid_from, ifNull(valid_to, toDate('2149-06-06')) AS valid_to, toFloat64(price) AS price "
+PRICES_SQL = (f"SELECT sku, valid_from, ifNull(valid_to, {OPEN_END}) AS valid_to, toFloat64(price) AS price "
               "FROM silver.prices ORDER BY sku, valid_from DESC")
 PROMOTIONS_SQL = ("SELECT sku, ifNull(store_id, '') AS store_id, starts_on, ends_on, toFloat64(discount_pct) AS pct "
                   "FROM silver.promotions")
