@@ -14,6 +14,7 @@ Both run the pool (``models.pool``) through the rolling backtest and the greedy 
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
@@ -59,21 +60,31 @@ class FittedForecast:
 
 
 def fit_demand(history: pd.DataFrame, freq: str = "D", horizon: int = 28, country: str | None = "BR",
-               folds: int = 3, members: list[Forecaster] | None = None) -> FittedForecast:
-    """Fit the demand pool on ``history`` (``series_id, date, units``; optional columns are kept
-    for the product's own features and ignored here) and forecast ``horizon`` periods.
+               folds: int = 3, members: list[Forecaster] | None = None, future: pd.DataFrame | None = None,
+               on_step: Callable[[str], None] | None = None) -> FittedForecast:
+    """Fit the demand pool on ``history`` (``series_id, date, units``; optional ``store_id, sku,
+    category`` are ignored, ``price`` and ``on_promo`` are read when ``future`` plans them too)
+    and forecast ``horizon`` periods.
 
     A date missing for one series means it sold nothing; a date missing for every series is a
     closed day, forecast as 0 when that weekday was closed in each of the last 8 weeks. Weekly
     data keeps its weekday. Periods are calendar days (``freq="D"``) or weeks (``"W"``).
     ``country``: an ISO 3166 code whose public holidays and retail dates the global model sees
-    (``None``: no holiday calendar).
+    (``None``: no holiday calendar). ``future``: ``series_id, date, price, on_promo`` for the
+    periods ahead (the planned prices and promotions; ``on_promo`` 1/0 or the discount's depth
+    as a fraction). ``on_step`` hears each backtest fold and member as it starts.
     """
     if horizon < 1:
         raise ValueError(f"horizon must be at least 1 period, got {horizon}")
-    panel = demand_panel(history, freq, country)
+    return fit_demand_panel(demand_panel(history, freq, country, future), horizon, folds, members, on_step)
+
+
+def fit_demand_panel(panel: Panel, horizon: int, folds: int = 3, members: list[Forecaster] | None = None,
+                     on_step: Callable[[str], None] | None = None) -> FittedForecast:
+    """The demand pool on a ready panel: what ``fit_demand`` and ``vitrine train forecast`` both run."""
     pool = members if members is not None else default_pool(panel, horizon)
-    auto = AutoForecast(panel, pool, horizon, metric="rmsse", folds=folds, intermittent_split=True).fit()
+    auto = AutoForecast(panel, pool, horizon, metric="rmsse", folds=folds, intermittent_split=True,
+                        on_step=on_step).fit()
     return FittedForecast(auto, "series_id", "date")
 
 

@@ -20,8 +20,10 @@ as that value, held between P10 and P90.
 
 from __future__ import annotations
 
+import re
 import time
 import warnings
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -60,16 +62,19 @@ def fold_origins(panel: Panel, horizon: int, folds: int) -> list[int]:
     return origins
 
 
-def run_backtest(panel: Panel, members: list[Forecaster], horizon: int, folds: int) -> Backtest:
+def run_backtest(panel: Panel, members: list[Forecaster], horizon: int, folds: int,
+                 on_step: Callable[[str], None] | None = None) -> Backtest:
     origins = fold_origins(panel, horizon, folds)
     forecasts: dict[str, list[np.ndarray]] = {}
     seconds: dict[str, float] = {}
     actual, scale = [], []
     member_names: list[list[str]] = [[] for _ in members]
-    for origin in origins:
+    for fold, origin in enumerate(origins, 1):
         seen = panel.upto(origin)
         open_ahead = seen.open_ahead(horizon)
         for member, produced in zip(members, member_names):
+            if on_step:
+                on_step(f"backtest fold {fold}/{len(origins)}, {member_label(member)}")
             started = time.perf_counter()
             for name, forecast in member.fit(seen).predict(horizon).items():
                 if name not in produced:
@@ -83,6 +88,15 @@ def run_backtest(panel: Panel, members: list[Forecaster], horizon: int, folds: i
     names = list(forecasts)
     return Backtest(names, np.stack([np.stack(forecasts[n]) for n in names]), np.stack(actual), np.stack(scale),
                     [panel.index[o] for o in origins], seconds, member_names)
+
+
+def member_label(member: Forecaster) -> str:
+    """A member's name for progress lines: its class in words and its whole-number settings
+    (WindowAverage(28) → window average 28)."""
+    words = re.sub(r"(?<=[a-z])(?=[A-Z])", " ", type(member).__name__).lower()
+    numbers = [str(v) for k, v in vars(member).items() if isinstance(v, int) and not isinstance(v, bool)
+               and k not in ("n_jobs", "rounds")]
+    return " ".join([words, *numbers])
 
 
 def loss(forecast: np.ndarray, actual: np.ndarray, scale: np.ndarray, metric: str) -> float:
@@ -186,11 +200,13 @@ class AutoForecast:
     scores: pd.DataFrame | None = None
     backtest: Backtest | None = None
     segment_rows: dict[str, np.ndarray] = field(default_factory=dict)
+    blend: np.ndarray | None = None  # the ensemble's backtest forecasts, fold × series × step
+    on_step: Callable[[str], None] | None = None
 
     def fit(self) -> AutoForecast:
-        bt = self.backtest = run_backtest(self.panel, self.members, self.horizon, self.folds)
+        bt = self.backtest = run_backtest(self.panel, self.members, self.horizon, self.folds, self.on_step)
         self.segment_rows = segments(self.panel, self.intermittent_split)
-        blend = np.zeros_like(bt.actual)
+        blend = self.blend = np.zeros_like(bt.actual)
         for segment, rows in self.segment_rows.items():
             weights = greedy_weights(bt.forecasts[:, :, rows], bt.actual[:, rows], bt.scale[:, rows], self.metric)
             self.weights[segment] = {n: float(w) for n, w in zip(bt.names, weights) if w > 0}
@@ -210,6 +226,8 @@ class AutoForecast:
         for member, names in zip(self.members, self.backtest.member_names):
             if not used & set(names):
                 continue
+            if self.on_step:
+                self.on_step(f"final fit, {member_label(member)}")
             self.forecasts.update(member.fit(self.panel).predict(self.horizon))
 
     def predict(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:

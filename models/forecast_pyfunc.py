@@ -1,10 +1,9 @@
 """The forecaster as an MLflow pyfunc: ``models:/stock-forecaster@champion`` → daily P10/P50/P90.
 
-The model ships with what it needs to predict without the warehouse: the LightGBM booster, the
-calibrated spread and the prepared inputs of every series for the forecast window (history at the
-origin, the planned calendar, prices and promotions of each day). Asked for some store × SKU
-pairs, it runs the booster on their rows; a pair it has never seen comes back as an error that
-names it, not as zeros.
+The pool's forecasts are made once, when the model is trained (every store × SKU, every day of
+the horizon, with the plan of each day); the model ships them as a table and answers from it.
+Asked for some store × SKU pairs, it returns their rows; a pair it has never seen comes back as an
+error that names it, not as zeros.
 """
 
 from __future__ import annotations
@@ -16,13 +15,12 @@ import pandas as pd
 from mlflow.models.signature import ModelSignature
 from mlflow.types.schema import ColSpec, Schema
 
-from models.forecaster import DemandModel, Spread, daily_forecast
-
 INPUT = Schema([ColSpec("string", "store_id"), ColSpec("string", "sku"),
                 ColSpec("long", "horizon_days", required=False)])
 OUTPUT = Schema([ColSpec("string", "store_id"), ColSpec("string", "sku"), ColSpec("datetime", "date"),
                  ColSpec("double", "mean"), ColSpec("double", "p10"), ColSpec("double", "p50"),
                  ColSpec("double", "p90")])
+COLUMNS = ["store_id", "sku", "date", "mean", "p10", "p50", "p90"]
 
 
 class UnknownSeriesError(KeyError):
@@ -31,18 +29,18 @@ class UnknownSeriesError(KeyError):
 
 class StockForecaster(mlflow.pyfunc.PythonModel):
     def load_context(self, context) -> None:
-        folder = Path(context.artifacts["forecaster"])
-        self.model = DemandModel.load(folder)
-        self.spread = Spread.from_json((folder / "spread.json").read_text())
-        self.inputs = pd.read_parquet(folder / "inputs.parquet")
-        self.index = self.inputs.groupby(["store_id", "sku"], observed=True).indices
+        if "forecast" not in context.artifacts:
+            raise RuntimeError("this stock-forecaster version predates the forecasting pool: "
+                               "retrain it with `vitrine train forecast`")
+        self.table = pd.read_parquet(context.artifacts["forecast"], columns=COLUMNS).sort_values(
+            ["store_id", "sku", "date"], ignore_index=True)
+        self.index = self.table.groupby(["store_id", "sku"], sort=False).indices
 
     def predict(self, context, model_input: pd.DataFrame, params=None) -> pd.DataFrame:
-        return forecast(self.model, self.spread, self.inputs, self.index, model_input)
+        return forecast(self.table, self.index, model_input)
 
 
-def forecast(model: DemandModel, spread: Spread, inputs: pd.DataFrame, index: dict, request: pd.DataFrame
-             ) -> pd.DataFrame:
+def forecast(table: pd.DataFrame, index: dict, request: pd.DataFrame) -> pd.DataFrame:
     """Daily forecasts for the requested pairs (``horizon_days`` caps the days; default all)."""
     wanted = request.astype({"store_id": str, "sku": str})
     missing = [f"{s}/{k}" for s, k in zip(wanted["store_id"], wanted["sku"]) if (s, k) not in index]
@@ -51,26 +49,24 @@ def forecast(model: DemandModel, spread: Spread, inputs: pd.DataFrame, index: di
                                  + (f" and {len(missing) - 10} more" if len(missing) > 10 else ""))
     parts = []
     for row in wanted.itertuples(index=False):
-        rows = inputs.iloc[index[(row.store_id, row.sku)]]
+        rows = index[(row.store_id, row.sku)]
         days = getattr(row, "horizon_days", None)
         if days is not None and pd.notna(days):
-            rows = rows[rows["horizon"] <= int(days)]
-        parts.append(rows)
-    out = daily_forecast(model, spread, pd.concat(parts, ignore_index=True))
-    return out.drop(columns="var").astype({"mean": float, "p10": float, "p50": float, "p90": float})
+            rows = rows[: int(days)]
+        parts.append(table.iloc[rows])
+    return pd.concat(parts, ignore_index=True).astype({"mean": float, "p10": float, "p50": float, "p90": float})
 
 
-def log_forecaster(model: DemandModel, spread: Spread, inputs: pd.DataFrame, folder: Path, name: str,
-                   horizon: int) -> str:
-    """Log the pyfunc into the active run, register it under ``name``; returns the new version."""
-    model.save(folder)
-    (folder / "spread.json").write_text(spread.to_json())
-    inputs.to_parquet(folder / "inputs.parquet")
-    example = inputs[["store_id", "sku"]].drop_duplicates().head(2).assign(horizon_days=min(7, horizon))
-    package = Path(__file__).resolve().parent
+def log_forecaster(forecast_frame: pd.DataFrame, folder: Path, name: str) -> str:
+    """Log the pyfunc with its forecast table into the active run, register it under ``name``;
+    returns the new version."""
+    folder.mkdir(parents=True, exist_ok=True)
+    table = folder / "forecast.parquet"
+    forecast_frame[COLUMNS].astype({"store_id": str, "sku": str}).to_parquet(table, index=False)
+    example = forecast_frame[["store_id", "sku"]].drop_duplicates().head(2).assign(horizon_days=7)
     info = mlflow.pyfunc.log_model(
-        name="model", python_model=StockForecaster(), artifacts={"forecaster": str(folder)},
+        name="model", python_model=StockForecaster(), artifacts={"forecast": str(table)},
         signature=ModelSignature(INPUT, OUTPUT), input_example=example,
-        code_paths=[str(package), str(package.parent / "features")],
-        pip_requirements=["lightgbm", "pandas", "pyarrow", "mlflow"], registered_model_name=name)
+        code_paths=[str(Path(__file__).resolve().parent)],  # the models package, as the pickle names it
+        pip_requirements=["pandas", "pyarrow", "mlflow"], registered_model_name=name)
     return str(info.registered_model_version)

@@ -9,6 +9,10 @@ forecast is fed back as if observed.
 trees. Rows are weighted by level² / the series' naive error², which makes the squared loss the
 RMSSE the backtest scores: the model is trained on what it is judged on.
 
+**The plan.** When the panel carries known-ahead covariates (price, promotion depth), each row
+has them on the predicted period and relative to the recent periods, so a planned promotion
+lifts its own days.
+
 **Seasonal lags, not recent lags.** For step h, the lags are the same period of the last seasons
 that were already known at the origin (the same weekday ⌈h/7⌉ weeks back and three before it; for
 hours also the same hour of the latest known day), so every step uses the freshest data it can.
@@ -17,6 +21,7 @@ hours also the same hour of the latest known day), so every step uses the freshe
 from __future__ import annotations
 
 import warnings
+import zlib
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -30,16 +35,17 @@ from models.panel import LEVEL_WINDOW, YEAR, Panel, naive_mse, nanmean
 PARAMS = {"objective": "regression", "learning_rate": 0.05, "num_leaves": 15, "min_data_in_leaf": 500,
           "feature_fraction": 0.8, "bagging_fraction": 0.8, "bagging_freq": 1, "lambda_l2": 1.0,
           "max_bin": 127, "verbose": -1, "num_threads": 0, "seed": 7}
-# Per frequency: periods between training origins, and how far back they reach.
+# Per frequency: periods between training origins, and how far back they reach (plus the horizon,
+# so that the same weeks last year, the forecast window included, are training targets).
 ORIGIN_STRIDE = {"D": 7, "W": 1, "h": 24}
 ORIGIN_SPAN = {"D": 364, "W": 104, "h": 16 * 7 * 24}
 MAX_ROWS = 500_000
 
 
 def _gather(values: np.ndarray, index: np.ndarray) -> np.ndarray:
-    """values[:, index] with NaN where the index falls before the data."""
+    """values[:, index] with NaN where the index falls outside the data."""
     out = values[:, np.clip(index, 0, values.shape[1] - 1)]
-    out[:, index < 0] = np.nan
+    out[:, (index < 0) | (index >= values.shape[1])] = np.nan
     return out
 
 
@@ -57,8 +63,8 @@ def scale_at(values: np.ndarray, t: int, freq: str) -> np.ndarray:
 
 def calendar(periods: pd.DatetimeIndex, panel: Panel) -> dict[str, np.ndarray]:
     """Calendar features of the predicted periods, from the project's calendar of the panel's country:
-    a public holiday in the period (a week: any of its 7 days), days to the next retail date (at
-    most 30), and the date parts."""
+    a public holiday in the period (a week: any of its 7 days), which retail date comes next and in
+    how many days (at most 30), and the date parts."""
     starts = periods.normalize()
     days = calendar_frame(starts.min().date(), (starts.max() + pd.Timedelta(days=7)).date(), 1, panel.country)
     days = days.set_index(pd.to_datetime(days["date"]))
@@ -66,8 +72,10 @@ def calendar(periods: pd.DatetimeIndex, panel: Panel) -> dict[str, np.ndarray]:
     if panel.freq == "W":
         holiday = holiday.rolling(7, min_periods=1).max().shift(-6)  # any holiday in the 7 days from each day
     to_event = days["days_to_next_event"].astype(float).clip(upper=30)
+    # which retail date is next, as a stable number per name: Mother's Day and Christmas lift differently
+    event = days["next_event"].map(lambda name: float(zlib.crc32(str(name).encode()) % 997) if name else np.nan)
     out = {"month": periods.month.to_numpy(), "holiday": holiday.reindex(starts).to_numpy(),
-           "days_to_event": to_event.reindex(starts).to_numpy()}
+           "days_to_event": to_event.reindex(starts).to_numpy(), "next_event": event.reindex(starts).to_numpy()}
     if panel.freq == "W":
         out["week_of_year"] = periods.isocalendar().week.to_numpy(int)
     else:
@@ -110,6 +118,13 @@ def rows_at(panel: Panel, t: int, horizon: int, periods: pd.DatetimeIndex) -> tu
         then = level(values, t - year, LEVEL_WINDOW[freq])
         columns["year_growth"] = np.broadcast_to((level(values, t, LEVEL_WINDOW[freq]) / np.where(then > 0, then, np.nan))[:, None],
                                                  (n, horizon))
+    for name, plan in (panel.covariates or {}).items():
+        # the plan on the predicted period, and how it differs from the recent periods the level
+        # was measured on (a promotion lifts sales above a level measured without one)
+        ahead = _gather(plan, target)
+        recent_plan = nanmean(plan[:, max(0, t - LEVEL_WINDOW[freq] + 1): t + 1], axis=1)
+        columns[name] = ahead
+        columns[f"{name}_vs_recent"] = ahead - recent_plan[:, None]
     for name, feature in calendar(periods, panel).items():
         columns[name] = np.broadcast_to(np.asarray(feature, float)[None, :], (n, horizon))
     frame = pd.DataFrame({name: np.asarray(column, float).ravel() for name, column in columns.items()})
@@ -133,7 +148,7 @@ class GlobalGBM:
         self.panel = panel
         values, freq, last = panel.values, panel.freq, panel.values.shape[1] - 1
         horizon = self.horizon
-        stride, span = ORIGIN_STRIDE[freq], ORIGIN_SPAN[freq]
+        stride, span = ORIGIN_STRIDE[freq], ORIGIN_SPAN[freq] + horizon
         origins = [t for t in range(last - 1, max(last - span, 0) - 1, -stride) if t >= LEVEL_WINDOW[freq] // 4]
         rng = np.random.default_rng(7)
         per_origin = len(values) * horizon

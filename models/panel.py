@@ -9,6 +9,10 @@ keeps a future sale from creating a past training row.
 
 ``observed`` marks the cells that count when a forecast is scored: the series' life for demand,
 the hours a store was open for traffic.
+
+``covariates`` are known-ahead drivers (the planned price and promotion depth): one array per
+driver, series × (periods + the horizon), so that the periods being forecast have their plan too.
+A backtest fold reads the plan of its forecast window from the history, as a planner had it.
 """
 
 from __future__ import annotations
@@ -37,6 +41,7 @@ class Panel:
     freq: str  # "D", "W" or "h"
     country: str | None = "BR"
     open_periods: np.ndarray | None = None  # bool per period: any series had a row (None: all)
+    covariates: dict[str, np.ndarray] | None = None  # name → series × (periods + horizon), see the module doc
 
     def __post_init__(self) -> None:
         if self.freq not in SEASONS:
@@ -65,12 +70,13 @@ class Panel:
         """The panel as it stood at period ``origin`` (inclusive): what a backtest fold may see."""
         keep = slice(0, origin + 1)
         return Panel(self.ids, self.index[keep], self.values[:, keep], self.observed[:, keep], self.freq, self.country,
-                     self.open_periods[keep])
+                     self.open_periods[keep], self.covariates)
 
     def subset(self, rows: np.ndarray) -> Panel:
         """The same grid for the series at positions ``rows``."""
+        covariates = None if self.covariates is None else {k: v[rows] for k, v in self.covariates.items()}
         return Panel(self.ids[rows], self.index, self.values[rows], self.observed[rows], self.freq, self.country,
-                     self.open_periods)
+                     self.open_periods, covariates)
 
     def open_ahead(self, horizon: int) -> np.ndarray:
         """series × the next ``horizon`` periods: True where the series is expected to trade.
@@ -112,12 +118,18 @@ def _no_missing_ids(history: pd.DataFrame, column: str) -> None:
         raise ValueError(f"history row {int(np.flatnonzero(missing)[0])}: {column} is missing")
 
 
-def demand_panel(history: pd.DataFrame, freq: str, country: str | None = "BR") -> Panel:
+def demand_panel(history: pd.DataFrame, freq: str, country: str | None = "BR", future: pd.DataFrame | None = None
+                 ) -> Panel:
     """Units per series and period from rows of ``series_id, date, units``.
 
     Daily: one column per calendar day. Weekly: one column every 7 days from the first date, on
     the input's weekday (a date between two grid weeks counts in the week it falls in). A series
     starts at its first row; a period it has no row for afterwards sold 0.
+
+    ``future`` (``series_id, date`` and ``price`` and/or ``on_promo``, for the periods to forecast)
+    is the plan. Only a driver given both in ``history`` and in ``future`` becomes a covariate: a
+    driver the model learnt from but cannot see ahead would be guessed, and a guess is worse than
+    nothing.
     """
     missing = {"series_id", "date", "units"} - set(history.columns)
     if missing:
@@ -151,7 +163,60 @@ def demand_panel(history: pd.DataFrame, freq: str, country: str | None = "BR") -
     values[~alive] = np.nan
     open_periods = np.zeros(n_periods, bool)
     open_periods[position] = True
-    return Panel(np.asarray(ids), index, values, alive, "D" if freq == "D" else "W", country, open_periods)
+    covariates = None
+    if future is not None:
+        covariates = _covariates(history, future, pd.Index(ids), first, period_days, n_periods)
+    return Panel(np.asarray(ids), index, values, alive, "D" if freq == "D" else "W", country, open_periods, covariates)
+
+
+COVARIATES = ("price", "on_promo")  # known-ahead drivers fit_demand reads when history and future both have them
+
+
+def _covariates(history: pd.DataFrame, future: pd.DataFrame, ids: pd.Index, first: pd.Timestamp, period_days: int,
+                n_periods: int) -> dict[str, np.ndarray] | None:
+    """Each driver per series × period, history then plan: ``price_ratio`` (the price over the
+    series' median price; carried forward over periods without one) and ``on_promo`` (1/0, or the
+    discount's depth as a fraction; 0 where not given). Periods are averaged (weekly data)."""
+    names = [c for c in COVARIATES if c in history.columns and c in future.columns]
+    if not names:
+        return None
+    missing = {"series_id", "date"} - set(future.columns)
+    if missing:
+        raise ValueError(f"future lacks column(s) {', '.join(sorted(missing))}: expected series_id, date and the plan")
+    both = pd.concat([history[["series_id", "date", *names]], future[["series_id", "date", *names]]], ignore_index=True)
+    codes = ids.get_indexer(both["series_id"])
+    if (codes < 0).any():
+        unknown = both["series_id"].iloc[int(np.flatnonzero(codes < 0)[0])]
+        raise ValueError(f"future names series {unknown!r}, which has no history")
+    dates = pd.to_datetime(both["date"], errors="coerce")
+    if dates.isna().any():
+        row = int(np.flatnonzero(dates.isna().to_numpy())[0]) - len(history)
+        raise ValueError(f"future row {row}: date is not a date")
+    dates = (dates.dt.tz_localize(None) if dates.dt.tz is not None else dates).dt.normalize()
+    position = ((dates - first).dt.days // period_days).to_numpy()
+    width = max(int(position.max()) + 1, n_periods)
+    out = {}
+    for name in names:
+        raw = pd.to_numeric(both[name], errors="coerce").to_numpy(float)
+        known = np.isfinite(raw) & (position >= 0)
+        total, count = np.zeros((len(ids), width)), np.zeros((len(ids), width))
+        np.add.at(total, (codes[known], position[known]), raw[known])
+        np.add.at(count, (codes[known], position[known]), 1)
+        mean = np.where(count > 0, total / np.maximum(count, 1), np.nan)
+        if name == "price":
+            carried = pd.DataFrame(mean).ffill(axis=1).bfill(axis=1).to_numpy()
+            median = nanmedian_rows(carried[:, :n_periods])
+            out["price_ratio"] = np.nan_to_num(carried / np.where(median > 0, median, np.nan)[:, None], nan=1.0)
+        else:
+            out[name] = np.nan_to_num(mean)
+    return out
+
+
+def nanmedian_rows(values: np.ndarray) -> np.ndarray:
+    """Each row's median ignoring NaN (NaN for an all-NaN row), without the warning."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        return np.nanmedian(values, axis=1)
 
 
 def traffic_panel(history: pd.DataFrame, country: str | None = "BR") -> Panel:

@@ -1,4 +1,5 @@
-"""Prophet where it is strong: smooth aggregate series (category × store, store, chain).
+"""Prophet where it is strong: smooth aggregate series (a few dozen stores' totals, hourly
+tickets per store).
 
 Aggregates have enough volume for Prophet's weekly and yearly seasonality to show, and the
 retail dates act as holidays with the ramp the calendar gives them (``EVENT_LEAD_DAYS``: the lift
@@ -31,8 +32,9 @@ def holidays_frame(first: date, last: date, country: str = "BR") -> pd.DataFrame
     return pd.DataFrame(rows)
 
 
-def fit_predict(history: pd.DataFrame, horizon: int, holidays: pd.DataFrame) -> pd.DataFrame:
-    """Fit one series (``date``, ``units``) and forecast ``horizon`` days after its last date.
+def fit_predict(history: pd.DataFrame, horizon: int, holidays: pd.DataFrame | None, freq: str = "D") -> pd.DataFrame:
+    """Fit one series (``date``, ``units``) and forecast ``horizon`` periods (days, or weeks with
+    ``freq="W"``) after its last date.
 
     Returns ``date``, ``mean``, ``p10``, ``p90`` (never below 0: units are counts).
     """
@@ -40,26 +42,14 @@ def fit_predict(history: pd.DataFrame, horizon: int, holidays: pd.DataFrame) -> 
 
     frame = pd.DataFrame({"ds": pd.to_datetime(history["date"]), "y": history["units"].astype(float)})
     yearly = (frame["ds"].max() - frame["ds"].min()).days >= 365
-    model = Prophet(holidays=holidays, weekly_seasonality=True, yearly_seasonality=yearly,
+    model = Prophet(holidays=holidays, weekly_seasonality=freq == "D", yearly_seasonality=yearly,
                     daily_seasonality=False, interval_width=INTERVAL, uncertainty_samples=200)
     model.fit(frame)
-    future = model.make_future_dataframe(periods=horizon, include_history=False)
+    step = pd.Timedelta(days=1 if freq == "D" else 7)
+    future = pd.DataFrame({"ds": [frame["ds"].max() + step * (k + 1) for k in range(horizon)]})
     out = model.predict(future)
     return pd.DataFrame({"date": out["ds"], "mean": out["yhat"].clip(lower=0),
                          "p10": out["yhat_lower"].clip(lower=0), "p90": out["yhat_upper"].clip(lower=0)})
-
-
-def forecast_many(histories: dict[tuple, pd.DataFrame], horizon: int, workers: int | None = None,
-                  country: str = "BR") -> dict[tuple, pd.DataFrame]:
-    """:func:`fit_predict` for every series, in parallel; keys are whatever identifies a series."""
-    if not histories:
-        return {}
-    first = min(pd.Timestamp(h["date"].min()) for h in histories.values()).date()
-    last = max(pd.Timestamp(h["date"].max()) for h in histories.values()).date()
-    holidays = holidays_frame(first, last, country)
-    keys = list(histories)
-    results = in_pool(fit_predict, [(histories[k], horizon, holidays) for k in keys], workers)
-    return dict(zip(keys, results))
 
 
 def in_pool(function, calls: list[tuple], workers: int | None = None) -> list:
@@ -69,11 +59,11 @@ def in_pool(function, calls: list[tuple], workers: int | None = None) -> list:
     workers = min(workers or os.cpu_count() or 1, len(calls))
     # spawn, not fork: the caller may hold a Spark gateway or a chDB session, which must not be copied
     context = multiprocessing.get_context("spawn")
-    with ProcessPoolExecutor(max_workers=workers, initializer=_quiet, mp_context=context) as pool:
+    with ProcessPoolExecutor(max_workers=workers, initializer=quiet, mp_context=context) as pool:
         return list(pool.map(function, *zip(*calls), chunksize=max(1, len(calls) // (4 * workers))))
 
 
-def _quiet() -> None:
+def quiet() -> None:
     """Stan's progress lines and Prophet's optional-plotting notice, once per fit, drown the CLI."""
     for name in ("cmdstanpy", "prophet.plot"):
         logging.getLogger(name).disabled = True

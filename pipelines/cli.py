@@ -173,11 +173,7 @@ def features_list(name: Annotated[str, typer.Argument(help="A feature set.")] = 
 @train_app.command("forecast")
 def train_forecast_command(
     horizon: Annotated[int, typer.Option(help="Days to forecast.")] = 28,
-    folds: Annotated[int, typer.Option(help="Scored backtest folds (one more calibrates the quantiles).")] = 3,
-    max_train_rows: Annotated[int | None, typer.Option(help="Examples sampled per LightGBM fit [default: 1,000,000].")] = None,
-    rounds: Annotated[int | None, typer.Option(help="LightGBM boosting rounds [default: 250].")] = None,
-    prophet_levels: Annotated[str, typer.Option(help="Levels Prophet is fitted on (comma-separated; empty: none).")] =
-        "category_store,store,chain",
+    folds: Annotated[int, typer.Option(help="Rolling backtest origins the pool is chosen and blended on.")] = 3,
     lead_time_days: Annotated[int, typer.Option(help="Supplier lead time for the stock advice.")] = 7,
     review_days: Annotated[int, typer.Option(help="Days between orders.")] = 7,
     service_level: Annotated[float, typer.Option(help="Target chance of not running out before the next delivery.")] = 0.95,
@@ -186,19 +182,12 @@ def train_forecast_command(
     home: HomeOption = None,
     clickhouse_url: UrlOption = None,
 ) -> None:
-    """Backtest the stock forecaster against the baselines and Prophet, fit it, log it to MLflow, gate it."""
-    from training.backtest import LEVELS, BacktestConfig
-    from training.forecast import StockPolicy
+    """Backtest the forecasting pool, blend it, forecast every store × SKU, log it to MLflow, gate it."""
+    from training.forecast import ForecastConfig, StockPolicy
 
-    levels = tuple(level.strip() for level in prophet_levels.split(",") if level.strip())
-    unknown = [level for level in levels if level not in LEVELS or level == "sku_store"]
-    if unknown:
-        _fail(f"--prophet-levels: unknown or unsupported {', '.join(unknown)} (use category_store, store, chain)")
     if horizon < 1 or folds < 1 or not 0 < service_level < 1:
         _fail("--horizon and --folds must be at least 1 and --service-level within (0, 1)")
-    tuned = {k: v for k, v in {"max_train_rows": max_train_rows, "rounds": rounds}.items() if v is not None}
-    forecast_step(_settings(home, clickhouse_url), BacktestConfig(horizon=horizon, folds=folds, prophet_levels=levels,
-                                                                  **tuned),
+    forecast_step(_settings(home, clickhouse_url), ForecastConfig(horizon=horizon, folds=folds),
                   StockPolicy(lead_time_days, review_days, service_level), evaluate_only)
 
 
@@ -462,9 +451,8 @@ def run_pipeline(settings: Settings, inputs: list[Path], mapping: str, quick: bo
     from features.spark import stop_spark
     from models.crosssell import Rules
     from models.staffing import StaffingPolicy
-    from training.backtest import BacktestConfig
     from training.crosssell import CrossSellConfig
-    from training.forecast import StockPolicy
+    from training.forecast import ForecastConfig, StockPolicy
     from training.staffing import StaffingConfig
     from warehouse.clickhouse import close_all
 
@@ -476,7 +464,7 @@ def run_pipeline(settings: Settings, inputs: list[Path], mapping: str, quick: bo
             features_step(settings, DEFAULT_SETS, None)
         finally:
             stop_spark()  # its JVM would hold over a gigabyte through the serving hours that follow
-        forecast_step(settings, BacktestConfig(horizon=14 if quick else 28), StockPolicy())
+        forecast_step(settings, ForecastConfig(horizon=14 if quick else 28), StockPolicy())
         crosssell_step(settings, CrossSellConfig(trials=4 if quick else 10), Rules())
         staffing_step(settings, StaffingConfig(), StaffingPolicy())
         publish_figures(settings)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pandas as pd
 from clickhouse_connect.driver.client import Client
 from rich.console import Console
 from rich.table import Table
@@ -58,16 +59,22 @@ def print_warehouse(console: Console, client: Client, top: int = 5) -> None:
 
 
 def print_forecast_training(console: Console, result) -> None:
-    """The backtest per level, the gate's decision and the riskiest stock-outs (training.forecast)."""
-    table = Table(title="Backtest (mean of the scored folds)")
-    for column in ("level", "model", "RMSSE", "MASE", "WAPE", "bias", "P10–P90 coverage"):
+    """The pool's backtest per level, the blend, the gate's decision and the riskiest stock-outs
+    (training.forecast)."""
+    summary = result.summary
+    best = summary[summary["model"] != "ensemble"].sort_values("rmsse").groupby("level").head(2)
+    shown = pd.concat([summary[summary["model"] == "ensemble"], best]).sort_values(["level", "rmsse"])
+    table = Table(title="Backtest (the ensemble and the two best members per level)")
+    for column in ("level", "model", "RMSSE", "WAPE", "bias", "P10–P90 coverage"):
         table.add_column(column, justify="left" if column in ("level", "model") else "right")
-    for row in result.summary.itertuples(index=False):
-        winner = result.winners.get(row.level) == row.model
-        table.add_row(row.level, f"[bold]{row.model}[/bold]" if winner else row.model, f"{row.rmsse:.3f}",
-                      f"{row.mase:.3f}", f"{row.wape:.1%}", f"{row.bias:+.1%}",
+    for row in shown.itertuples(index=False):
+        table.add_row(row.level, f"[bold]{row.model}[/bold]" if row.model == "ensemble" else row.model,
+                      f"{row.rmsse:.3f}", f"{row.wape:.1%}", f"{row.bias:+.1%}",
                       "" if row.coverage != row.coverage else f"{row.coverage:.1%}")
     console.print(table)
+    for segment, weights in result.weights.items():
+        blend = " + ".join(f"{w:.0%} {name}" for name, w in sorted(weights.items(), key=lambda item: -item[1]))
+        console.print(f"Blend ({segment} series): {blend}")
     if not result.version:
         console.print(f"Backtest logged as MLflow run {result.run_id} ({result.reason}).")
         return

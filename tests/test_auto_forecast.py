@@ -66,7 +66,8 @@ def test_the_blend_is_never_worse_than_its_best_member_on_the_backtest(fitted_da
     fitted = fitted_daily[0]
     scores = fitted.scores["rmsse"]
     assert scores["ensemble"] <= scores.drop("ensemble").min() + 1e-9
-    assert {"auto_ets", "theta", "adida", "croston_sba", "tsb", "lightgbm", "seasonal_naive"} <= set(scores.index)
+    # a panel of a few dozen series gets Prophet too; the SKU-sized panels do not (one Stan fit per series)
+    assert {"auto_ets", "theta", "adida", "croston_sba", "tsb", "lightgbm", "seasonal_naive", "prophet"} <= set(scores.index)
     for weights in fitted.weights.values():
         assert abs(sum(weights.values()) - 1) < 1e-9 and set(weights) <= set(scores.index)
 
@@ -80,6 +81,70 @@ def test_a_series_runs_from_its_first_sale_to_the_end_of_the_data():
     assert panel.values[row, 100] == 4 and (panel.values[row, 101:] == 0).all()  # after: every day, 0 if unsold
     quiet = history[~((history["series_id"] == "S00") & (history["date"] > START + pd.Timedelta(days=90)))]
     assert (demand_panel(quiet, "D").values[0, 91:] == 0).all()
+
+
+def promoted_history(days: int = 300, horizon: int = 14, series: int = 40, seed: int = 5
+                     ) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Poisson sales that rise by 3 × the discount on promotion days (30% off, a week at a time),
+    and the plan (price, on_promo) of the days ahead."""
+    rng = np.random.default_rng(seed)
+    rows, plan = [], []
+    for i in range(series):
+        level, depth = rng.uniform(1, 8), np.zeros(days + horizon)
+        for first in rng.choice(days + horizon - 7, 6, replace=False):
+            depth[first: first + 7] = 0.3
+        for d in range(days + horizon):
+            day = START + pd.Timedelta(days=d)
+            if d < days:
+                rows.append((f"S{i}", day, rng.poisson(level * (1 + 3 * depth[d])), 10 * (1 - depth[d]), depth[d]))
+            else:
+                plan.append((f"S{i}", day, 10 * (1 - depth[d]), depth[d]))
+    return (pd.DataFrame(rows, columns=["series_id", "date", "units", "price", "on_promo"]),
+            pd.DataFrame(plan, columns=["series_id", "date", "price", "on_promo"]))
+
+
+def lean_pool() -> list:
+    """The global model and one simple method: the plan reaches the former, and the test stays quick."""
+    from models.global_gbm import GlobalGBM
+    from models.pool import WindowAverage
+
+    return [GlobalGBM(horizon=14), WindowAverage(28)]
+
+
+def test_planned_promotions_lift_their_own_days():
+    history, plan = promoted_history()
+    forecast = fit_demand(history, horizon=14, future=plan, folds=2, members=lean_pool()).predict().merge(
+        plan, on=["series_id", "date"])
+    assert forecast["on_promo"].gt(0).sum() > 20
+    per_series = forecast.groupby(["series_id", forecast["on_promo"] > 0])["p50"].mean().unstack().dropna()
+    lift = (per_series[True] / per_series[False]).median()
+    assert 1.5 < lift < 2.4, f"planted lift 1.9, forecast {lift:.2f}"
+    # without the plan the drivers are not used: nothing to tell promotion days apart
+    blind = fit_demand(history, horizon=14, folds=2, members=lean_pool()).predict().merge(plan, on=["series_id", "date"])
+    per_series = blind.groupby(["series_id", blind["on_promo"] > 0])["p50"].mean().unstack().dropna()
+    assert (per_series[True] / per_series[False]).median() < 1.2
+
+
+def test_a_plan_for_an_unknown_series_is_refused():
+    history, plan = promoted_history(days=60, series=2)
+    with pytest.raises(ValueError, match="future names series 'NEW', which has no history"):
+        fit_demand(history, horizon=7, future=pd.concat([plan, plan.head(1).assign(series_id="NEW")]))
+
+
+def test_levels_add_up_and_are_scored_on_the_same_cells(fitted_daily):
+    from models.level_scores import level_scores
+
+    auto = fitted_daily[0].auto
+    n = len(auto.panel.ids)
+    scores, arrays = level_scores(auto, {"sku_store": np.arange(n), "chain": np.zeros(n, int)})
+    assert set(scores["level"]) == {"sku_store", "chain"} and "ensemble" in set(scores["model"])
+    series_actual = np.where(np.isfinite(auto.backtest.actual), auto.backtest.actual, 0).sum(axis=1)
+    np.testing.assert_allclose(np.nan_to_num(arrays["chain:actual"][:, 0]), series_actual)
+    np.testing.assert_allclose(np.nan_to_num(arrays["chain"][:, 0]),
+                               np.where(np.isfinite(auto.backtest.actual), auto.blend, 0).sum(axis=1))
+    chain = scores[scores["level"] == "chain"].set_index("model")
+    assert chain.loc["ensemble", "rmsse"] < scores.set_index(["level", "model"]).loc[("sku_store", "ensemble"), "rmsse"]
+    assert 0 <= chain.loc["ensemble", "coverage"] <= 1
 
 
 def test_weekly_data_keeps_its_weekday():

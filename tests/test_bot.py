@@ -15,7 +15,7 @@ import pytest
 from serving import auth
 from serving import format as fmt
 from serving.api_client import VitrineApi
-from serving.bot.assistant import NOT_LINKED, SERVICE_DOWN, Assistant
+from serving.bot.assistant import HIGH_RISK, NOT_LINKED, SERVICE_DOWN, Assistant
 from serving.bot.chats import Chats
 from serving.bot.telegram import build_application
 from tests.conftest import TODAY, VITRINE, call, free_port
@@ -59,6 +59,16 @@ def ask(telegram: FakeBotApi, chat_id: int, text: str, replies: int = 1) -> list
 
 def link(telegram: FakeBotApi, chat_id: int, code: str) -> list:
     return ask(telegram, chat_id, f"/start {code}", 2)
+
+
+def wait_for_stock_push(telegram: FakeBotApi, chat_id: int, alerts: list[dict]) -> None:
+    """A newly linked manager whose store has high stock-out risks gets them pushed within a push
+    round; wait for that push, so that it does not land between a command and its answer."""
+    if any(a["stockout_probability"] >= HIGH_RISK for a in alerts):
+        deadline = time.monotonic() + 30
+        while not any("Novo risco de ruptura" in s.text for s in telegram.sent if s.chat_id == chat_id):
+            assert time.monotonic() < deadline, "no stock-out push for a store with high risks"
+            time.sleep(0.1)
 
 
 def test_an_unknown_chat_gets_one_polite_refusal_and_nothing_else(bot):
@@ -130,6 +140,7 @@ def test_a_managers_commands_carry_their_stores_figures(bot):
     settings, url, tokens, telegram, _, _ = bot
     manager, token = auth.add_user(settings, "Gerente Bot", "manager", store_id="L001")
     link(telegram, 4001, auth.issue_link_code(settings, manager.user_id, None)[0])
+    wait_for_stock_push(telegram, 4001, call(url, "stock_alerts", token, store_id="L001", limit=20).json()["alerts"])
     alerts = call(url, "stock_alerts", token, store_id="L001", limit=5).json()["alerts"]
     team = call(url, "team_summary", token, store_id="L001").json()["sellers"]
     comparison = call(url, "store_comparison", token, store_id="L001").json()

@@ -1,17 +1,22 @@
-"""``vitrine train forecast`` / ``mlflow run . -e train_forecast``: backtest, fit, log, gate.
+"""``vitrine train forecast`` / ``mlflow run . -e train_forecast``: the demand pool on the warehouse.
 
-One run: read the newest ``demand_day`` feature table, score the forecaster against the baselines
-and Prophet on rolling origins (training/backtest.py), fit the final model on all of it, forecast
-the next ``horizon`` days for every series, turn that into a ranked stock alert list, and log it
-all to MLflow as one run of the experiment ``stock-forecaster``; the model is registered as
-``stock-forecaster`` and the champion gate decides whether it serves.
+One run of the MLflow experiment ``stock-forecaster``:
+1. read the newest ``demand_day`` feature table: units per store × SKU × day, the price and the
+   promotion depth of each day; a day that ended out of stock is not scored (it sold less than
+   its demand);
+2. run the same pool, rolling backtest and per-segment blend as ``models.fit_demand`` (the public
+   API; see models/ensemble.py), with the planned prices and promotions of the days ahead
+   (features/planned.py) as the plan the global LightGBM reads;
+3. score every member and the ensemble at SKU × store, store and chain (models/level_scores.py);
+4. forecast the next ``horizon`` days, turn them into the ranked stock alerts, and log it all:
+   each member's scores and seconds, the blend's weights, the forecasts, the plots. The model
+   registered as ``stock-forecaster`` serves these forecasts (models/forecast_pyfunc.py).
 
-Gate rule (stated once, here): the candidate is scored by SKU × store RMSSE on this run's
-backtest. It is never promoted if it does not beat both baselines there. Otherwise it is promoted
-when there is no champion; when the champion has the same configuration (the same method refitted
-on newer data: on the same folds it would score the same, so freshness decides); or when the
-champion's configuration, scored on the *same* backtest (its logged score if its backtest had
-the same feature run and folds, else re-scored now), has a strictly higher RMSSE.
+Gate rule (stated once, here): the candidate is scored by the ensemble's SKU × store RMSSE on this
+run's backtest; by construction no single member of the pool scored lower there. It replaces the
+champion when there is none, when the champion is this method (same horizon) fitted on older data,
+or when the champion's method cannot be scored on this backtest (another horizon, or a model from
+before the pool): the pool's choice on the freshest data is the forecast a manager should read.
 """
 
 from __future__ import annotations
@@ -20,26 +25,19 @@ import json
 import tempfile
 import time
 from collections.abc import Callable
-from dataclasses import asdict, dataclass, replace
+from dataclasses import asdict, dataclass
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
 from features.build import latest_run
-from features.definitions import feature_set
 from features.planned import planned_days
 from features.reference import on_hand_at
-from models.forecaster import KEYS, Columns, DemandModel, daily_forecast, examples
-from models.stock_advice import alert_list
-from training.backtest import (
-    BacktestConfig,
-    BacktestResult,
-    ByDate,
-    load_panel,
-    run_backtest,
-    training_examples,
-)
+from models.auto_forecast import FittedForecast, fit_demand_panel
+from models.level_scores import level_scores
+from models.panel import Panel, demand_panel
+from models.stock_advice import Z_90, alert_list
 from training.tracking import (
     configure,
     gate_against_champion,
@@ -49,11 +47,18 @@ from training.tracking import (
 from warehouse.settings import Settings
 
 MODEL_NAME = "stock-forecaster"
-GATE_METRIC = "sku_store.lightgbm.rmsse"  # as logged by log_backtest
+GATE_METRIC = "sku_store.ensemble.rmsse"  # as logged by _log_run
+LEVELS = ("sku_store", "store", "chain")
 
 
 class ForecastTrainingError(ValueError):
     """The data cannot support a forecast (no feature run, too short a history)."""
+
+
+@dataclass(frozen=True)
+class ForecastConfig:
+    horizon: int = 28  # days forecast
+    folds: int = 3  # rolling backtest origins, each ``horizon`` days apart
 
 
 @dataclass(frozen=True)
@@ -69,15 +74,14 @@ class ForecastTraining:
     version: str
     promoted: bool
     reason: str
-    summary: pd.DataFrame
-    winners: dict[str, str]
-    forecast: pd.DataFrame
+    summary: pd.DataFrame  # level, model, rmsse, wape, bias, coverage
+    weights: dict[str, dict[str, float]]  # segment → member → weight
+    forecast: pd.DataFrame  # store_id, sku, date, mean, p10, p50, p90, sd
     alerts: pd.DataFrame
-    seconds: dict[str, float]
-    prophet_series_per_second: float
+    seconds: dict[str, float]  # load, each member's backtest, final
 
 
-def train_forecast(settings: Settings, config: BacktestConfig | None = None, policy: StockPolicy | None = None,
+def train_forecast(settings: Settings, config: ForecastConfig | None = None, policy: StockPolicy | None = None,
                    on_step: Callable[[str], None] = lambda _: None, evaluate_only: bool = False) -> ForecastTraining:
     """The whole training run (see the module docstring); returns what it decided and produced.
 
@@ -85,149 +89,172 @@ def train_forecast(settings: Settings, config: BacktestConfig | None = None, pol
     """
     import mlflow
 
-
-    config, policy = replace(config or BacktestConfig(), country=settings.country), policy or StockPolicy()
+    config, policy = config or ForecastConfig(), policy or StockPolicy()
+    if config.horizon < policy.lead_time_days + policy.review_days:
+        raise ForecastTrainingError(f"a {config.horizon}-day horizon does not cover the lead time and review period "
+                                    f"({policy.lead_time_days} + {policy.review_days} days) the stock advice needs")
     run = latest_run(settings, "demand_day")
     if run is None:
         raise ForecastTrainingError("no demand_day features yet: run `vitrine features build` first")
-    columns = Columns.of(feature_set("demand_day"))
-    seconds: dict[str, float] = {}
     started = time.perf_counter()
     units = load_units(run.path)
     last = units["date"].max()
-    panel = load_panel(run.path, columns, since=last - pd.Timedelta(days=config.train_days + (config.folds + 2)
-                                                                    * config.horizon))
-    seconds["load"] = time.perf_counter() - started
-
-    on_step("backtest")
+    pairs, panel = demand_history_panel(settings, units, config.horizon)
+    seconds = {"load": time.perf_counter() - started}
     started = time.perf_counter()
     try:
-        backtest = run_backtest(panel, units, columns, config, on_step=on_step)
+        fitted = fit_demand_panel(panel, config.horizon, config.folds, on_step=on_step)
     except ValueError as exc:
         raise ForecastTrainingError(str(exc)) from exc
-    seconds["backtest"] = time.perf_counter() - started
+    seconds["pool"] = time.perf_counter() - started
+    seconds.update({f"member.{name}": s for name, s in fitted.scores["seconds"].dropna().items()})
+    on_step("scores per level")
+    summary, at_levels = level_scores(fitted.auto, level_groups(pairs))
+    forecast = forecast_table(fitted, pairs)
     configure(settings, MODEL_NAME)
-    key = backtest_key(run.run_id, config)
-    candidate = score_of(backtest)
-    if evaluate_only:
-        with mlflow.start_run() as active, tempfile.TemporaryDirectory() as scratch:
-            _log_run(run, last, config, policy, backtest, key, Path(scratch))
-            mlflow.set_tag("evaluate_only", "true")
-        return ForecastTraining(active.info.run_id, "", False, "evaluation only: nothing registered",
-                                backtest.summary(), backtest.winners(), pd.DataFrame(), pd.DataFrame(), seconds,
-                                _series_per_second(backtest))
-
-    on_step("final model")
-    started = time.perf_counter()
-    by_date = ByDate(panel)
-    model = DemandModel(columns).fit(training_examples(by_date, columns, last, config, np.random.default_rng(config.seed)),
-                                     rounds=config.rounds)
-    state = future_inputs(settings, by_date.on(last), units, columns, last, config.horizon)
-    forecast = daily_forecast(model, backtest.spread, state)
-    alerts = alert_list(forecast.assign(sd=np.sqrt(forecast["var"])), on_hand_at(settings, last.date()),
-                        last.date(), policy.lead_time_days, policy.review_days, policy.service_level)
-    seconds["final"] = time.perf_counter() - started
-
+    key = f"{run.run_id}:{config.horizon}x{config.folds}"
     with mlflow.start_run() as active, tempfile.TemporaryDirectory() as scratch:
         folder = Path(scratch)
-        _log_run(run, last, config, policy, backtest, key, folder)
+        on_step("logging to MLflow")
+        _log_run(run, last, config, policy, fitted, summary, at_levels, pairs, key, folder)
+        if evaluate_only:
+            mlflow.set_tag("evaluate_only", "true")
+            return ForecastTraining(active.info.run_id, "", False, "evaluation only: nothing registered", summary,
+                                    fitted.weights, forecast, pd.DataFrame(), seconds)
+        alerts = alert_list(forecast, on_hand_at(settings, last.date()), last.date(), policy.lead_time_days,
+                            policy.review_days, policy.service_level)
         forecast.to_parquet(folder / "forecast.parquet")
         alerts.to_csv(folder / "stock_alerts.csv", index=False)
         mlflow.log_artifact(str(folder / "forecast.parquet"))
         mlflow.log_artifact(str(folder / "stock_alerts.csv"))
         from models.forecast_pyfunc import log_forecaster
 
-        version = log_forecaster(model, backtest.spread, state, folder / "model", MODEL_NAME, config.horizon)
-        blockers = [] if backtest.winners().get("sku_store") == "lightgbm" else [
-            "does not beat the baselines at SKU × store"]
+        version = log_forecaster(forecast, folder / "model", MODEL_NAME)
+        candidate = float(summary.set_index(["level", "model"]).loc[("sku_store", "ensemble"), "rmsse"])
         decision = gate_against_champion(MODEL_NAME, version, GATE_METRIC, candidate, config_hash(config), key,
-                                         lambda champion: rescore(champion, config, panel, units, columns),
-                                         blockers=blockers)
-        run_id = active.info.run_id
-    return ForecastTraining(run_id, version, decision.promoted, decision.reason, backtest.summary(), backtest.winners(),
-                            forecast, alerts, seconds, _series_per_second(backtest))
-
-
-def _series_per_second(backtest: BacktestResult) -> float:
-    return backtest.prophet_fits / backtest.prophet_seconds if backtest.prophet_seconds else float("nan")
-
-
-def _log_run(run, last: pd.Timestamp, config: BacktestConfig, policy: StockPolicy, backtest: BacktestResult, key: str,
-             folder: Path) -> None:
-    import mlflow
-
-    mlflow.log_params({**{f"config.{k}": v for k, v in asdict(config).items()}, **asdict(policy),
-                       "feature_run": run.run_id, "as_of": str(run.as_of), "last_day": str(last.date())})
-    tag_backtest(config_hash(config), key)
-    mlflow.set_tag("winners", json.dumps(backtest.winners()))
-    log_backtest(backtest, folder)
+                                         rescore=lambda champion: None)
+    return ForecastTraining(active.info.run_id, version, decision.promoted, decision.reason, summary, fitted.weights,
+                            forecast, alerts, seconds)
 
 
 def load_units(path: Path) -> pd.DataFrame:
-    """Every series' daily units (the whole table: scales and Prophet want long histories)."""
+    """Every series' daily units, price, promotion depth and stock-outs (the whole table: the
+    statistical members and the year-ago lags want long histories)."""
     import pyarrow.dataset as ds
 
     units = ds.dataset(str(path), format="parquet").to_table(
-        columns=["store_id", "sku", "category", "date", "units", "stockout_days"]).to_pandas()
+        columns=["store_id", "sku", "date", "units", "stockout_days", "price", "promo_depth_pct"]).to_pandas()
     if units.empty:
         raise ForecastTrainingError(f"the feature table {path} is empty")
     units["date"] = pd.to_datetime(units["date"])
-    return units.astype({"store_id": "category", "sku": "category", "category": "category"})
+    return units.astype({"store_id": str, "sku": str})
 
 
-def future_inputs(settings: Settings, origin_rows: pd.DataFrame, units: pd.DataFrame, columns: Columns,
-                  last: pd.Timestamp, horizon: int) -> pd.DataFrame:
-    """Model inputs for the ``horizon`` days after ``last``: history at ``last``, the plan for each day."""
-    planned = planned_days(settings, origin_rows[KEYS].astype(str), (last + pd.Timedelta(days=1)).date(), horizon)
-    year_ago = units[["store_id", "sku", "date", "units"]].assign(
-        date=lambda f: f["date"] + pd.Timedelta(days=364)).rename(columns={"units": "units_lag_year"})
-    year_ago = year_ago[year_ago["date"] > last].astype({"store_id": str, "sku": str})
-    planned = planned.merge(year_ago, on=[*KEYS, "date"], how="left")
-    rows = origin_rows.astype({"store_id": str, "sku": str})
-    return examples(rows, planned, columns)
+def demand_history_panel(settings: Settings, units: pd.DataFrame, horizon: int) -> tuple[pd.DataFrame, Panel]:
+    """The store × SKU pairs (row k is the panel's series k) and their panel, with the plan for
+    the ``horizon`` days ahead and the out-of-stock days left unscored."""
+    code = units.groupby(["store_id", "sku"], sort=False).ngroup().to_numpy()  # numbered as first seen
+    pairs = units[["store_id", "sku"]].drop_duplicates().reset_index(drop=True)
+    history = pd.DataFrame({"series_id": code, "date": units["date"], "units": units["units"].astype(float),
+                            "price": units["price"], "on_promo": units["promo_depth_pct"].fillna(0) / 100})
+    last = units["date"].max()
+    plan = planned_days(settings, pairs, (last + pd.Timedelta(days=1)).date(), horizon)
+    plan = plan.merge(pairs.assign(series_id=np.arange(len(pairs))), on=["store_id", "sku"])
+    future = pd.DataFrame({"series_id": plan["series_id"], "date": plan["date"], "price": plan["price"],
+                           "on_promo": plan["promo_depth_pct"] / 100})
+    try:
+        panel = demand_panel(history, "D", settings.country, future)
+    except ValueError as exc:
+        raise ForecastTrainingError(str(exc)) from exc
+    assert (panel.ids == np.arange(len(pairs))).all(), "the panel numbers series as first seen"
+    out_of_stock = units["stockout_days"].fillna(0).to_numpy() > 0
+    days = (units.loc[out_of_stock, "date"] - panel.index[0]).dt.days.to_numpy()
+    panel.observed[code[out_of_stock], days] = False
+    return pairs, panel
 
 
-def score_of(backtest: BacktestResult) -> float:
-    summary = backtest.summary().set_index(["level", "model"])
-    return float(summary.loc[("sku_store", "lightgbm"), "rmsse"])
+def level_groups(pairs: pd.DataFrame) -> dict[str, np.ndarray]:
+    """The group of each series at each level (``pairs`` in the panel's series order)."""
+    return {"sku_store": np.arange(len(pairs)), "store": pd.factorize(pairs["store_id"], sort=True)[0],
+            "chain": np.zeros(len(pairs), int)}
 
 
-def config_hash(config: BacktestConfig) -> str:
-    """What makes two candidates the same method (the folds' placement is the backtest's, not the method's)."""
-    return method_hash({k: v for k, v in asdict(config).items() if k not in ("folds", "prophet_levels")})
+def forecast_table(fitted: FittedForecast, pairs: pd.DataFrame) -> pd.DataFrame:
+    """``store_id, sku, date, mean, p10, p50, p90, sd`` for every series and day ahead; ``sd`` is
+    read from the calibrated P90 (P90 = mean + 1.2816 sd), as the stock advice wants it."""
+    frame = fitted.predict()
+    keys = pairs.iloc[frame["series_id"].to_numpy()].reset_index(drop=True)
+    out = pd.concat([keys, frame[["date", "mean", "p10", "p50", "p90"]].reset_index(drop=True)], axis=1)
+    out["sd"] = ((out["p90"] - out["mean"]) / Z_90).clip(lower=0)
+    return out
 
 
-def backtest_key(feature_run: str, config: BacktestConfig) -> str:
-    return f"{feature_run}:{config.horizon}x{config.folds}"
+def config_hash(config: ForecastConfig) -> str:
+    """What makes two candidates the same method: the pool (this code) and the horizon it serves."""
+    return method_hash({"engine": "pool", "horizon": config.horizon})
 
 
-def rescore(champion, config: BacktestConfig, panel: pd.DataFrame, units: pd.DataFrame, columns: Columns) -> float:
-    """The champion run's method (its logged config) on this backtest: its RMSSE at SKU × store."""
-    params = {k.removeprefix("config."): v for k, v in champion.data.params.items() if k.startswith("config.")}
-    champion_config = replace(config, **{f: type(getattr(config, f))(params[f]) for f in
-                                         ("train_days", "origin_step", "max_train_rows", "rounds", "seed") if f in params},
-                              prophet_levels=())
-    return score_of(run_backtest(panel, units, columns, champion_config))
-
-
-def log_backtest(backtest: BacktestResult, folder: Path) -> None:
-    """Metrics per level and model, the fold table, and the plots a data scientist looks at first."""
+def _log_run(run, last: pd.Timestamp, config: ForecastConfig, policy: StockPolicy, fitted: FittedForecast,
+             summary: pd.DataFrame, at_levels: dict[str, np.ndarray], pairs: pd.DataFrame, key: str,
+             folder: Path) -> None:
+    """Parameters, each member's and the ensemble's scores per level, the weights, the plots."""
     import mlflow
 
     from training.plots import coverage_plot, forecast_plot, importance_plot
 
-    for row in backtest.summary().itertuples(index=False):
-        for metric in ("rmsse", "mase", "wape", "bias", "coverage", "quantile_loss"):
+    mlflow.log_params({**{f"config.{k}": v for k, v in asdict(config).items()}, **asdict(policy),
+                       "feature_run": run.run_id, "as_of": str(run.as_of), "last_day": str(last.date()),
+                       "series": len(pairs), "members": ",".join(n for n in fitted.scores.index if n != "ensemble")})
+    tag_backtest(config_hash(config), key)
+    mlflow.set_tag("weights", json.dumps(fitted.weights))
+    for row in summary.itertuples(index=False):
+        for metric in ("rmsse", "wape", "bias", "coverage"):
             value = getattr(row, metric)
             if pd.notna(value):
                 mlflow.log_metric(f"{row.level}.{row.model}.{metric}", float(value))
-    if backtest.prophet_seconds:
-        mlflow.log_metric("prophet.series_per_second", _series_per_second(backtest))
-    backtest.scores.to_csv(folder / "backtest_scores.csv", index=False)
-    backtest.forecasts.to_parquet(folder / "backtest_forecasts.parquet")
-    backtest.importance.rename("gain_share").to_csv(folder / "feature_importance.csv")
-    for name in ("backtest_scores.csv", "backtest_forecasts.parquet", "feature_importance.csv"):
+    for name, seconds in fitted.scores["seconds"].dropna().items():
+        mlflow.log_metric(f"seconds.{name}", float(seconds))
+    summary.to_csv(folder / "backtest_scores.csv", index=False)
+    (folder / "weights.json").write_text(json.dumps(fitted.weights, indent=2))
+    curves = backtest_curves(fitted, at_levels, pairs)
+    curves.to_parquet(folder / "backtest_forecasts.parquet")
+    for name in ("backtest_scores.csv", "weights.json", "backtest_forecasts.parquet"):
         mlflow.log_artifact(str(folder / name), "backtest")
-    mlflow.log_figure(forecast_plot(backtest.forecasts), "plots/forecast_vs_actual.png")
-    mlflow.log_figure(importance_plot(backtest.importance), "plots/feature_importance.png")
-    mlflow.log_figure(coverage_plot(backtest.summary()), "plots/coverage.png")
+    mlflow.log_figure(forecast_plot(curves), "plots/forecast_vs_actual.png")
+    mlflow.log_figure(coverage_plot(summary), "plots/coverage.png")
+    importance = gbm_importance(fitted)
+    if importance is not None:
+        mlflow.log_figure(importance_plot(importance), "plots/feature_importance.png")
+
+
+def backtest_curves(fitted: FittedForecast, at_levels: dict[str, np.ndarray], pairs: pd.DataFrame) -> pd.DataFrame:
+    """The ensemble against the actuals on every fold, at the store and chain levels and for the
+    ten busiest series: ``level, series, fold, date, mean, p10, p90, actual``."""
+    bt = fitted.auto.backtest
+    steps = at_levels["chain"].shape[-1]
+    stores = sorted(pairs["store_id"].unique())
+    busiest = np.argsort(-np.nansum(at_levels["sku_store:actual"], axis=(0, 2)))[:10]
+    names = {"chain": (["chain"], slice(None)), "store": (stores, slice(None)),
+             "sku_store": ([f"{pairs.store_id[k]}/{pairs.sku[k]}" for k in busiest], busiest)}
+    parts = []
+    for level, (labels, rows) in names.items():
+        for fold, origin in enumerate(bt.origins, 1):
+            dates = pd.date_range(origin + pd.Timedelta(days=1), periods=steps)
+            picked = {column: at_levels[key][fold - 1][rows] for column, key in
+                      (("mean", level), ("p10", f"{level}:p10"), ("p90", f"{level}:p90"), ("actual", f"{level}:actual"))}
+            for position, label in enumerate(labels):
+                parts.append(pd.DataFrame({"level": level, "series": label, "fold": fold, "date": dates,
+                                           **{column: values[position] for column, values in picked.items()}}))
+    return pd.concat(parts, ignore_index=True)
+
+
+def gbm_importance(fitted: FittedForecast) -> pd.Series | None:
+    """The global LightGBM's share of gain per feature (its last fit), when the pool has one."""
+    from models.global_gbm import GlobalGBM
+
+    for member in fitted.auto.members:
+        if isinstance(member, GlobalGBM) and member.booster is not None:
+            gain = pd.Series(member.booster.feature_importance("gain"), index=member.feature_names)
+            return (gain / max(gain.sum(), 1e-12)).sort_values(ascending=False)
+    return None
+

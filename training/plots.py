@@ -11,12 +11,13 @@ import pandas as pd
 from matplotlib.figure import Figure
 
 
-def forecast_plot(forecasts: pd.DataFrame, per_level: int = 2) -> Figure:
-    """Actual vs LightGBM (with P10–P90) and the seasonal naive, for the busiest series of each level."""
-    levels = ["chain", "store", "category_store", "sku_store"]
+def forecast_plot(curves: pd.DataFrame, per_level: int = 2) -> Figure:
+    """Actual vs the ensemble (with P10–P90), last fold, for the busiest series of each level."""
+    levels = ["chain", "store", "sku_store"]
+    last = curves[curves["fold"] == curves["fold"].max()]
     fig, axes = plt.subplots(len(levels), per_level, figsize=(6 * per_level, 3 * len(levels)), squeeze=False)
     for row, level in enumerate(levels):
-        ours = forecasts[(forecasts["level"] == level) & (forecasts["model"] == "lightgbm")]
+        ours = last[last["level"] == level]
         busiest = ours.groupby("series")["actual"].sum().nlargest(per_level).index
         for col in range(per_level):
             ax = axes[row][col]
@@ -24,14 +25,9 @@ def forecast_plot(forecasts: pd.DataFrame, per_level: int = 2) -> Figure:
                 ax.axis("off")
                 continue
             series = ours[ours["series"] == busiest[col]].sort_values("date")
-            naive = forecasts[(forecasts["level"] == level) & (forecasts["model"] == "seasonal_naive")
-                              & (forecasts["series"] == busiest[col])].sort_values("date")
             ax.plot(series["date"], series["actual"], color="black", label="actual")
-            ax.plot(series["date"], series["mean"], color="tab:blue", label="lightgbm")
-            if "p10" in series and series["p10"].notna().all():
-                ax.fill_between(series["date"], series["p10"], series["p90"], color="tab:blue", alpha=0.2,
-                                label="P10–P90")
-            ax.plot(naive["date"], naive["mean"], color="tab:gray", linestyle="--", label="seasonal naive")
+            ax.plot(series["date"], series["mean"], color="tab:blue", label="ensemble")
+            ax.fill_between(series["date"], series["p10"], series["p90"], color="tab:blue", alpha=0.2, label="P10–P90")
             ax.set_title(f"{level}: {busiest[col]}", fontsize=9)
             ax.tick_params(axis="x", labelrotation=30, labelsize=7)
     axes[0][0].legend(fontsize=7)
@@ -43,13 +39,13 @@ def importance_plot(importance: pd.Series, top: int = 20) -> Figure:
     fig, ax = plt.subplots(figsize=(7, 6))
     importance.head(top)[::-1].plot.barh(ax=ax, color="tab:blue")
     ax.set_xlabel("share of total gain")
-    ax.set_title("LightGBM feature importance (last fold)")
+    ax.set_title("Global LightGBM feature importance (its last fit)")
     fig.tight_layout()
     return fig
 
 
 def coverage_plot(summary: pd.DataFrame) -> Figure:
-    """P10–P90 coverage per level and model, against the 80% it should have."""
+    """P10–P90 coverage per level (the ensemble's), against the 80% it should have."""
     rows = summary.dropna(subset=["coverage"])
     fig, ax = plt.subplots(figsize=(7, 4))
     labels = [f"{r.level}\n{r.model}" for r in rows.itertuples()]

@@ -42,15 +42,17 @@ class GateDecision:
 
 
 def champion_gate(model: str, version: str, metric: str, candidate: float, champion: float | None,
-                  lower_is_better: bool = True, blockers: Sequence[str] = (), same_config: bool = False
-                  ) -> GateDecision:
+                  lower_is_better: bool = True, blockers: Sequence[str] = (), same_config: bool = False,
+                  unscorable: bool = False) -> GateDecision:
     """Move ``champion`` to ``version`` if it beats the champion's score on the same backtest.
 
     The rule: promote when there is no champion yet, or when the candidate is strictly better on
     ``metric``; a tie keeps the champion (no churn for nothing). A NaN candidate never wins, nor
     does one with ``blockers`` (reasons found by the caller, e.g. "does not beat the baselines").
     ``same_config``: the champion is this very method fitted on older data; scored on the same
-    backtest it would tie, so the fresher fit is promoted. The decision is written on the version
+    backtest it would tie, so the fresher fit is promoted. ``unscorable``: the champion's method
+    cannot run on this backtest (a model from an older engine); the candidate replaces it. The
+    decision is written on the version
     as tags (``gate.decision``, ``gate.reason``).
     """
     from mlflow import MlflowClient
@@ -61,6 +63,8 @@ def champion_gate(model: str, version: str, metric: str, candidate: float, champ
         promoted, reason = False, "; ".join(blockers)
     elif same_config:
         promoted, reason = True, "same configuration as the champion, fitted on newer data"
+    elif unscorable:
+        promoted, reason = True, "the champion's method cannot be scored on this backtest: replaced"
     elif champion is None:
         promoted, reason = True, "no champion yet"
     else:
@@ -116,12 +120,13 @@ def tag_backtest(config_hash: str, backtest_key: str) -> None:
 
 
 def gate_against_champion(model: str, version: str, metric: str, candidate: float, config_hash: str,
-                          backtest_key: str, rescore: Callable[[object], float], lower_is_better: bool = True,
+                          backtest_key: str, rescore: Callable[[object], float | None], lower_is_better: bool = True,
                           blockers: Sequence[str] = ()) -> GateDecision:
     """The one gate every model goes through. The champion is scored on this very backtest: its own
-    score when it ran on the same one, ``rescore(champion_run)`` otherwise; this very method fitted
-    on older data needs no score (the fresher fit wins). Then :func:`champion_gate` decides, and
-    the decision is tagged on the active run as well as on the version."""
+    score when it ran on the same one, ``rescore(champion_run)`` otherwise (None: its method cannot
+    run here); this very method fitted on older data needs no score (the fresher fit wins). Then
+    :func:`champion_gate` decides, and the decision is tagged on the active run as well as on the
+    version."""
     import mlflow
 
     run = champion_run(model)
@@ -134,6 +139,7 @@ def gate_against_champion(model: str, version: str, metric: str, candidate: floa
         champion = run.data.metrics[metric]
     else:
         champion = rescore(run)
-    decision = champion_gate(model, version, metric, candidate, champion, lower_is_better, blockers, same)
+    unscorable = run is not None and champion is None
+    decision = champion_gate(model, version, metric, candidate, champion, lower_is_better, blockers, same, unscorable)
     mlflow.set_tags({"gate.decision": "promoted" if decision.promoted else "rejected", "gate.reason": decision.reason})
     return decision

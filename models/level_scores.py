@@ -1,0 +1,77 @@
+"""The pool's backtest read at the levels a store manager plans on: SKU × store, store, chain.
+
+The pool forecasts SKU × store series; a store's or the chain's forecast is their sum (bottom-up,
+so the levels add up). Each level is scored on the same folds as the series: RMSSE against the
+naive of the aggregate's own history, WAPE, bias, and the P10–P90 coverage of the ensemble. At an
+aggregate the interval is the sum's normal approximation (series taken as independent, the
+variance read from each series' calibrated P10–P90), so its coverage says how far that
+independence holds.
+"""
+
+from __future__ import annotations
+
+from statistics import NormalDist
+
+import numpy as np
+import pandas as pd
+
+from models.ensemble import AutoForecast, loss
+from models.panel import naive_mse
+
+Z_10_90 = 2 * NormalDist().inv_cdf(0.9)  # P90 − P10 of a normal, in standard deviations
+
+
+def aggregate(cells: np.ndarray, groups: np.ndarray, n_groups: int) -> np.ndarray:
+    """Sum ``cells`` (… × series × step) into ``n_groups`` groups along the series axis."""
+    moved = np.moveaxis(cells, -2, 0)
+    out = np.zeros((n_groups, *moved.shape[1:]))
+    np.add.at(out, groups, moved)
+    return np.moveaxis(out, 0, -2)
+
+
+def level_scores(auto: AutoForecast, levels: dict[str, np.ndarray]) -> tuple[pd.DataFrame, dict[str, np.ndarray]]:
+    """Scores per level and model (``level, model, rmsse, wape, bias, coverage``), and the
+    ensemble's backtest at each level (``{level: fold × group × step}`` arrays under keys
+    ``level``, ``level:actual``, ``level:p10``, ``level:p90``).
+
+    ``levels``: level name → the group of each series (0…n−1), e.g. every series in group 0 for
+    the chain, each its own group for the series level.
+    """
+    bt, panel = auto.backtest, auto.panel
+    scored = np.isfinite(bt.actual)
+    actual = np.where(scored, bt.actual, 0.0)
+    low, high = _bounds(auto)
+    sd = np.where(scored, (high - low) / Z_10_90, 0.0)
+    models = {**dict(zip(bt.names, bt.forecasts)), "ensemble": auto.blend}
+    origins = [panel.index.get_loc(o) for o in bt.origins]
+    rows, arrays = [], {}
+    for level, groups in levels.items():
+        n = int(groups.max()) + 1
+        counted = aggregate(scored.astype(float), groups, n) > 0
+        truth = np.where(counted, aggregate(actual, groups, n), np.nan)
+        totals = aggregate(np.nan_to_num(panel.values)[None, :, :], groups, n)[0]
+        scale = np.stack([naive_mse(totals, o) for o in origins])
+        scale = np.where(scale > 0, scale, np.nan)
+        for name, forecast in models.items():
+            summed = np.where(counted, aggregate(np.where(scored, forecast, 0.0), groups, n), np.nan)
+            error = np.nansum(summed - truth)
+            row = {"level": level, "model": name, "rmsse": loss(summed, truth, scale, "rmsse"),
+                   "wape": loss(summed, truth, scale, "wape"), "bias": float(error / max(np.nansum(truth), 1e-9)),
+                   "coverage": np.nan}
+            if name == "ensemble":
+                spread = np.sqrt(aggregate(sd**2, groups, n))
+                p10, p90 = np.clip(summed - Z_10_90 / 2 * spread, 0, None), summed + Z_10_90 / 2 * spread
+                if n == len(groups):  # the series themselves: their own calibrated bounds
+                    p10, p90 = np.where(scored, low, np.nan), np.where(scored, high, np.nan)
+                row["coverage"] = float(np.nanmean(((truth >= p10) & (truth <= p90))[np.isfinite(truth)]))
+                arrays.update({level: summed, f"{level}:actual": truth, f"{level}:p10": p10, f"{level}:p90": p90})
+            rows.append(row)
+    return pd.DataFrame(rows), arrays
+
+
+def _bounds(auto: AutoForecast) -> tuple[np.ndarray, np.ndarray]:
+    """The ensemble's P10 and P90 on every backtest cell, from each segment's calibrated spread."""
+    low, high = np.zeros_like(auto.blend), np.zeros_like(auto.blend)
+    for segment, rows in auto.segment_rows.items():
+        low[:, rows], high[:, rows] = auto.spreads[segment].bounds(auto.blend[:, rows])
+    return low, high
