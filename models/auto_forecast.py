@@ -99,13 +99,15 @@ class FittedTraffic(FittedForecast):
 
 
 def fit_traffic(history: pd.DataFrame, horizon_days: int = 14, country: str | None = "BR", folds: int = 3,
-                members: list[Forecaster] | None = None) -> FittedTraffic:
+                members: list[Forecaster] | None = None, on_step: Callable[[str], None] | None = None) -> FittedTraffic:
     """Fit the traffic pool on ``history`` (``store_id, hour_start, tickets``; closed hours absent)
-    and forecast the next ``horizon_days`` days, hour by hour, for the hours each store opens."""
+    and forecast the next ``horizon_days`` days, hour by hour, for the hours each store opens.
+    ``on_step`` hears each backtest fold and member as it starts."""
     if horizon_days < 1:
         raise ValueError(f"horizon_days must be at least 1, got {horizon_days}")
     panel = traffic_panel(history, country)
     horizon = horizon_days * 24
     pool = members if members is not None else default_pool(panel, horizon)
-    auto = AutoForecast(panel, pool, horizon, metric="wape", folds=folds, intermittent_split=False).fit()
+    auto = AutoForecast(panel, pool, horizon, metric="wape", folds=folds, intermittent_split=False,
+                        on_step=on_step).fit()
     return FittedTraffic(auto, "store_id", "hour_start")

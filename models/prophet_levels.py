@@ -1,18 +1,14 @@
-"""Prophet where it is strong: smooth aggregate series (a few dozen stores' totals, hourly
-tickets per store).
+"""Prophet where it is strong: smooth aggregate series (a few dozen stores' daily totals), as a
+member of the forecasting pool (models/pool.py).
 
 Aggregates have enough volume for Prophet's weekly and yearly seasonality to show, and the
 retail dates act as holidays with the ramp the calendar gives them (``EVENT_LEAD_DAYS``: the lift
-builds over the days before the event). National holidays are holidays too. Series are fitted in
-a process pool, one fit per series; Stan is single-threaded, so workers = cores.
+builds over the days before the event). National holidays are holidays too.
 """
 
 from __future__ import annotations
 
 import logging
-import multiprocessing
-import os
-from concurrent.futures import ProcessPoolExecutor
 from datetime import date
 
 import pandas as pd
@@ -50,17 +46,6 @@ def fit_predict(history: pd.DataFrame, horizon: int, holidays: pd.DataFrame | No
     out = model.predict(future)
     return pd.DataFrame({"date": out["ds"], "mean": out["yhat"].clip(lower=0),
                          "p10": out["yhat_lower"].clip(lower=0), "p90": out["yhat_upper"].clip(lower=0)})
-
-
-def in_pool(function, calls: list[tuple], workers: int | None = None) -> list:
-    """``function(*call)`` for every call, one Prophet fit per call, in a process pool (in order)."""
-    if not calls:
-        return []
-    workers = min(workers or os.cpu_count() or 1, len(calls))
-    # spawn, not fork: the caller may hold a Spark gateway or a chDB session, which must not be copied
-    context = multiprocessing.get_context("spawn")
-    with ProcessPoolExecutor(max_workers=workers, initializer=quiet, mp_context=context) as pool:
-        return list(pool.map(function, *zip(*calls), chunksize=max(1, len(calls) // (4 * workers))))
 
 
 def quiet() -> None:

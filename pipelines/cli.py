@@ -245,7 +245,6 @@ def crosssell_step(settings: Settings, config, rules, evaluate_only: bool = Fals
 def train_staffing_command(
     horizon: Annotated[int, typer.Option(help="Days of hourly traffic to forecast (1-2 weeks).")] = 14,
     folds: Annotated[int, typer.Option(help="Backtest folds (rolling origins).")] = 3,
-    prophet: Annotated[bool, typer.Option(help="Also backtest Prophet per store.")] = True,
     plan_on: Annotated[str, typer.Option(help="Traffic quantile the plan covers: p50 or p90.")] = "p90",
     answer_within: Annotated[float, typer.Option(help="Service target: minutes within which customers are attended.")]
         = 5.0,
@@ -257,7 +256,7 @@ def train_staffing_command(
     home: HomeOption = None,
     clickhouse_url: UrlOption = None,
 ) -> None:
-    """Backtest hourly traffic forecasts (LightGBM, Prophet, naive), plan sellers per hour, log to MLflow, gate."""
+    """Backtest the hourly traffic pool, blend it, plan sellers per hour, log to MLflow, gate."""
     from models.staffing import StaffingPolicy
     from training.staffing import StaffingConfig
 
@@ -268,7 +267,7 @@ def train_staffing_command(
                                 max_utilisation=max_utilisation, minimum_sellers=minimum_sellers, plan_on=plan_on)
     except ValueError as exc:
         _fail(str(exc))
-    staffing_step(_settings(home, clickhouse_url), StaffingConfig(horizon=horizon, folds=folds, prophet=prophet),
+    staffing_step(_settings(home, clickhouse_url), StaffingConfig(horizon=horizon, folds=folds),
                   policy, evaluate_only)
 
 

@@ -122,14 +122,17 @@ def print_crosssell_training(console: Console, result) -> None:
 
 def print_staffing_training(console: Console, result) -> None:
     """The hourly backtest, the gate's decision, and the first store's plan for tomorrow (training.staffing)."""
-    table = Table(title="Hourly traffic backtest (pooled over stores and folds)")
+    table = Table(title="Hourly traffic backtest (pooled over stores and folds; the blend and the best members)")
     for column in ("model", "WAPE", "bias", "P10–P90 coverage", "peak top-3 hit", "days all 3 peaks"):
         table.add_column(column, justify="left" if column == "model" else "right")
-    for row in result.scores.itertuples(index=False):
+    for row in result.scores.sort_values("wape").head(5).itertuples(index=False):
         name = f"[bold]{row.model}[/bold]" if row.model == result.served else row.model
         table.add_row(name, f"{row.wape:.1%}", f"{row.bias:+.1%}", "" if row.coverage != row.coverage else
                       f"{row.coverage:.1%}", f"{row.peak_hit:.1%}", f"{row.peak_days_all_3:.1%}")
     console.print(table)
+    for weights in result.weights.values():
+        blend = " + ".join(f"{w:.0%} {name}" for name, w in sorted(weights.items(), key=lambda item: -item[1]))
+        console.print(f"Blend: {blend}")
     if not result.version:
         console.print(f"Backtest logged as MLflow run {result.run_id} ({result.reason}).")
         return

@@ -13,11 +13,12 @@ import pandas as pd
 import pytest
 
 from features.build import build
+from models.auto_forecast import fit_traffic
 from training.staffing import (
     MODEL_NAME,
     StaffingConfig,
     StaffingTrainingError,
-    final_forecast,
+    plan_forecast,
     train_staffing,
 )
 from training.tracking import configure
@@ -28,7 +29,7 @@ from warehouse.mapping import load_mapping
 from warehouse.settings import load_settings
 
 SCALE = generator.Scale(stores=4, skus=60, days=200, tickets_per_store_day=150)
-CONFIG = StaffingConfig(train_origins=12)
+CONFIG = StaffingConfig()
 
 
 @pytest.fixture(scope="module")
@@ -65,16 +66,17 @@ def test_the_planted_peak_hours_of_each_store_are_found(trained):
         assert {h for h, w in weights.items() if w == max(weights.values())} <= peak_hours
 
 
-def test_the_model_beats_the_naive_baselines_with_calibrated_intervals(trained):
+def test_the_blend_beats_the_naive_members_with_calibrated_intervals(trained):
     _, result = trained
     scores = result.scores.set_index("model")
-    assert set(scores.index) == {"lightgbm", "prophet", "last_week", "mean_4_weeks"}
-    served = scores.loc[result.served]
-    assert result.served in ("lightgbm", "prophet")
-    assert served["wape"] < scores.loc["mean_4_weeks", "wape"] < scores.loc["last_week", "wape"]
-    assert 0.7 <= scores.loc["lightgbm", "coverage"] <= 0.95
+    assert {"ensemble", "seasonal_naive", "seasonal_average_4", "lightgbm", "mstl"} <= set(scores.index)
+    served = scores.loc["ensemble"]
+    assert result.served == "ensemble"
+    assert served["wape"] <= scores.drop(index="ensemble")["wape"].min() + 1e-9
+    assert served["wape"] < scores.loc["seasonal_average_4", "wape"] < scores.loc["seasonal_naive", "wape"]
+    assert 0.7 <= served["coverage"] <= 0.95
     assert abs(served["bias"]) < 0.05
-    assert served["peak_hit"] > scores.loc["last_week", "peak_hit"]
+    assert served["peak_hit"] > scores.loc["seasonal_naive", "peak_hit"]
 
 
 def test_the_plan_covers_open_hours_with_the_schedule_and_tickets_values(trained):
@@ -115,27 +117,27 @@ def test_a_refit_with_the_same_configuration_takes_over(trained):
     again = train_staffing(settings, CONFIG)
     assert again.served == first.served
     assert again.promoted and again.reason == "same configuration as the champion, fitted on newer data"
-    evaluation = train_staffing(settings, StaffingConfig(train_origins=12, prophet=False), evaluate_only=True)
-    assert evaluation.version == "" and evaluation.plan.empty and evaluation.served == "lightgbm"
+    evaluation = train_staffing(settings, CONFIG, evaluate_only=True)
+    assert evaluation.version == "" and evaluation.plan.empty and evaluation.served == "ensemble"
 
 
 def test_too_short_a_history_is_a_clear_error(trained):
     settings, _ = trained
-    with pytest.raises(StaffingTrainingError, match="reduce --folds or --horizon"):
-        train_staffing(settings, StaffingConfig(horizon=28, folds=6))
+    with pytest.raises(StaffingTrainingError, match="too little history to backtest"):
+        train_staffing(settings, StaffingConfig(horizon=190, folds=1))  # 200 days of data
 
 
-def test_a_store_too_new_for_prophet_is_planned_on_the_chain_prior():
-    from models.traffic import TrafficHistory
-
+def test_a_store_too_new_for_its_own_pattern_is_planned_on_the_chain_prior():
     rng = np.random.default_rng(2)
     days = pd.date_range("2026-01-01", periods=120)
-    rows = [(s, d, h, rng.poisson(6 if h in (12, 13) else 3), 5, 0) for s in ("A", "B") for d in days
-            for h in range(10, 20)]
-    rows += [("NEW", days[-1], h, rng.poisson(4), 5, 0) for h in range(10, 20)]  # opened yesterday
-    history = TrafficHistory.of(pd.DataFrame(rows, columns=["store_id", "date", "hour", "tickets", "items",
-                                                            "promotions_running"]), extra_days=7)
-    forecast = final_forecast(history, StaffingConfig(horizon=7, train_origins=8), "prophet")
+    rows = [(s, d + pd.Timedelta(hours=h), rng.poisson(6 if h in (12, 13) else 3), 5) for s in ("A", "B")
+            for d in days for h in range(10, 20)]
+    rows += [("NEW", days[-1] + pd.Timedelta(hours=h), rng.poisson(4), 5) for h in range(10, 20)]  # opened yesterday
+    traffic = pd.DataFrame(rows, columns=["store_id", "hour_start", "tickets", "items"])
+    forecast = plan_forecast(fit_traffic(traffic, horizon_days=7, folds=2), traffic)
     new = forecast[forecast["store_id"] == "NEW"]
     assert len(new) == 70 and (new["basis"] == "chain prior").all() and new["tickets_p50"].notna().all()
-    assert (forecast.loc[forecast["store_id"] != "NEW", "basis"] == "store").all()
+    older = forecast[forecast["store_id"] != "NEW"]
+    assert (older["basis"] == "store").all()
+    prior = older.groupby(["date", "hour"])["tickets_p50"].mean()
+    np.testing.assert_allclose(new.set_index(["date", "hour"])["tickets_p50"], prior.loc[new.set_index(["date", "hour"]).index])

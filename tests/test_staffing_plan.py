@@ -5,13 +5,17 @@ from __future__ import annotations
 
 import math
 
-import numpy as np
 import pandas as pd
 import pytest
 
 from models.queueing import erlang_c, sellers_needed, wait_beyond
-from models.staffing import StaffingPolicy, peak_windows, schedule_for, scheduled_sellers, staffing_plan
-from models.traffic import TrafficHistory, count_quantiles, examples, nb_dispersion, target_rows
+from models.staffing import (
+    StaffingPolicy,
+    peak_windows,
+    schedule_for,
+    scheduled_sellers,
+    staffing_plan,
+)
 
 
 def test_erlang_c_matches_the_textbook_case():
@@ -89,25 +93,3 @@ def test_a_week_without_a_published_schedule_repeats_the_last_one():
     assert planned["scheduled"].tolist() == [2, 4]
     assert planned["repeated_from"].tolist() == [pd.Timestamp("2026-11-02"), pd.Timestamp("2026-11-03")]
     assert schedule_for(on_duty, pd.DatetimeIndex(["2026-11-03"]))["repeated_from"].isna().all()
-
-
-def test_count_quantiles_widen_with_dispersion():
-    mean = np.array([5.0])
-    poisson = count_quantiles(mean, 0.0)[0]
-    wide = count_quantiles(mean, 0.5)[0]
-    assert poisson.tolist() == [2.0, 5.0, 8.0] and wide[0] <= poisson[0] and wide[2] > poisson[2]
-    rng = np.random.default_rng(0)
-    assert nb_dispersion(rng.poisson(5.0, 20_000).astype(float), np.full(20_000, 5.0)) < 0.01
-
-
-def test_features_read_nothing_after_the_origin():
-    rng = np.random.default_rng(1)
-    days = pd.date_range("2026-01-01", periods=120)
-    frame = pd.DataFrame([(s, d, h, rng.poisson(5), rng.poisson(8), 0) for s in ("A", "B") for d in days
-                          for h in range(10, 20)], columns=["store_id", "date", "hour", "tickets", "items",
-                                                             "promotions_running"])
-    full = TrafficHistory.of(frame, extra_days=14)
-    cut = TrafficHistory.of(frame[frame["date"] <= days[99]], extra_days=34)
-    s, d, h = target_rows(full, 99, 14, observed=True)
-    pd.testing.assert_frame_equal(examples(full, 99, s, d, h), examples(cut, 99, s, d, h))
-    assert cut.open_days(99, 14).all()  # every weekday traded: every day expected open

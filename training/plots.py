@@ -62,7 +62,7 @@ def coverage_plot(summary: pd.DataFrame) -> Figure:
 
 def traffic_plot(forecasts: pd.DataFrame, served: str, stores: int = 3) -> Figure:
     """Hourly tickets of the last fold's first week: actual vs the served model (P10–P90) and the
-    same-hour-last-week baseline, for the busiest stores."""
+    same-hour-last-week member, for the busiest stores."""
     last = forecasts[forecasts["fold"] == forecasts["fold"].max()]
     week = last[last["date"] < last["date"].min() + pd.Timedelta(days=7)]
     busiest = week.groupby("store_id")["actual"].sum().nlargest(stores).index
@@ -70,7 +70,7 @@ def traffic_plot(forecasts: pd.DataFrame, served: str, stores: int = 3) -> Figur
     for ax, store in zip(axes[:, 0], busiest):
         rows = week[week["store_id"] == store]
         ours = rows[rows["model"] == served].sort_values(["date", "hour"])
-        naive = rows[rows["model"] == "last_week"].sort_values(["date", "hour"])
+        naive = rows[rows["model"] == "seasonal_naive"].sort_values(["date", "hour"])
         x = range(len(ours))
         ax.plot(x, ours["actual"], color="black", label="actual")
         ax.plot(x, ours["point"], color="tab:blue", label=served)
