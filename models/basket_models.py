@@ -1,6 +1,6 @@
 """Basket scorers: given the SKUs already in a basket, a relevance score for every SKU of the catalogue.
 
-Three scorers share one interface (``fit`` on a basket × item matrix, ``scores`` for a batch of
+The scorers share one interface (``fit`` on a basket × item matrix, ``scores`` for a batch of
 query baskets) so the evaluation harness ranks them the same way:
 
 - ``Popularity``: baskets containing the SKU. The floor any recommender must clear.
@@ -10,11 +10,9 @@ query baskets) so the evaluation harness ranks them the same way:
 - ``Als``: implicit's alternating least squares on the weighted basket × item matrix; a live
   basket is folded in with ``recalculate_user`` (its factors solved against the fixed item
   factors), so an anonymous customer's basket needs no retraining.
-- ``Hybrid``: what is served. ALS and co-occurrence scores, each rescaled to [0, 1] per basket,
-  mixed with a weight chosen on held-out baskets. Why: on short baskets the hidden-item metric
-  rewards popularity, and a heavily regularised ALS that only knows popularity can win the search
-  while suggesting the same SKUs for every basket; the co-occurrence half keeps the basket's own
-  evidence (and the reasons sellers read) in every suggestion.
+
+Which of them (and of models/recommend.py's lift and EASE) is served, and in what mix, is chosen
+per retailer on validation baskets by ``models.recommend.fit_recommender``.
 
 Matrices are binary (a SKU is in a basket or not: two units of a shampoo are not a stronger
 signal of what goes with it). Weighting for ALS (``bm25``, ``tfidf`` or ``none``) is computed here
@@ -225,20 +223,3 @@ def row_unit(scores: np.ndarray) -> np.ndarray:
     """Each row rescaled to [0, 1] (its lowest to its highest score); a flat row becomes zeros."""
     lo, hi = scores.min(axis=1, keepdims=True), scores.max(axis=1, keepdims=True)
     return (scores - lo) / np.where(hi > lo, hi - lo, 1.0)
-
-
-class Hybrid:
-    """(1 − weight) × ALS + weight × co-occurrence, both rescaled per basket (see the module docstring)."""
-
-    name = "served"
-
-    def __init__(self, als: Als, cooc: Cooccurrence, weight: float) -> None:
-        if not 0.0 <= weight <= 1.0:
-            raise ValueError(f"the co-occurrence weight must be within [0, 1], not {weight}")
-        self.als, self.cooc, self.weight = als, cooc, weight
-
-    def scores(self, queries: sp.csr_matrix) -> np.ndarray:
-        mixed = (1 - self.weight) * row_unit(self.als.scores(queries))
-        if self.weight:
-            mixed += self.weight * row_unit(self.cooc.scores(queries))
-        return mixed + TIE_BREAK * self.als.share

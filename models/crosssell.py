@@ -1,9 +1,11 @@
-"""Basket completion a seller can say aloud: ALS relevance, then the store's business rules, then reasons.
+"""Basket completion a seller can say aloud: the chosen blend's relevance, then the store's business
+rules, then reasons.
 
 ``CrossSell.complete`` takes the SKUs in the basket in front of the seller and the store:
-1. **Relevance**. Basket SKUs the model knows are folded into ALS (``recalculate_user``) and mixed
-   with their co-occurrence scores (``Hybrid``, weight chosen on held-out baskets); a known
-   customer's past SKUs join at a quarter of a basket SKU's weight. SKUs only the
+1. **Relevance**. Basket SKUs the model knows are scored by the blend that ``fit_recommender``
+   chose on this retailer's baskets (models/recommend.py: popularity, co-occurrence, lift,
+   item-kNN, EASE, ALS, mixed by validation); a known customer's past SKUs join at a quarter of a
+   basket SKU's weight. SKUs only the
    catalogue knows (launched after training: cold start) are scored by what their subcategory
    sells with; a basket of SKUs nobody knows falls back to the best sellers. Unknown SKUs are
    reported back, never an error.
@@ -27,16 +29,18 @@ never one that is clearly more relevant, and nothing outside the pool can enter.
 from __future__ import annotations
 
 import json
+import pickle
 import re
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
+from typing import Protocol
 
 import numpy as np
 import pandas as pd
 import scipy.sparse as sp
 
-from models.basket_models import Als, Cooccurrence, Hybrid, shrunk_lift
+from models.basket_models import Cooccurrence, shrunk_lift
 from models.text import fold
 
 HISTORY_WEIGHT = 0.25  # a past purchase of the customer counts a quarter of a SKU in today's basket
@@ -48,6 +52,12 @@ COLOURS = {
     "white", "black", "red", "blue", "green", "yellow", "pink", "purple", "brown", "gold", "silver", "orange", "grey",
     "gray", "ivory", "cream",
 }
+
+
+class BasketScorer(Protocol):
+    """What scores the catalogue for basket rows (SKUs × weights): models.recommend.Recommender."""
+
+    def scores(self, queries: sp.csr_matrix) -> np.ndarray: ...
 
 
 @dataclass(frozen=True)
@@ -68,14 +78,14 @@ class Suggestion:
     score: float
     margin: float | None
     reason: str
-    source: str  # als | category | popular
+    source: str  # basket | category | popular
 
 
 @dataclass
 class Suggestions:
     items: list[Suggestion]
     unknown: list[str] = field(default_factory=list)  # basket SKUs nobody knows
-    source: str = "als"  # what scored the basket: als, category (cold start) or popular (fallback)
+    source: str = "basket"  # what scored the basket: basket (the blend), category (cold start) or popular
     stock_checked: bool = False  # False when the store's stock is not known
 
 
@@ -105,12 +115,11 @@ def catalogue_table(products: pd.DataFrame) -> pd.DataFrame:
 class CrossSell:
     """The served recommender: fitted scorers + catalogue + stock + rules (see the module docstring)."""
 
-    def __init__(self, skus: np.ndarray, als: Als, cooc: Cooccurrence, catalogue: pd.DataFrame,
-                 stock: pd.DataFrame | None = None, rules: Rules | None = None, cooc_weight: float = 0.5) -> None:
+    def __init__(self, skus: np.ndarray, scorer: BasketScorer, cooc: Cooccurrence, catalogue: pd.DataFrame,
+                 stock: pd.DataFrame | None = None, rules: Rules | None = None) -> None:
         self.skus = np.asarray(skus, dtype=str)
         self.column = {s: i for i, s in enumerate(self.skus)}
-        self.als, self.cooc, self.rules = als, cooc, rules or Rules()
-        self.scorer = Hybrid(als, cooc, cooc_weight)
+        self.scorer, self.cooc, self.rules = scorer, cooc, rules or Rules()
         self.catalogue = catalogue
         known = catalogue.reindex(self.skus)
         self.names = known["name"].fillna(pd.Series(self.skus, index=known.index)).to_numpy(dtype=object)
@@ -154,7 +163,7 @@ class CrossSell:
         unknown = [s for s in basket if s not in self.column and s not in self.catalogue.index]
         past = [self.column[s] for s in dict.fromkeys(map(str, history)) if s in self.column and s not in basket]
         if cols:
-            relevance, source = self._als_relevance(cols, past), "als"
+            relevance, source = self._basket_relevance(cols, past), "basket"
         elif new:
             relevance, source = self._group_relevance(new), "category"
         else:
@@ -169,7 +178,7 @@ class CrossSell:
                  for j, reason in zip(chosen, reasons)]
         return Suggestions(items, unknown, source, stock_checked)
 
-    def _als_relevance(self, cols: list[int], past: list[int]) -> np.ndarray:
+    def _basket_relevance(self, cols: list[int], past: list[int]) -> np.ndarray:
         values = np.r_[np.ones(len(cols)), np.full(len(past), HISTORY_WEIGHT)].astype(np.float32)
         row = sp.csr_matrix((values, np.r_[cols, past].astype(np.int32), [0, len(values)]),
                             shape=(1, len(self.skus)))
@@ -228,7 +237,7 @@ class CrossSell:
             share = float(shares[best, n]) if best >= 0 else 0.0
             if share >= self.rules.min_share_for_reason:
                 reasons.append(f"levado junto com {self.names[cols[best]]} em {round(share * 100)}% das compras")
-            elif source == "als":
+            elif source == "basket":
                 reasons.append("clientes com cestas parecidas também levaram")
             elif source == "category":
                 group = self.catalogue.at[new[0], "group"] or "este produto"
@@ -240,7 +249,8 @@ class CrossSell:
     # -- bought together with one SKU --------------------------------------------------------------
 
     def together_with(self, sku: str, store: str | None = None, k: int = 5) -> Suggestions:
-        """"Bought together with X": ALS item similarity blended half and half with co-occurrence lift.
+        """"Bought together with X": the blend's scores for X alone, mixed half and half with
+        co-occurrence lift.
 
         Lift P(j | X) / P(j) is shrunk by support (count / (count + 10)) so a pair seen twice does
         not top the list; both halves are scaled to [0, 1] before blending.
@@ -251,17 +261,15 @@ class CrossSell:
                 return self.complete([sku], store, k)
             return Suggestions([], [sku], "popular", False)
         i = self.column[sku]
-        factors = self.als.model.item_factors
-        norms = np.linalg.norm(factors, axis=1) + 1e-9
-        cosine = (factors @ factors[i]) / (norms * norms[i])
-        relevance = 0.5 * _unit(cosine.clip(min=0)) + 0.5 * _unit(self.cooc.lift(i)) + 1e-6 * self.cooc.share
+        alone = self._basket_relevance([i], [])
+        relevance = 0.5 * _unit(alone.clip(min=0)) + 0.5 * _unit(self.cooc.lift(i)) + 1e-6 * self.cooc.share
         allowed, stock_checked = self._allowed([i], {self.family[i]}, store)
         chosen, final = self._pick(relevance, allowed, k)
-        reasons = self._reasons(chosen, [i], [], "als")
+        reasons = self._reasons(chosen, [i], [], "basket")
         items = [Suggestion(self.skus[j], str(self.names[j]), str(self.categories[j]), round(float(final[j]), 4),
-                            None if np.isnan(self.margin[j]) else round(float(self.margin[j]), 4), reason, "als")
+                            None if np.isnan(self.margin[j]) else round(float(self.margin[j]), 4), reason, "basket")
                  for j, reason in zip(chosen, reasons)]
-        return Suggestions(items, [], "als", stock_checked)
+        return Suggestions(items, [], "basket", stock_checked)
 
     def strong_pairs(self, store: str | None = None, k: int = 10, min_baskets: int = 5) -> list[dict]:
         """The pairs bought together most strongly: lift shrunk by support (together / (together + 10),
@@ -285,23 +293,24 @@ class CrossSell:
 
     def save(self, folder: Path) -> None:
         folder.mkdir(parents=True, exist_ok=True)
-        self.als.save(folder)
+        (folder / "scorer.pkl").write_bytes(pickle.dumps(self.scorer))
         sp.save_npz(folder / "cooccurrence.npz", self.cooc.counts.tocsr())
         np.save(folder / "item_baskets.npy", self.cooc.item_baskets)
         self.catalogue.reset_index().to_parquet(folder / "catalogue.parquet")
         self.stock.to_parquet(folder / "stock.parquet")
         (folder / "recommender.json").write_text(json.dumps({"skus": self.skus.tolist(), "rules": asdict(self.rules),
-                                                               "baskets": self.cooc.baskets,
-                                                               "cooc_weight": self.scorer.weight}))
+                                                               "baskets": self.cooc.baskets}))
 
     @classmethod
     def load(cls, folder: Path) -> CrossSell:
+        """The recommender saved in ``folder`` (a model artifact this project wrote: it is unpickled)."""
         meta = json.loads((folder / "recommender.json").read_text())
         cooc = Cooccurrence().from_counts(sp.load_npz(folder / "cooccurrence.npz"), np.load(folder / "item_baskets.npy"),
                                           meta["baskets"])
         catalogue = pd.read_parquet(folder / "catalogue.parquet").set_index("sku")
-        return cls(np.array(meta["skus"]), Als.load(folder), cooc, catalogue, pd.read_parquet(folder / "stock.parquet"),
-                   Rules(**meta["rules"]), meta["cooc_weight"])
+        scorer = pickle.loads((folder / "scorer.pkl").read_bytes())
+        return cls(np.array(meta["skus"]), scorer, cooc, catalogue, pd.read_parquet(folder / "stock.parquet"),
+                   Rules(**meta["rules"]))
 
 
 def variants_lift(cooc: Cooccurrence, family: np.ndarray) -> float:

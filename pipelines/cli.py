@@ -213,22 +213,21 @@ def _training(first: str, label: str, errors: type[Exception], show, train) -> N
 
 @train_app.command("crosssell")
 def train_crosssell_command(
-    trials: Annotated[int, typer.Option(help="ALS hyper-parameter trials (trial 1 is the default).")] = 10,
     test_days: Annotated[int, typer.Option(help="Days of baskets held out as the test window.")] = 28,
     margin_weight: Annotated[float, typer.Option(help="Margin boost inside the relevant pool (0: off).")] = 0.2,
     max_per_group: Annotated[int, typer.Option(help="Suggestions per subcategory at most (0: no limit).")] = 2,
-    evaluate_only: Annotated[bool, typer.Option("--evaluate-only", help="Search and evaluate only; register nothing.")]
+    evaluate_only: Annotated[bool, typer.Option("--evaluate-only", help="Choose and test only; register nothing.")]
         = False,
     home: HomeOption = None,
     clickhouse_url: UrlOption = None,
 ) -> None:
-    """Search ALS hyper-parameters, compare with the baselines, fit the cross-sell recommender, log it, gate it."""
+    """Choose the cross-sell blend on validation baskets, test it, fit the recommender, log it, gate it."""
     from models.crosssell import Rules
     from training.crosssell import CrossSellConfig
 
-    if trials < 1 or test_days < 1 or margin_weight < 0 or max_per_group < 0:
-        _fail("--trials and --test-days must be at least 1; --margin-weight and --max-per-group not negative")
-    crosssell_step(_settings(home, clickhouse_url), CrossSellConfig(test_days=test_days, trials=trials),
+    if test_days < 1 or margin_weight < 0 or max_per_group < 0:
+        _fail("--test-days must be at least 1; --margin-weight and --max-per-group not negative")
+    crosssell_step(_settings(home, clickhouse_url), CrossSellConfig(test_days=test_days),
                    Rules(margin_weight=margin_weight, max_per_group=max_per_group), evaluate_only)
 
 
@@ -464,7 +463,7 @@ def run_pipeline(settings: Settings, inputs: list[Path], mapping: str, quick: bo
         finally:
             stop_spark()  # its JVM would hold over a gigabyte through the serving hours that follow
         forecast_step(settings, ForecastConfig(horizon=14 if quick else 28), StockPolicy())
-        crosssell_step(settings, CrossSellConfig(trials=4 if quick else 10), Rules())
+        crosssell_step(settings, CrossSellConfig(), Rules())
         staffing_step(settings, StaffingConfig(), StaffingPolicy())
         publish_figures(settings)
     finally:

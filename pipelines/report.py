@@ -91,7 +91,8 @@ def print_forecast_training(console: Console, result) -> None:
 
 
 def print_crosssell_training(console: Console, result) -> None:
-    """The held-out comparison, the chosen hyper-parameters, the gate and a sample basket (training.crosssell)."""
+    """The held-out comparison, the chosen blend and the rules' costs, the gate and a sample basket
+    (training.crosssell)."""
     table = Table(title=f"Cross-sell on the last weeks' baskets ({int(result.evaluation['baskets'].iloc[0]):,} baskets, "
                         "one SKU hidden)")
     for column in ("model", "HitRate@10", "NDCG@10", "MRR", "Recall@10", "coverage@10"):
@@ -100,10 +101,12 @@ def print_crosssell_training(console: Console, result) -> None:
         table.add_row(row.model, f"{row.hit_rate_10:.3f}", f"{row.ndcg_10:.3f}", f"{row.mrr:.3f}", f"{row.recall_10:.3f}",
                       f"{row.coverage_10:.1%}")
     console.print(table)
-    p = result.params
-    console.print(f"Served: ALS ({p.factors} factors, regularization {p.regularization} per 1,000 baskets, alpha {p.alpha}, "
-                  f"{p.iterations} iterations, {p.weighting} weighting) mixed with {result.cooc_weight:.0%} co-occurrence, "
-                  f"the best of {len(result.trials)} trials.")
+    blend = " + ".join(f"{w:.0%} {name}" for name, w in sorted(result.weights.items(), key=lambda item: -item[1]))
+    chosen = result.validation.get("blend")
+    console.print(f"Served: {blend}, chosen on the validation windows"
+                  + (f" (HitRate@10 {chosen:.3f} there)." if chosen is not None else " (too few baskets to validate)."))
+    for rule, cost in result.rule_costs.items():
+        console.print(f"Rule {rule}: costs {cost:.1%} of the validation hits.")
     if not result.version:
         console.print(f"Evaluation logged as MLflow run {result.run_id} ({result.reason}).")
         return

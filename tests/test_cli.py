@@ -21,7 +21,7 @@ def test_main_job_generates_ingests_and_reports(main_job):
     assert list((home / "features" / "demand_day").iterdir())  # the Parquet run folder
     assert "Backtest" in out and "sku_store" in out and "promoted to champion (no champion yet)" in out
     assert "Highest stock-out risks" in out
-    assert "Cross-sell on the last weeks" in out and "served" in out and "co-occurrence" in out
+    assert "Cross-sell on the last weeks" in out and "Served:" in out and "chosen on the validation windows" in out
     assert "Hourly traffic backtest" in out and "ensemble" in out and "Sellers needed at L001" in out
     assert out.count("promoted to champion (no champion yet)") == 3 and "Suggestions for a basket with" in out
     assert "No new sales posted to the service." in out and "Published the sellers' and stores' figures" in out

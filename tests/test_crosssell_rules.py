@@ -18,6 +18,7 @@ from models.basket_models import (
     basket_matrix,
 )
 from models.crosssell import CrossSell, Rules, catalogue_table, family_key
+from models.recommend import fit_recommender
 from training.crosssell_eval import ItemIndex, hide_items, rank_metrics, recall_at
 
 CATALOGUE = pd.DataFrame([
@@ -52,8 +53,8 @@ def fit(rules: Rules | None = None, stock: pd.DataFrame | None = None, planted=P
                          columns=["ticket_id", "sku"])
     index = ItemIndex.of(lines)
     matrix = index.matrix(lines)
-    als = Als(AlsParams(factors=8, regularization=0.1, alpha=10, iterations=15)).fit(matrix)
-    return CrossSell(index.skus, als, Cooccurrence().fit(matrix), catalogue_table(catalogue), stock,
+    blend = fit_recommender([list(b) for b in baskets(planted)])
+    return CrossSell(index.skus, blend, Cooccurrence().fit(matrix), catalogue_table(catalogue), stock,
                      rules or Rules(margin_weight=0.0))
 
 
@@ -71,7 +72,7 @@ def test_the_planted_complement_comes_first_with_a_reason_from_the_data(recommen
     assert skus(result)[0] == "C1"
     s1_baskets = 300 + 150 + 100 + 120 + 60
     assert result.items[0].reason == f"levado junto com Shampoo Ipê 200ml em {round(300 / s1_baskets * 100)}% das compras"
-    assert result.source == "als" and result.unknown == []
+    assert result.source == "basket" and result.unknown == []
     assert skus(recommender.complete(["B1"], k=1)) == ["L1"]
 
 
@@ -154,7 +155,7 @@ def test_unknown_skus_are_reported_and_an_all_unknown_basket_gets_best_sellers(r
         recommender.complete(["S1"], k=0)
 
 
-def test_bought_together_blends_similarity_with_lift(recommender):
+def test_bought_together_blends_the_baskets_scores_with_lift(recommender):
     result = recommender.together_with("B1", k=1)
     assert skus(result) == ["L1"] and result.items[0].reason.startswith("levado junto com Batom Rosa Aurora em ")
     assert recommender.together_with("NOPE").unknown == ["NOPE"]

@@ -29,7 +29,7 @@ from warehouse.mapping import load_mapping
 from warehouse.settings import load_settings
 
 SCALE = generator.Scale(stores=4, skus=60, days=200, tickets_per_store_day=150)
-CONFIG = StaffingConfig()
+CONFIG = StaffingConfig(horizon=7, folds=2)  # a week hour by hour: quick, and every weekday once
 
 
 @pytest.fixture(scope="module")
@@ -117,7 +117,7 @@ def test_a_refit_with_the_same_configuration_takes_over(trained):
     again = train_staffing(settings, CONFIG)
     assert again.served == first.served
     assert again.promoted and again.reason == "same configuration as the champion, fitted on newer data"
-    evaluation = train_staffing(settings, CONFIG, evaluate_only=True)
+    evaluation = train_staffing(settings, StaffingConfig(horizon=7, folds=1), evaluate_only=True)
     assert evaluation.version == "" and evaluation.plan.empty and evaluation.served == "ensemble"
 
 

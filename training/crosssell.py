@@ -1,53 +1,41 @@
-"""``vitrine train crosssell`` / ``mlflow run . -e train_crosssell``: search, evaluate, fit, log, gate.
+"""``vitrine train crosssell`` / ``mlflow run . -e train_crosssell``: choose, test, fit, log, gate.
 
 One run of the MLflow experiment ``cross-sell``:
 1. read the newest ``basket_lines`` features; the last ``test_days`` are the test window;
-2. **search** ALS hyper-parameters (factors, regularisation, alpha, iterations, BM25 / TF-IDF /
-   no weighting) on the window before the test window: trial 0 is the default, the others are
-   drawn at random from ``SEARCH_SPACE``; for each, the served mix with co-occurrence is scored at
-   every weight of ``COOC_WEIGHTS``; each trial is a nested MLflow run with its HitRate@10 (ALS
-   alone and the best mix); the best mix wins;
-3. **evaluate** on the test window with training/crosssell_eval.py's protocol: ALS alone, the
-   served mix and the baselines (popularity, co-occurrence, item-kNN);
-4. fit the served recommender on every basket, with the catalogue (names, subcategories, margin)
-   and the stock on hand at the last day; log it as a pyfunc, register ``cross-sell``.
+2. **choose** on the baskets before it, with the same selection as ``models.fit_recommender``
+   (the public API; models/recommend.py): every scorer of the pool (popularity, co-occurrence,
+   lift, item-kNN, EASE, ALS sized to the catalogue and a large ALS) scored on two time-ordered
+   validation windows, a stepwise blend that adds a scorer only when it raises the hit rate, and
+   the diversity rule kept only if its validation cost is within budget;
+3. **test** on the test window with training/crosssell_eval.py's protocol: the chosen blend
+   (``served``) and every scorer of the pool fitted alone on the same baskets;
+4. fit the same selection on every basket, wrap it with the catalogue (names, subcategories,
+   margin), the stock on hand at the last day and the business rules (models/crosssell.py); log
+   it as a pyfunc, register ``cross-sell``.
 
-Gate rule: the candidate is scored by the served mix's HitRate@10 on the test window (higher is
-better). It is never promoted if it does not beat the popularity baseline. Otherwise, as for the
-forecaster: promoted when there is no champion; when the champion has the same hyper-parameters
-(refitted on newer data); or when the champion's hyper-parameters, scored on this very split (its
-logged score if its split was the same feature run and window, else refitted now), score lower.
+Gate rule: the candidate is the blend's HitRate@10 on the test window (higher is better); never
+promoted if it does not beat popularity there. It replaces the champion when there is none, when
+the champion is this method fitted on older data, or when the champion's method cannot be scored
+on this split (a model from before the pool).
 """
 
 from __future__ import annotations
 
+import json
 import tempfile
 import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 
-import numpy as np
 import pandas as pd
 
 from features.build import latest_run
 from features.reference import on_hand_at, products_with_margin
-from models.basket_models import (
-    WEIGHTINGS,
-    Als,
-    AlsParams,
-    Cooccurrence,
-    Hybrid,
-    Popularity,
-)
+from models.basket_models import Cooccurrence
 from models.crosssell import CrossSell, Rules, catalogue_table
-from training.crosssell_eval import (
-    ItemIndex,
-    evaluate,
-    hide_items,
-    rank_metrics,
-    temporal_split,
-)
+from models.recommend import RULE_BUDGET, Recommender, candidates, fit_recommender
+from training.crosssell_eval import ItemIndex, evaluate, hide_items, temporal_split
 from training.tracking import (
     configure,
     gate_against_champion,
@@ -58,14 +46,6 @@ from warehouse.settings import Settings
 
 MODEL_NAME = "cross-sell"
 GATE_METRIC = "served.hit_rate_10"
-SEARCH_SPACE = {  # regularization per 1,000 training baskets (see AlsParams)
-    "factors": (32, 64, 128),
-    "regularization": (2.0, 5.0, 16.0, 50.0),
-    "alpha": (20.0, 50.0, 150.0, 400.0),
-    "iterations": (10, 15, 25),
-    "weighting": WEIGHTINGS,
-}
-COOC_WEIGHTS = (0.0, 0.25, 0.5, 0.75)  # share of co-occurrence in the served mix; 0 is ALS alone
 HISTORY_PER_CUSTOMER = 20  # a known customer's most recent SKUs kept for the fold-in
 
 
@@ -76,10 +56,8 @@ class CrossSellTrainingError(ValueError):
 @dataclass(frozen=True)
 class CrossSellConfig:
     test_days: int = 28
-    trials: int = 10
     k: int = 10
     max_eval_baskets: int = 20_000
-    max_search_baskets: int = 5_000
     seed: int = 7
 
 
@@ -89,10 +67,10 @@ class CrossSellTraining:
     version: str
     promoted: bool
     reason: str
-    params: AlsParams
-    cooc_weight: float
-    trials: pd.DataFrame
-    evaluation: pd.DataFrame
+    weights: dict[str, float]  # the blend chosen on the validation windows
+    validation: dict[str, float]  # HitRate@10 of each scorer and of the blend there
+    rule_costs: dict[str, float]  # soft rule → relative HitRate@10 it cost on validation
+    evaluation: pd.DataFrame  # the test window: served and every scorer alone
     seconds: dict[str, float]
     recommender: CrossSell | None
 
@@ -109,75 +87,24 @@ def load_lines(path: Path) -> pd.DataFrame:
     return lines
 
 
-def candidate_params(config: CrossSellConfig) -> list[AlsParams]:
-    """Trial 0 is the default; the rest are distinct random draws from SEARCH_SPACE."""
-    rng = np.random.default_rng(config.seed)
-    trials, seen = [AlsParams(seed=config.seed)], {AlsParams(seed=config.seed)}
-    for _ in range(config.trials * 20):
-        if len(trials) >= config.trials:
-            break
-        drawn = AlsParams(**{k: type(v[0])(v[rng.integers(len(v))]) for k, v in SEARCH_SPACE.items()}, seed=config.seed)
-        if drawn not in seen:
-            trials.append(drawn)
-            seen.add(drawn)
-    return trials
+def baskets_of(lines: pd.DataFrame) -> list[list[str]]:
+    """Each ticket's SKUs, oldest ticket first (the validation windows are the newest baskets)."""
+    ordered = lines.sort_values(["sold_on", "ticket_id"], kind="stable")
+    return ordered.assign(sku=ordered["sku"].astype(str)).groupby("ticket_id", sort=False)["sku"].agg(list).tolist()
 
 
-def search(lines: pd.DataFrame, config: CrossSellConfig, log: bool = True,
-           on_step: Callable[[str], None] = lambda _: None) -> pd.DataFrame:
-    """Every trial on the window before the test window; one row per trial, the best mix first.
-
-    ``hit_rate_10`` etc. are ALS alone; ``cooc_weight`` and ``served_hit_rate_10`` the best mix.
-    """
-    fit_part, validation = temporal_split(lines, config.test_days)
-    index = ItemIndex.of(fit_part)
-    matrix = index.matrix(fit_part)
-    hidden = hide_items(validation, index, None, config.seed, config.max_search_baskets)
-    cooc = Cooccurrence().fit(matrix)
-    key = f"hit_rate_{config.k}"
-    rows = []
-    for n, params in enumerate(candidate_params(config)):
-        on_step(f"search trial {n + 1}/{config.trials}")
-        started = time.perf_counter()
-        als = Als(params).fit(matrix)
-        seconds = time.perf_counter() - started
-        metrics = rank_metrics(als.scores, hidden, config.k)
-        mixes = {w: rank_metrics(Hybrid(als, cooc, w).scores, hidden, config.k)[key] for w in COOC_WEIGHTS}
-        weight = max(mixes, key=lambda w: (mixes[w], -w))
-        rows.append({**asdict(params), **metrics, "cooc_weight": weight, f"served_{key}": mixes[weight],
-                     "fit_seconds": seconds})
-        if log:
-            import mlflow
-
-            with mlflow.start_run(run_name=f"trial-{n}", nested=True):
-                mlflow.log_params(asdict(params))
-                mlflow.log_metrics({**metrics, "cooc_weight": weight, f"served_{key}": mixes[weight],
-                                    "fit_seconds": seconds})
-    return pd.DataFrame(rows).sort_values(f"served_{key}", ascending=False, kind="stable").reset_index(drop=True)
-
-
-def best_params(trials: pd.DataFrame) -> tuple[AlsParams, float]:
-    """The best trial's ALS hyper-parameters and co-occurrence weight."""
-    row = trials.iloc[0]
-    params = AlsParams(**{f: type(getattr(AlsParams(), f))(row[f]) for f in AlsParams.__dataclass_fields__})
-    return params, float(row["cooc_weight"])
-
-
-def compare(lines: pd.DataFrame, params: AlsParams, cooc_weight: float, config: CrossSellConfig,
-            baselines: bool = True) -> pd.DataFrame:
-    """ALS alone, the served mix and (``baselines``) popularity, co-occurrence and item-kNN, fitted
-    before and scored on the test window."""
+def compare(lines: pd.DataFrame, catalogue: pd.DataFrame, config: CrossSellConfig) -> tuple[pd.DataFrame, Recommender]:
+    """The blend chosen on the baskets before the test window, and every scorer of the pool fitted
+    alone on them, scored on the test window; and the chosen blend."""
     train, test = temporal_split(lines, config.test_days)
     index = ItemIndex.of(train)
-    matrix = index.matrix(train)
+    blend = fit_recommender(baskets_of(train), catalogue, seed=config.seed)
+    assert list(blend.skus) == list(index.skus), "the blend and the test harness number SKUs alike"
     one = hide_items(test, index, None, config.seed, config.max_eval_baskets)
     half = hide_items(test, index, 0.5, config.seed, config.max_eval_baskets)
-    als, cooc = Als(params).fit(matrix), Cooccurrence("conditional").fit(matrix)
-    scorers = {"als": als.scores, "served": Hybrid(als, cooc, cooc_weight).scores}
-    if baselines:
-        scorers |= {"popularity": Popularity().fit(matrix).scores, "cooccurrence": cooc.scores,
-                    "item_knn": Cooccurrence("cosine").fit(matrix).scores}
-    return evaluate(scorers, one, half, config.k)
+    matrix = index.matrix(train)
+    scorers = {"served": blend.scores, **{s.name: s.fit(matrix).scores for s in candidates(len(index))}}
+    return evaluate(scorers, one, half, config.k), blend
 
 
 def train_crosssell(settings: Settings, config: CrossSellConfig | None = None, rules: Rules | None = None,
@@ -185,74 +112,82 @@ def train_crosssell(settings: Settings, config: CrossSellConfig | None = None, r
     """The whole training run (see the module docstring)."""
     import mlflow
 
-
     config, rules = config or CrossSellConfig(), rules or Rules()
     run = latest_run(settings, "basket_lines")
     if run is None:
         raise CrossSellTrainingError("no basket_lines features yet: run `vitrine features build` first")
     lines = load_lines(run.path)
     days = lines["sold_on"].nunique()
-    if days < 3 * config.test_days:
-        raise CrossSellTrainingError(f"the baskets span {days} days; the search and the test need at least "
-                                     f"{3 * config.test_days} (three windows of {config.test_days} days)")
+    if days < 2 * config.test_days:
+        raise CrossSellTrainingError(f"the baskets span {days} days; choosing and testing need at least "
+                                     f"{2 * config.test_days} (two windows of {config.test_days} days)")
+    catalogue = products_with_margin(settings)
     seconds: dict[str, float] = {}
     configure(settings, MODEL_NAME)
-    with mlflow.start_run() as active:
+    with mlflow.start_run() as active, tempfile.TemporaryDirectory() as scratch:
+        folder = Path(scratch)
         mlflow.log_params({**{f"config.{k}": v for k, v in asdict(config).items()}, **{
             f"rules.{k}": v for k, v in asdict(rules).items()}, "feature_run": run.run_id, "as_of": str(run.as_of)})
+        on_step("choosing the blend and testing it")
         started = time.perf_counter()
-        train, _ = temporal_split(lines, config.test_days)
-        trials = search(train, config, on_step=on_step)
-        seconds["search"] = time.perf_counter() - started
-        params, cooc_weight = best_params(trials)
-        mlflow.log_params({**{f"als.{k}": v for k, v in asdict(params).items()}, "served.cooc_weight": cooc_weight})
-        on_step("evaluation")
-        started = time.perf_counter()
-        evaluation = compare(lines, params, cooc_weight, config)
-        seconds["evaluation"] = time.perf_counter() - started
+        try:
+            evaluation, blend = compare(lines, catalogue, config)
+        except ValueError as exc:
+            raise CrossSellTrainingError(str(exc)) from exc
+        seconds["choose_and_test"] = time.perf_counter() - started
         key = f"{run.run_id}:{config.test_days}:{config.seed}"
-        tag_backtest(params_hash(params, cooc_weight), key)
-        for row in evaluation.itertuples(index=False):
-            for metric, value in row._asdict().items():
-                if metric != "model":
-                    mlflow.log_metric(f"{row.model}.{metric}", float(value))
-        with tempfile.TemporaryDirectory() as scratch:
-            folder = Path(scratch)
-            trials.to_csv(folder / "search_trials.csv", index=False)
-            evaluation.to_csv(folder / "evaluation.csv", index=False)
-            mlflow.log_artifact(str(folder / "search_trials.csv"))
-            mlflow.log_artifact(str(folder / "evaluation.csv"))
-            if evaluate_only:
-                mlflow.set_tag("evaluate_only", "true")
-                return CrossSellTraining(active.info.run_id, "", False, "evaluation only: nothing registered", params,
-                                         cooc_weight, trials, evaluation, seconds, None)
-            on_step("final model")
-            started = time.perf_counter()
-            recommender = fit_recommender(settings, lines, params, cooc_weight, rules)
-            seconds["final"] = time.perf_counter() - started
-            from models.crosssell_pyfunc import log_crosssell
+        tag_backtest(config_hash(), key)
+        _log_choice(blend, evaluation, folder)
+        if evaluate_only:
+            mlflow.set_tag("evaluate_only", "true")
+            return CrossSellTraining(active.info.run_id, "", False, "evaluation only: nothing registered", blend.weights,
+                                     blend.validation, blend.rule_costs, evaluation, seconds, None)
+        on_step("final model")
+        started = time.perf_counter()
+        recommender = fit_served(settings, lines, catalogue, rules, config)
+        seconds["final"] = time.perf_counter() - started
+        from models.crosssell_pyfunc import log_crosssell
 
-            version = log_crosssell(recommender, customer_histories(lines), folder / "model", MODEL_NAME)
+        version = log_crosssell(recommender, customer_histories(lines), folder / "model", MODEL_NAME)
         scores = evaluation.set_index("model")
         candidate = float(scores.loc["served", f"hit_rate_{config.k}"])
         blockers = [] if candidate > scores.loc["popularity", f"hit_rate_{config.k}"] else [
             "does not beat the popularity baseline"]
-        decision = gate_against_champion(MODEL_NAME, version, GATE_METRIC, candidate, params_hash(params, cooc_weight),
-                                         key, lambda champion: rescore(champion, lines, params, cooc_weight, config),
-                                         lower_is_better=False, blockers=blockers)
-    return CrossSellTraining(active.info.run_id, version, decision.promoted, decision.reason, params, cooc_weight, trials,
-                             evaluation, seconds, recommender)
+        decision = gate_against_champion(MODEL_NAME, version, GATE_METRIC, candidate, config_hash(), key,
+                                         rescore=lambda champion: None, lower_is_better=False, blockers=blockers)
+    return CrossSellTraining(active.info.run_id, version, decision.promoted, decision.reason, blend.weights,
+                             blend.validation, blend.rule_costs, evaluation, seconds, recommender)
 
 
-def fit_recommender(settings: Settings, lines: pd.DataFrame, params: AlsParams, cooc_weight: float, rules: Rules
-                    ) -> CrossSell:
-    """The served recommender, fitted on every basket, with the warehouse's catalogue and last stock."""
+def fit_served(settings: Settings, lines: pd.DataFrame, catalogue: pd.DataFrame, rules: Rules,
+               config: CrossSellConfig) -> CrossSell:
+    """The served recommender: the selection refitted on every basket, with the catalogue, the last
+    stock and the rules (the diversity cap off when validation found it too costly)."""
+    chosen = fit_recommender(baskets_of(lines), catalogue, seed=config.seed)
+    if chosen.rule_costs.get("max_per_group", 0.0) > RULE_BUDGET:
+        rules = replace(rules, max_per_group=0)
     index = ItemIndex.of(lines)
-    matrix = index.matrix(lines)
-    catalogue = catalogue_table(products_with_margin(settings))
+    cooc = Cooccurrence().fit(index.matrix(lines))
     stock = last_stock(settings, lines["sold_on"].max().date())
-    return CrossSell(index.skus, Als(params).fit(matrix), Cooccurrence().fit(matrix), catalogue, stock, rules,
-                     cooc_weight)
+    return CrossSell(chosen.skus, chosen, cooc, catalogue_table(catalogue), stock, rules)
+
+
+def _log_choice(blend: Recommender, evaluation: pd.DataFrame, folder: Path) -> None:
+    """The test window's metrics per scorer, the validation hit rates, the weights and the rules' costs."""
+    import mlflow
+
+    for row in evaluation.itertuples(index=False):
+        for metric, value in row._asdict().items():
+            if metric != "model":
+                mlflow.log_metric(f"{row.model}.{metric}", float(value))
+    mlflow.log_metrics({f"validation.{name}.hit_rate_10": value for name, value in blend.validation.items()})
+    mlflow.log_metrics({f"rule_cost.{name}": value for name, value in blend.rule_costs.items()})
+    mlflow.set_tag("weights", json.dumps(blend.weights))
+    evaluation.to_csv(folder / "evaluation.csv", index=False)
+    (folder / "choice.json").write_text(json.dumps({"weights": blend.weights, "validation": blend.validation,
+                                                    "rule_costs": blend.rule_costs}, indent=2))
+    mlflow.log_artifact(str(folder / "evaluation.csv"))
+    mlflow.log_artifact(str(folder / "choice.json"))
 
 
 def last_stock(settings: Settings, day) -> pd.DataFrame:
@@ -269,16 +204,6 @@ def customer_histories(lines: pd.DataFrame) -> pd.DataFrame:
     return recent.groupby("customer_id").head(HISTORY_PER_CUSTOMER)[["customer_id", "sku"]].reset_index(drop=True)
 
 
-def params_hash(params: AlsParams, cooc_weight: float) -> str:
-    """What makes two candidates the same method."""
-    return method_hash({**asdict(params), "cooc_weight": cooc_weight})
-
-
-def rescore(champion, lines: pd.DataFrame, params: AlsParams, cooc_weight: float, config: CrossSellConfig) -> float:
-    """The champion run's method (its logged ALS parameters and mix) on this split: its HitRate@k."""
-    values = {k.removeprefix("als."): v for k, v in champion.data.params.items() if k.startswith("als.")}
-    champion_params = replace(params, **{f: type(getattr(params, f))(values[f]) for f in AlsParams.__dataclass_fields__
-                                         if f in values})
-    weight = float(champion.data.params.get("served.cooc_weight", cooc_weight))
-    scores = compare(lines, champion_params, weight, config, baselines=False).set_index("model")
-    return float(scores.loc["served", f"hit_rate_{config.k}"])
+def config_hash() -> str:
+    """What makes two candidates the same method: the selection (this code)."""
+    return method_hash({"engine": "pool"})
