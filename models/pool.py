@@ -88,7 +88,8 @@ class SeasonalWindowAverage(History):
 class LevelTimesProfile(History):
     """The series' recent level × its seasonal profile: mean per period of the last ``window``
     periods, times the share of each position in the season (weekday; hour of the week) over the
-    last ``profile_seasons`` seasons, shrunk towards the panel's pooled profile for sparse series."""
+    last ``profile_seasons`` seasons, shrunk towards the panel's pooled profile for sparse series.
+    Periods with net returns (negative units) count as no sales in the profile."""
 
     profile_seasons: int = 12
 
@@ -98,7 +99,7 @@ class LevelTimesProfile(History):
         level = np.nan_to_num(nanmean(values[:, -window:], axis=1))
         n_seasons = max(1, min(self.profile_seasons, values.shape[1] // m))
         last = values[:, values.shape[1] - n_seasons * m:].reshape(len(values), n_seasons, m)
-        totals = np.nansum(last, axis=1)  # series × position
+        totals = np.nansum(np.clip(last, 0, None), axis=1)  # series × position; a day of net returns is no demand
         pooled = totals.sum(axis=0) / max(totals.sum(), 1e-9) * m
         volume = totals.sum(axis=1, keepdims=True)
         own = totals / np.maximum(volume, 1e-9) * m

@@ -147,6 +147,17 @@ def test_levels_add_up_and_are_scored_on_the_same_cells(fitted_daily):
     assert 0 <= chain.loc["ensemble", "coverage"] <= 1
 
 
+def test_net_returns_do_not_turn_a_profile_upside_down():
+    from models.pool import LevelTimesProfile
+
+    history, _ = daily_history(days=120, series=3)
+    returns = pd.DataFrame({"series_id": "RET", "date": [START + pd.Timedelta(days=d) for d in (100, 101)],
+                            "units": [1, -2]})  # a sale, then more returned: negative net volume
+    panel = demand_panel(pd.concat([history, returns]), "D")
+    forecast = LevelTimesProfile().fit(panel).predict(14)["level_x_profile"]
+    assert np.isfinite(forecast).all() and forecast.max() < 3 * np.nanmax(panel.values[:, -28:])
+
+
 def test_weekly_data_keeps_its_weekday():
     rng = np.random.default_rng(4)
     wednesdays = pd.date_range("2023-01-04", periods=130, freq="7D")
