@@ -230,6 +230,19 @@ class AutoForecast:
                 self.on_step(f"final fit, {member_label(member)}")
             self.forecasts.update(member.fit(self.panel).predict(self.horizon))
 
+    def backtest_bounds(self) -> tuple[np.ndarray, np.ndarray]:
+        """The blend's P10 and P90 on every backtest cell (fold × series × step), from each
+        segment's calibrated spread."""
+        low, high = np.zeros_like(self.blend), np.zeros_like(self.blend)
+        for segment, rows in self.segment_rows.items():
+            low[:, rows], high[:, rows] = self.spreads[segment].bounds(self.blend[:, rows])
+        return low, high
+
+    @property
+    def member_seconds(self) -> dict[str, float]:
+        """Backtest seconds of each member's forecasts (members fitted together share theirs)."""
+        return {name: float(s) for name, s in self.scores["seconds"].dropna().items()}
+
     def predict(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """(mean, P10, P90) per series × step; 0 on periods expected closed."""
         open_ahead = self.panel.open_ahead(self.horizon)

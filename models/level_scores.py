@@ -40,7 +40,7 @@ def level_scores(auto: AutoForecast, levels: dict[str, np.ndarray]) -> tuple[pd.
     bt, panel = auto.backtest, auto.panel
     scored = np.isfinite(bt.actual)
     actual = np.where(scored, bt.actual, 0.0)
-    low, high = _bounds(auto)
+    low, high = auto.backtest_bounds()
     sd = np.where(scored, (high - low) / Z_10_90, 0.0)
     models = {**dict(zip(bt.names, bt.forecasts)), "ensemble": auto.blend}
     origins = [panel.index.get_loc(o) for o in bt.origins]
@@ -68,10 +68,3 @@ def level_scores(auto: AutoForecast, levels: dict[str, np.ndarray]) -> tuple[pd.
             rows.append(row)
     return pd.DataFrame(rows), arrays
 
-
-def _bounds(auto: AutoForecast) -> tuple[np.ndarray, np.ndarray]:
-    """The ensemble's P10 and P90 on every backtest cell, from each segment's calibrated spread."""
-    low, high = np.zeros_like(auto.blend), np.zeros_like(auto.blend)
-    for segment, rows in auto.segment_rows.items():
-        low[:, rows], high[:, rows] = auto.spreads[segment].bounds(auto.blend[:, rows])
-    return low, high

@@ -58,6 +58,11 @@ def print_warehouse(console: Console, client: Client, top: int = 5) -> None:
         console.print(table)
 
 
+def blend_text(weights: dict[str, float]) -> str:
+    """A blend as a reader says it: "63% ease + 27% als_large + 10% lift"."""
+    return " + ".join(f"{w:.0%} {name}" for name, w in sorted(weights.items(), key=lambda item: -item[1]))
+
+
 def print_forecast_training(console: Console, result) -> None:
     """The pool's backtest per level, the blend, the gate's decision and the riskiest stock-outs
     (training.forecast)."""
@@ -73,8 +78,7 @@ def print_forecast_training(console: Console, result) -> None:
                       "" if row.coverage != row.coverage else f"{row.coverage:.1%}")
     console.print(table)
     for segment, weights in result.weights.items():
-        blend = " + ".join(f"{w:.0%} {name}" for name, w in sorted(weights.items(), key=lambda item: -item[1]))
-        console.print(f"Blend ({segment} series): {blend}")
+        console.print(f"Blend ({segment} series): {blend_text(weights)}")
     if not result.version:
         console.print(f"Backtest logged as MLflow run {result.run_id} ({result.reason}).")
         return
@@ -101,9 +105,8 @@ def print_crosssell_training(console: Console, result) -> None:
         table.add_row(row.model, f"{row.hit_rate_10:.3f}", f"{row.ndcg_10:.3f}", f"{row.mrr:.3f}", f"{row.recall_10:.3f}",
                       f"{row.coverage_10:.1%}")
     console.print(table)
-    blend = " + ".join(f"{w:.0%} {name}" for name, w in sorted(result.weights.items(), key=lambda item: -item[1]))
     chosen = result.validation.get("blend")
-    console.print(f"Served: {blend}, chosen on the validation windows"
+    console.print(f"Served: {blend_text(result.weights)}, chosen on the validation windows"
                   + (f" (HitRate@10 {chosen:.3f} there)." if chosen is not None else " (too few baskets to validate)."))
     for rule, cost in result.rule_costs.items():
         console.print(f"Rule {rule}: costs {cost:.1%} of the validation hits.")
@@ -134,8 +137,7 @@ def print_staffing_training(console: Console, result) -> None:
                       f"{row.coverage:.1%}", f"{row.peak_hit:.1%}", f"{row.peak_days_all_3:.1%}")
     console.print(table)
     for weights in result.weights.values():
-        blend = " + ".join(f"{w:.0%} {name}" for name, w in sorted(weights.items(), key=lambda item: -item[1]))
-        console.print(f"Blend: {blend}")
+        console.print(f"Blend: {blend_text(weights)}")
     if not result.version:
         console.print(f"Backtest logged as MLflow run {result.run_id} ({result.reason}).")
         return

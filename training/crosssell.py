@@ -103,7 +103,9 @@ def compare(lines: pd.DataFrame, catalogue: pd.DataFrame, config: CrossSellConfi
     one = hide_items(test, index, None, config.seed, config.max_eval_baskets)
     half = hide_items(test, index, 0.5, config.seed, config.max_eval_baskets)
     matrix = index.matrix(train)
-    scorers = {"served": blend.scores, **{s.name: s.fit(matrix).scores for s in candidates(len(index))}}
+    # the scorers the blend uses were fitted on these very baskets already
+    alone = {s.name: blend.scorers[s.name] if s.name in blend.scorers else s.fit(matrix) for s in candidates(len(index))}
+    scorers = {"served": blend.scores, **{name: scorer.scores for name, scorer in alone.items()}}
     return evaluate(scorers, one, half, config.k), blend
 
 

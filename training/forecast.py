@@ -107,7 +107,7 @@ def train_forecast(settings: Settings, config: ForecastConfig | None = None, pol
     except ValueError as exc:
         raise ForecastTrainingError(str(exc)) from exc
     seconds["pool"] = time.perf_counter() - started
-    seconds.update({f"member.{name}": s for name, s in fitted.scores["seconds"].dropna().items()})
+    seconds.update({f"member.{name}": s for name, s in fitted.auto.member_seconds.items()})
     on_step("scores per level")
     summary, at_levels = level_scores(fitted.auto, level_groups(pairs))
     forecast = forecast_table(fitted, pairs)
@@ -212,8 +212,7 @@ def _log_run(run, last: pd.Timestamp, config: ForecastConfig, policy: StockPolic
             value = getattr(row, metric)
             if pd.notna(value):
                 mlflow.log_metric(f"{row.level}.{row.model}.{metric}", float(value))
-    for name, seconds in fitted.scores["seconds"].dropna().items():
-        mlflow.log_metric(f"seconds.{name}", float(seconds))
+    mlflow.log_metrics({f"seconds.{name}": s for name, s in fitted.auto.member_seconds.items()})
     summary.to_csv(folder / "backtest_scores.csv", index=False)
     (folder / "weights.json").write_text(json.dumps(fitted.weights, indent=2))
     curves = backtest_curves(fitted, at_levels, pairs)

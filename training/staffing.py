@@ -21,6 +21,7 @@ backtest (another horizon, or a model from before the pool).
 
 from __future__ import annotations
 
+import json
 import tempfile
 import time
 from collections.abc import Callable
@@ -108,7 +109,7 @@ def train_staffing(settings: Settings, config: StaffingConfig | None = None, pol
     except ValueError as exc:
         raise StaffingTrainingError(str(exc)) from exc
     seconds = {"pool": time.perf_counter() - started,
-               **{f"member.{k}": v for k, v in fitted.scores["seconds"].dropna().items()}}
+               **{f"member.{k}": v for k, v in fitted.auto.member_seconds.items()}}
     forecasts = backtest_frame(fitted)
     scores = score(forecasts, ["model"])
     configure(settings, MODEL_NAME)
@@ -119,7 +120,7 @@ def train_staffing(settings: Settings, config: StaffingConfig | None = None, pol
                            **{f"policy.{k}": v for k, v in asdict(policy).items()},
                            "feature_run": run.run_id, "as_of": str(run.as_of), "served": SERVED,
                            "members": ",".join(n for n in fitted.scores.index if n != SERVED)})
-        mlflow.set_tag("weights", str(fitted.weights))
+        mlflow.set_tag("weights", json.dumps(fitted.weights))
         tag_backtest(config_hash(config), key)
         _log_backtest(forecasts, scores, fitted, folder)
         if evaluate_only:
@@ -154,9 +155,7 @@ def backtest_frame(fitted: FittedTraffic) -> pd.DataFrame:
     store_id, date, hour, actual, point, p10, p90`` (intervals for the blend only)."""
     auto = fitted.auto
     bt = auto.backtest
-    low, high = np.full_like(auto.blend, np.nan), np.full_like(auto.blend, np.nan)
-    for segment, rows in auto.segment_rows.items():
-        low[:, rows], high[:, rows] = auto.spreads[segment].bounds(auto.blend[:, rows])
+    low, high = auto.backtest_bounds()
     models = {**dict(zip(bt.names, bt.forecasts)), SERVED: auto.blend}
     fold, store, step = np.nonzero(np.isfinite(bt.actual))
     hours = np.array([origin + pd.Timedelta(hours=1) for origin in bt.origins], dtype="datetime64[ns]")[fold] \
@@ -264,8 +263,7 @@ def _log_backtest(forecasts: pd.DataFrame, scores: pd.DataFrame, fitted: FittedT
                 mlflow.log_metric(f"{row.model}.{metric}", float(value))
                 if row.model == SERVED:
                     mlflow.log_metric(f"served.{metric}", float(value))
-    for name, seconds in fitted.scores["seconds"].dropna().items():
-        mlflow.log_metric(f"seconds.{name}", float(seconds))
+    mlflow.log_metrics({f"seconds.{name}": s for name, s in fitted.auto.member_seconds.items()})
     score(forecasts, ["model", "store_id"]).to_csv(folder / "store_scores.csv", index=False)
     forecasts.to_parquet(folder / "backtest_forecasts.parquet")
     for name in ("store_scores.csv", "backtest_forecasts.parquet"):
