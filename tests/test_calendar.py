@@ -7,7 +7,6 @@ from datetime import date
 import pytest
 
 from features.calendar import calendar_frame
-from models.prophet_levels import holidays_frame
 from warehouse.calendar import public_holidays, retail_event_days
 from warehouse.settings import load_settings
 
@@ -30,13 +29,11 @@ def test_holidays_and_retail_dates_are_the_countrys():
         "Valentine's Day", "Black Friday", "Christmas Eve"}  # a country without its own table: the common dates
 
 
-def test_the_feature_calendar_and_prophet_use_the_country():
+def test_the_feature_calendar_uses_the_country():
     gb = calendar_frame(date(2024, 12, 20), date(2024, 12, 31), 1, "GB").set_index("date")
     br = calendar_frame(date(2024, 12, 20), date(2024, 12, 31), 1, "BR").set_index("date")
     assert gb.at[date(2024, 12, 26), "holidays_in_period"] == 1 and br.at[date(2024, 12, 26), "holidays_in_period"] == 0
     assert gb.at[date(2024, 12, 20), "next_event"] == "Christmas Eve" and br.at[date(2024, 12, 20), "next_event"] == "Natal"
-    prophet = holidays_frame(date(2024, 1, 1), date(2024, 12, 31), "GB")
-    assert "Mothering Sunday" in set(prophet["holiday"]) and "Dia das Mães" not in set(prophet["holiday"])
 
 
 def test_an_unknown_country_is_a_clear_error():
