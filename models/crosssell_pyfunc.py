@@ -14,7 +14,6 @@ from pathlib import Path
 
 import mlflow
 import pandas as pd
-from mlflow.models.signature import ModelSignature
 from mlflow.types.schema import ColSpec, Schema
 
 from models.crosssell import CrossSell
@@ -58,17 +57,3 @@ def suggest(recommender: CrossSell, histories: dict[str, list[str]], requests: p
             rows.append({"request": n, "rank": 0, "sku": "", "name": "", "score": 0.0, "margin": None,
                          "reason": "", "source": result.source, "unknown": unknown})
     return pd.DataFrame(rows).astype({"request": "int64", "rank": "int64", "score": float, "margin": float})
-
-
-def log_crosssell(recommender: CrossSell, histories: pd.DataFrame, folder: Path, name: str) -> str:
-    """Log the pyfunc into the active run, register it under ``name``; returns the new version."""
-    recommender.save(folder)
-    histories.to_parquet(folder / "histories.parquet")
-    example = pd.DataFrame({"basket": [",".join(recommender.skus[:2])], "store_id": [None], "customer_id": [None],
-                            "k": [DEFAULT_K]})
-    package = Path(__file__).resolve().parent
-    info = mlflow.pyfunc.log_model(
-        name="model", python_model=CrossSellModel(), artifacts={"recommender": str(folder)},
-        signature=ModelSignature(INPUT, OUTPUT), input_example=example, code_paths=[str(package)],
-        pip_requirements=["implicit", "scipy", "pandas", "pyarrow", "mlflow"], registered_model_name=name)
-    return str(info.registered_model_version)

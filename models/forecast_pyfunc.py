@@ -8,11 +8,8 @@ error that names it, not as zeros.
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import mlflow
 import pandas as pd
-from mlflow.models.signature import ModelSignature
 from mlflow.types.schema import ColSpec, Schema
 
 INPUT = Schema([ColSpec("string", "store_id"), ColSpec("string", "sku"),
@@ -55,18 +52,3 @@ def forecast(table: pd.DataFrame, index: dict, request: pd.DataFrame) -> pd.Data
             rows = rows[: int(days)]
         parts.append(table.iloc[rows])
     return pd.concat(parts, ignore_index=True).astype({"mean": float, "p10": float, "p50": float, "p90": float})
-
-
-def log_forecaster(forecast_frame: pd.DataFrame, folder: Path, name: str) -> str:
-    """Log the pyfunc with its forecast table into the active run, register it under ``name``;
-    returns the new version."""
-    folder.mkdir(parents=True, exist_ok=True)
-    table = folder / "forecast.parquet"
-    forecast_frame[COLUMNS].astype({"store_id": str, "sku": str}).to_parquet(table, index=False)
-    example = forecast_frame[["store_id", "sku"]].drop_duplicates().head(2).assign(horizon_days=7)
-    info = mlflow.pyfunc.log_model(
-        name="model", python_model=StockForecaster(), artifacts={"forecast": str(table)},
-        signature=ModelSignature(INPUT, OUTPUT), input_example=example,
-        code_paths=[str(Path(__file__).resolve().parent)],  # the models package, as the pickle names it
-        pip_requirements=["pandas", "pyarrow", "mlflow"], registered_model_name=name)
-    return str(info.registered_model_version)

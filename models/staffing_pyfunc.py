@@ -12,15 +12,20 @@ the served model, so a new store gets a usable plan, not an error.
 from __future__ import annotations
 
 import json
-from dataclasses import asdict, replace
+from dataclasses import replace
 from pathlib import Path
 
 import mlflow
 import pandas as pd
-from mlflow.models.signature import ModelSignature
 from mlflow.types.schema import ColSpec, Schema
 
-from models.staffing import PLAN_COLUMNS, PlanContext, StaffingPolicy, schedule_for, staffing_plan
+from models.staffing import (
+    PLAN_COLUMNS,
+    PlanContext,
+    StaffingPolicy,
+    schedule_for,
+    staffing_plan,
+)
 
 INPUT = Schema([ColSpec("string", "store_id"), ColSpec("string", "week_start", required=False),
                 ColSpec("string", "plan_on", required=False)])
@@ -86,22 +91,3 @@ def chain_prior(forecast: pd.DataFrame) -> pd.DataFrame:
     """The mean forecast of the stores open at each day and hour: the prior for a store with no history."""
     columns = ["tickets_p10", "tickets_p50", "tickets_p90", "items_p50"]
     return forecast.groupby(["date", "hour"], as_index=False)[columns].mean()
-
-
-def log_staffing(forecast: pd.DataFrame, context: PlanContext, policy: StaffingPolicy, folder: Path, name: str) -> str:
-    """Log the pyfunc into the active run, register it under ``name``; returns the new version."""
-    folder.mkdir(parents=True, exist_ok=True)
-    forecast.to_parquet(folder / "forecast.parquet")
-    context.ticket_value.to_parquet(folder / "ticket_value.parquet")
-    context.on_duty.to_parquet(folder / "on_duty.parquet")
-    (folder / "items_per_ticket.json").write_text(json.dumps(context.items_per_ticket))
-    (folder / "policy.json").write_text(json.dumps(asdict(policy)))
-    example = pd.DataFrame({"store_id": [str(forecast["store_id"].iloc[0])],
-                            "week_start": [str(forecast["date"].min().date())], "plan_on": ["p90"]})
-    package = Path(__file__).resolve().parent
-    info = mlflow.pyfunc.log_model(
-        name="model", python_model=StaffingModel(), artifacts={"staffing": str(folder)},
-        signature=ModelSignature(INPUT, OUTPUT), input_example=example,
-        code_paths=[str(package)],
-        pip_requirements=["scipy", "pandas", "pyarrow", "mlflow"], registered_model_name=name)
-    return str(info.registered_model_version)

@@ -46,3 +46,16 @@ def test_the_rule_is_read_from_real_imports():
     assert {("features", "warehouse"), ("training", "features"), ("serving", "warehouse"),
             ("pipelines", "serving"), ("pipelines", "training")} <= pairs
     assert imported_packages(REPO / "features" / "build.py") >= {"features", "warehouse"}
+
+
+def test_models_are_pure_model_code():
+    """models/ fits and predicts on DataFrames: it queries no warehouse and registers nothing (the
+    registry is training's job), so a data scientist can use it anywhere."""
+    querying = [str(path.relative_to(REPO)) for path in (REPO / "models").rglob("*.py")
+                if "clickhouse" in path.read_text(encoding="utf-8")]
+    assert not querying, f"models/ queries the warehouse: {querying}"
+    registering = [str(path.relative_to(REPO)) for path in (REPO / "models").rglob("*.py")
+                   if any(isinstance(node, ast.Call) and getattr(node.func, "attr", "") in {"log_model", "register_model"}
+                          for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))))]
+    assert not registering, f"models/ registers models itself: {registering}"
+    assert (REPO / "training" / "registration.py").read_text(encoding="utf-8").count("log_model(") == 1

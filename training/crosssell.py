@@ -148,7 +148,7 @@ def train_crosssell(settings: Settings, config: CrossSellConfig | None = None, r
         started = time.perf_counter()
         recommender = fit_served(settings, lines, catalogue, rules, config)
         seconds["final"] = time.perf_counter() - started
-        from models.crosssell_pyfunc import log_crosssell
+        from training.registration import log_crosssell
 
         version = log_crosssell(recommender, customer_histories(lines), folder / "model", MODEL_NAME)
         scores = evaluation.set_index("model")

@@ -127,7 +127,7 @@ def train_forecast(settings: Settings, config: ForecastConfig | None = None, pol
         alerts.to_csv(folder / "stock_alerts.csv", index=False)
         mlflow.log_artifact(str(folder / "forecast.parquet"))
         mlflow.log_artifact(str(folder / "stock_alerts.csv"))
-        from models.forecast_pyfunc import log_forecaster
+        from training.registration import log_forecaster
 
         version = log_forecaster(forecast, folder / "model", MODEL_NAME)
         candidate = float(summary.set_index(["level", "model"]).loc[("sku_store", "ensemble"), "rmsse"])

@@ -140,7 +140,7 @@ def train_staffing(settings: Settings, config: StaffingConfig | None = None, pol
         peaks.to_csv(folder / "peak_windows.csv", index=False)
         mlflow.log_artifact(str(folder / "staffing_plan.csv"))
         mlflow.log_artifact(str(folder / "peak_windows.csv"))
-        from models.staffing_pyfunc import log_staffing
+        from training.registration import log_staffing
 
         version = log_staffing(forecast, context, policy, folder / "model", MODEL_NAME)
         candidate = float(scores.set_index("model").loc[SERVED, "wape"])
