@@ -2,7 +2,7 @@
 
 The Spark pipeline (demand.py) computes these columns for every past day; a forecast needs them
 for the days it predicts, which have no sales rows. The rules are the same, so the values are the
-same (tests/test_forecast.py compares both on past days): the list price valid that day (the
+same (tests/4_training/test_forecast.py compares both on past days): the list price valid that day (the
 latest ``valid_from`` wins), the deepest promotion running at the store or chain-wide.
 A few thousand series × 28 days: pandas, straight from the warehouse.
 """
