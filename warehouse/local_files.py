@@ -38,12 +38,18 @@ def keep_private(home: Path | None = None) -> None:
 def make_private(folder: Path) -> None:
     """Take group and other permissions off everything under ``folder``: for what other writers
     create with their own modes (MLflow copies the model code with the repository's modes, Spark's
-    file system writes 0644)."""
-    for path in [folder, *folder.rglob("*")]:
-        if not path.is_symlink():
-            mode = path.stat().st_mode
-            if mode & 0o077:
-                path.chmod(mode & 0o700)
+    file system writes 0644). Other processes may be writing under ``folder`` meanwhile (the
+    service swaps a champion's staging folder in): a path gone by the time it is reached is
+    skipped, not an error."""
+    walked = os.walk(folder)  # a folder that vanishes mid-walk is passed over, unlike Path.rglob
+    for path in [folder, *(Path(top) / name for top, folders, files in walked for name in folders + files)]:
+        try:
+            if not path.is_symlink():
+                mode = path.stat().st_mode
+                if mode & 0o077:
+                    path.chmod(mode & 0o700)
+        except FileNotFoundError:
+            continue
 
 
 _OPEN = threading.local()  # this thread's open connections by database path: a request pays no connect

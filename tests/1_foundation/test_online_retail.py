@@ -8,9 +8,9 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from tests.conftest import ONLINE_RETAIL, load, scalar
+from tests.conftest import ONLINE_RETAIL, REPO, load, scalar
 
-SLICE = Path(__file__).parent / "data" / "online_retail_slice.csv"
+SLICE = REPO / "tests" / "data" / "online_retail_slice.csv"
 
 
 def expected(path: Path, max_quantity: int) -> tuple[int, Decimal, int]:
