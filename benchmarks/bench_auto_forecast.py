@@ -5,6 +5,11 @@ Datasets: Online Retail (``../shared/datasets``; daily units of its 500 busiest 
 invoices per hour of the UK and of every other country as two "stores") and the generator at two
 scales (a sample of 500 store × SKU series, the stores' daily totals, hourly tickets per store).
 
+Task ``levels``: store × SKU series given with their ``store_id`` (Online Retail: its 6 busiest
+countries as stores × its 300 busiest SKUs; the generator: every series of 5 stores). The
+reconciled ensemble is scored at the series, the stores' totals and the chain's total, against
+every single member both summed bottom-up and fitted on those totals directly.
+
 Protocols: ``rolling`` (three origins ``horizon`` apart, the last one ending the data) and
 ``month`` (origins on the eve of the 1st of the last three months that leave a full horizon).
 At each test origin, ``fit_demand``/``fit_traffic`` see only the history up to it (their own
@@ -30,10 +35,10 @@ import pandas as pd
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-from models.auto_forecast import fit_demand, fit_traffic  # noqa: E402
-from models.ensemble import loss  # noqa: E402
-from models.panel import Panel, demand_panel, naive_mse, traffic_panel  # noqa: E402
-from models.pool import default_pool  # noqa: E402
+from models.auto_forecast import fit_demand, fit_traffic
+from models.ensemble import loss
+from models.panel import Panel, demand_panel, naive_mse, traffic_panel
+from models.pool import default_pool
 
 ONLINE_RETAIL = REPO.parent / "shared" / "datasets" / "online_retail" / "online_retail.csv.gz"
 
@@ -48,7 +53,12 @@ def online_retail() -> dict[str, tuple]:
              .set_axis(["series_id", "date", "units"], axis=1))
     hourly = (raw.assign(hour_start=at.dt.floor("h"), store_id=np.where(raw["Country"] == "United Kingdom", "UK", "other"))
               .groupby(["store_id", "hour_start"])["InvoiceNo"].nunique().rename("tickets").reset_index())
-    return {"sku": (daily, "GB"), "traffic": (hourly, "GB")}
+    countries = raw["Country"].value_counts().index[:6]
+    in_top = raw["Country"].isin(countries) & raw["StockCode"].isin(top[:300])
+    by_country = (raw[in_top].assign(date=at.dt.normalize()).groupby(["Country", "StockCode", "date"], as_index=False)
+                  ["Quantity"].sum().set_axis(["store_id", "sku", "date", "units"], axis=1))
+    by_country["series_id"] = by_country["store_id"] + "/" + by_country["sku"]
+    return {"sku": (daily, "GB"), "levels": (by_country, "GB"), "traffic": (hourly, "GB")}
 
 
 def generated(scale: str) -> dict[str, tuple]:
@@ -71,7 +81,10 @@ def generated(scale: str) -> dict[str, tuple]:
     traffic = (sales[sales["quantidade"] > 0].assign(hour_start=at.dt.floor("h"))
                .groupby(["cod_loja", "hour_start"])["cod_transacao"].nunique().rename("tickets").reset_index()
                .rename(columns={"cod_loja": "store_id"}))
-    return {"sku": (sku, "BR"), "store": (store, "BR"), "traffic": (traffic, "BR")}
+    stores = np.sort(sales["cod_loja"].unique())[:5]
+    levels = (sales[sales["cod_loja"].isin(stores)].groupby(["cod_loja", "series_id", "date"], as_index=False)
+              ["quantidade"].sum().set_axis(["store_id", "series_id", "date", "units"], axis=1))
+    return {"sku": (sku, "BR"), "store": (store, "BR"), "levels": (levels, "BR"), "traffic": (traffic, "BR")}
 
 
 def test_origins(index: pd.DatetimeIndex, steps: int, per_day: int, protocol: str, count: int) -> list[int]:
@@ -144,18 +157,83 @@ def evaluate(name: str, frame: pd.DataFrame, country: str, protocol: str, count:
     return results
 
 
+def evaluate_levels(name: str, frame: pd.DataFrame, country: str, protocol: str, count: int,
+                    folds: int = 3) -> list[dict]:
+    """Store × SKU series with their stores: the reconciled ensemble scored at the series, store
+    and chain levels, against every single member fitted on the series (summed bottom-up) and
+    fitted on each level's totals directly."""
+    from models.level_scores import aggregate
+    from models.reconcile import aggregate_panel
+
+    panel = demand_panel(frame, "D", country)
+    store_of = frame.drop_duplicates("series_id").set_index("series_id")["store_id"].astype(str).reindex(panel.ids)
+    groups = {"series": np.arange(len(panel.ids)), "store": pd.factorize(store_of, sort=True)[0],
+              "chain": np.zeros(len(panel.ids), int)}
+    steps, results = 28, []
+    for origin in test_origins(panel.index, steps, 1, protocol, count):
+        seen = panel.upto(origin)
+        history = frame[pd.to_datetime(frame["date"]) <= panel.index[origin]]
+        ahead = slice(origin + 1, origin + 1 + steps)
+        started = time.perf_counter()
+        fitted = fit_demand(history, "D", steps, country, folds=folds)
+        seconds = time.perf_counter() - started
+        position = {sid: k for k, sid in enumerate(panel.ids)}
+        rows = np.array([position[sid] for sid in fitted.panel.ids])
+        ensemble, low_series, high_series = (np.zeros((len(panel.ids), steps)) for _ in range(3))
+        ensemble[rows], low_series[rows], high_series[rows] = fitted.auto.predict()
+        bands = fitted.levels().set_index(["level", "group"])
+        single = {}
+        for member in default_pool(seen, steps):
+            single.update(member.fit(seen).predict(steps))
+        open_ahead = seen.open_ahead(steps)
+        for level, codes in groups.items():
+            n = int(codes.max()) + 1
+            totals = aggregate_panel(panel, codes) if level != "series" else panel
+            actual = np.where(totals.observed[:, ahead], totals.values[:, ahead], np.nan)[None]
+            mse = naive_mse(totals.values, origin)
+            scale = np.where(mse > 0, mse, np.nan)[None]
+            if level == "series":
+                candidates = {**single, "ensemble": ensemble}
+            else:
+                candidates = {f"{label} (bottom-up)": aggregate(np.where(open_ahead, values, 0.0), codes, n)
+                              for label, values in {**single, "ensemble": ensemble}.items()}
+                candidates["ensemble"] = candidates.pop("ensemble (bottom-up)")
+                own = totals.upto(origin)
+                for member in default_pool(own, steps):
+                    for label, values in member.fit(own).predict(steps).items():
+                        candidates[f"{label} (on totals)"] = np.where(own.open_ahead(steps), values, 0.0)
+            for label, values in candidates.items():
+                row = {"data": f"{name}:{level}", "protocol": protocol, "origin": panel.index[origin], "model": label,
+                       "rmsse": loss(values[None], actual, scale, "rmsse"),
+                       "seconds": seconds if label == "ensemble" else np.nan,
+                       "bias": float(np.nansum(values[None] - actual) / max(np.nansum(actual), 1e-9))}
+                if label == "ensemble":
+                    low, high = low_series, high_series
+                    if level != "series":
+                        names = pd.factorize(store_of, sort=True)[1] if level == "store" else ["all"]
+                        low = np.stack([bands.loc[(level, str(g)), "p10"].to_numpy() for g in names])
+                        high = np.stack([bands.loc[(level, str(g)), "p90"].to_numpy() for g in names])
+                    ok = np.isfinite(actual[0])
+                    row["coverage"] = float(np.mean((actual[0][ok] >= low[ok]) & (actual[0][ok] <= high[ok])))
+                results.append(row)
+        print(f"    origin {panel.index[origin].date()}: reconciled as {fitted.auto.reconciliation.choice}", flush=True)
+    return results
+
+
 def summarise(results: pd.DataFrame) -> None:
     for (data, protocol), part in results.groupby(["data", "protocol"], sort=False):
         metric = "wape" if "wape" in part and part["wape"].notna().any() else "rmsse"
         table = part.groupby("model")[[c for c in [metric, "bias", "peak_hit", "coverage", "seconds"] if c in part]].mean()
+        table = table.dropna(axis=1, how="all")
         table = table.sort_values(metric)
         best_single = table.drop(index="ensemble")[metric].min()
         best_name = table.drop(index="ensemble")[metric].idxmin()
         print(f"\n== {data} · {protocol} · {part['origin'].nunique()} origins ==")
         print(table.round(4).to_string())
         line = (f"ensemble {metric} {table.loc['ensemble', metric]:.4f} vs best single ({best_name}) {best_single:.4f}: "
-                f"ratio {table.loc['ensemble', metric] / best_single:.3f}; P10–P90 coverage "
-                f"{table.loc['ensemble', 'coverage']:.1%}; bias {table.loc['ensemble', 'bias']:+.1%}")
+                f"ratio {table.loc['ensemble', metric] / best_single:.3f}; bias {table.loc['ensemble', 'bias']:+.1%}")
+        if "coverage" in table:
+            line += f"; P10–P90 coverage {table.loc['ensemble', 'coverage']:.1%}"
         if "peak_hit" in table:
             line += (f"; peak hit {table.loc['ensemble', 'peak_hit']:.3f} vs best single "
                      f"{table.drop(index='ensemble')['peak_hit'].max():.3f}")
@@ -167,7 +245,7 @@ def main() -> None:
     parser.add_argument("--datasets", default="online_retail,small,medium")
     parser.add_argument("--protocols", default="rolling,month")
     parser.add_argument("--origins", type=int, default=3)
-    parser.add_argument("--tasks", default="sku,store,traffic")
+    parser.add_argument("--tasks", default="sku,store,levels,traffic")
     parser.add_argument("--folds", type=int, default=3, help="backtest folds inside fit_demand / fit_traffic")
     args = parser.parse_args()
     rows = []
@@ -180,9 +258,11 @@ def main() -> None:
                 continue
             for protocol in args.protocols.split(","):
                 started = time.perf_counter()
-                rows += evaluate(f"{dataset}/{task}", frame, country, protocol, args.origins, args.folds)
+                score = evaluate_levels if task == "levels" else evaluate
+                rows += score(f"{dataset}/{task}", frame, country, protocol, args.origins, args.folds)
                 print(f"  {dataset}/{task} {protocol}: {time.perf_counter() - started:.0f} s", flush=True)
-                summarise(pd.DataFrame([r for r in rows if r["data"] == f"{dataset}/{task}" and r["protocol"] == protocol]))
+                summarise(pd.DataFrame([r for r in rows if r["data"].split(":")[0] == f"{dataset}/{task}"
+                                        and r["protocol"] == protocol]))
 
 
 if __name__ == "__main__":

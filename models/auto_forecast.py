@@ -23,6 +23,7 @@ import pandas as pd
 from models.ensemble import AutoForecast
 from models.panel import Panel, demand_panel, traffic_panel
 from models.pool import Forecaster, default_pool
+from models.reconcile import Reconciliation
 
 
 @dataclass
@@ -58,13 +59,33 @@ class FittedForecast:
         })
         return frame
 
+    def levels(self) -> pd.DataFrame:
+        """``level, group, date, p10, p50, p90, mean`` for each aggregate level's totals (``group``:
+        the store_id, or "all" for the chain): the sums of the reconciled series, with their own
+        calibrated intervals. Empty when there was nothing to aggregate."""
+        reconciliation = self.auto.reconciliation
+        if reconciliation is None:
+            return pd.DataFrame(columns=["level", "group", "date", "p10", "p50", "p90", "mean"])
+        mean = self.auto.predict()[0]
+        periods = self.auto.panel.future(self.auto.horizon)
+        parts = []
+        for level in reconciliation.levels:
+            total, low, high = reconciliation.level_forecast(level, mean)
+            names = reconciliation.group_names[level]
+            parts.append(pd.DataFrame({
+                "level": level, "group": np.repeat(names, len(periods)), "date": np.tile(periods, len(total)),
+                "p10": low.ravel(), "p50": total.ravel(), "p90": high.ravel(), "mean": total.ravel()}))
+        return pd.concat(parts, ignore_index=True)
+
 
 def fit_demand(history: pd.DataFrame, freq: str = "D", horizon: int = 28, country: str | None = "BR",
                folds: int = 3, members: list[Forecaster] | None = None, future: pd.DataFrame | None = None,
                on_step: Callable[[str], None] | None = None) -> FittedForecast:
-    """Fit the demand pool on ``history`` (``series_id, date, units``; optional ``store_id, sku,
-    category`` are ignored, ``price`` and ``on_promo`` are read when ``future`` plans them too)
-    and forecast ``horizon`` periods.
+    """Fit the demand pool on ``history`` (``series_id, date, units``; optional ``store_id`` groups
+    the series into stores, ``sku`` and ``category`` are ignored, ``price`` and ``on_promo`` are
+    read when ``future`` plans them too) and forecast ``horizon`` periods. The series are
+    reconciled with forecasts of the stores' and the whole panel's totals, chosen by the backtest
+    (``levels()`` gives those totals' forecasts).
 
     A date missing for one series means it sold nothing; a date missing for every series is a
     closed day, forecast as 0 when that weekday was closed in each of the last 8 weeks. Weekly
@@ -76,16 +97,41 @@ def fit_demand(history: pd.DataFrame, freq: str = "D", horizon: int = 28, countr
     """
     if horizon < 1:
         raise ValueError(f"horizon must be at least 1 period, got {horizon}")
-    return fit_demand_panel(demand_panel(history, freq, country, future), horizon, folds, members, on_step)
+    panel = demand_panel(history, freq, country, future)
+    return fit_demand_panel(panel, horizon, folds, members, on_step, demand_levels(history, panel.ids))
 
 
 def fit_demand_panel(panel: Panel, horizon: int, folds: int = 3, members: list[Forecaster] | None = None,
-                     on_step: Callable[[str], None] | None = None) -> FittedForecast:
-    """The demand pool on a ready panel: what ``fit_demand`` and ``vitrine train forecast`` both run."""
+                     on_step: Callable[[str], None] | None = None,
+                     levels: dict[str, np.ndarray] | None = None) -> FittedForecast:
+    """The demand pool on a ready panel: what ``fit_demand`` and ``vitrine train forecast`` both run.
+
+    ``levels``: aggregate level → the group of each series (e.g. its store_id; the chain is one
+    group of every series). The pool is fitted on those totals too and the series reconciled with
+    them (models/reconcile.py), so the levels add up and are each forecast well.
+    """
     pool = members if members is not None else default_pool(panel, horizon)
     auto = AutoForecast(panel, pool, horizon, metric="rmsse", folds=folds, intermittent_split=True,
                         on_step=on_step).fit()
+    if levels:
+        make_pool = default_pool if members is None else (lambda _panel, _horizon: members)
+        Reconciliation.fit(auto, levels, make_pool, on_step)
     return FittedForecast(auto, "series_id", "date")
+
+
+def demand_levels(history: pd.DataFrame, ids: np.ndarray) -> dict[str, np.ndarray]:
+    """The aggregate levels of a demand history's series (``ids`` in the panel's order): each
+    series' store when ``store_id`` is given and there are several, and the chain ("all")."""
+    if len(ids) < 2:
+        return {}
+    levels = {}
+    if "store_id" in history.columns:
+        store = history.drop_duplicates("series_id").set_index("series_id")["store_id"].astype(str)
+        store = store.reindex(ids).fillna("").to_numpy()
+        if 1 < len(set(store)) < len(ids):
+            levels["store"] = store
+    levels["chain"] = np.full(len(ids), "all")
+    return levels
 
 
 @dataclass

@@ -25,12 +25,16 @@ import time
 import warnings
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
 
 from models.panel import LEVEL_WINDOW, Panel, naive_mse
 from models.pool import Forecaster
+
+if TYPE_CHECKING:
+    from models.reconcile import Reconciliation
 
 INTERMITTENT_ADI = 1.32
 MIN_SEGMENT = 20  # series a segment needs for a blend of its own
@@ -202,6 +206,7 @@ class AutoForecast:
     segment_rows: dict[str, np.ndarray] = field(default_factory=dict)
     blend: np.ndarray | None = None  # the ensemble's backtest forecasts, fold × series × step
     on_step: Callable[[str], None] | None = None
+    reconciliation: Reconciliation | None = None  # set by models.reconcile when levels are reconciled
 
     def fit(self) -> AutoForecast:
         bt = self.backtest = run_backtest(self.panel, self.members, self.horizon, self.folds, self.on_step)
@@ -249,7 +254,9 @@ class AutoForecast:
         mean = np.zeros((len(self.panel.ids), self.horizon))
         low, high = np.zeros_like(mean), np.zeros_like(mean)
         for segment, rows in self.segment_rows.items():
-            blend = np.clip(sum(w * self.forecasts[name][rows] for name, w in self.weights[segment].items()), 0, None)
-            mean[rows] = blend
-            low[rows], high[rows] = self.spreads[segment].bounds(blend)
+            mean[rows] = np.clip(sum(w * self.forecasts[name][rows] for name, w in self.weights[segment].items()), 0, None)
+        if self.reconciliation is not None:
+            mean = self.reconciliation.adjust(np.where(open_ahead, mean, 0.0))
+        for segment, rows in self.segment_rows.items():
+            low[rows], high[rows] = self.spreads[segment].bounds(mean[rows])
         return (np.where(open_ahead, mean, 0.0), np.where(open_ahead, low, 0.0), np.where(open_ahead, high, 0.0))

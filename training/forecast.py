@@ -6,7 +6,10 @@ One run of the MLflow experiment ``stock-forecaster``:
    its demand);
 2. run the same pool, rolling backtest and per-segment blend as ``models.fit_demand`` (the public
    API; see models/ensemble.py), with the planned prices and promotions of the days ahead
-   (features/planned.py) as the plan the global LightGBM reads;
+   (features/planned.py) as the plan the global LightGBM reads; the pool is also fitted on the
+   stores' and the chain's totals, and the series reconciled with them as the backtest chooses
+   (models/reconcile.py: tag ``reconciliation``, ``backtest/reconciliation.csv``; the totals'
+   own forecasts with calibrated P10–P90 in ``level_forecasts.parquet``);
 3. score every member and the ensemble at SKU × store, store and chain (models/level_scores.py);
 4. forecast the next ``horizon`` days, turn them into the ranked stock alerts, and log it all:
    each member's scores and seconds, the blend's weights, the forecasts, the plots. The model
@@ -103,7 +106,8 @@ def train_forecast(settings: Settings, config: ForecastConfig | None = None, pol
     seconds = {"load": time.perf_counter() - started}
     started = time.perf_counter()
     try:
-        fitted = fit_demand_panel(panel, config.horizon, config.folds, on_step=on_step)
+        fitted = fit_demand_panel(panel, config.horizon, config.folds, on_step=on_step,
+                                  levels={"store": pairs["store_id"].to_numpy(), "chain": np.full(len(pairs), "all")})
     except ValueError as exc:
         raise ForecastTrainingError(str(exc)) from exc
     seconds["pool"] = time.perf_counter() - started
@@ -207,6 +211,10 @@ def _log_run(run, last: pd.Timestamp, config: ForecastConfig, policy: StockPolic
                        "series": len(pairs), "members": ",".join(n for n in fitted.scores.index if n != "ensemble")})
     tag_backtest(config_hash(config), key)
     mlflow.set_tag("weights", json.dumps(fitted.weights))
+    reconciliation = fitted.auto.reconciliation
+    mlflow.set_tag("reconciliation", reconciliation.choice)
+    reconciliation.candidates.to_csv(folder / "reconciliation.csv")
+    fitted.levels().to_parquet(folder / "level_forecasts.parquet")
     for row in summary.itertuples(index=False):
         for metric in ("rmsse", "wape", "bias", "coverage"):
             value = getattr(row, metric)
@@ -217,7 +225,8 @@ def _log_run(run, last: pd.Timestamp, config: ForecastConfig, policy: StockPolic
     (folder / "weights.json").write_text(json.dumps(fitted.weights, indent=2))
     curves = backtest_curves(fitted, at_levels, pairs)
     curves.to_parquet(folder / "backtest_forecasts.parquet")
-    for name in ("backtest_scores.csv", "weights.json", "backtest_forecasts.parquet"):
+    mlflow.log_artifact(str(folder / "level_forecasts.parquet"))
+    for name in ("backtest_scores.csv", "weights.json", "backtest_forecasts.parquet", "reconciliation.csv"):
         mlflow.log_artifact(str(folder / name), "backtest")
     mlflow.log_figure(forecast_plot(curves), "plots/forecast_vs_actual.png")
     mlflow.log_figure(coverage_plot(summary), "plots/coverage.png")

@@ -220,3 +220,63 @@ def test_fit_traffic_forecasts_open_hours_with_their_peaks():
     truth = size * PROFILE[forecast["hour_start"].dt.hour]
     assert np.abs(forecast["p50"] - truth).sum() / truth.sum() < 0.12
     assert fitted.scores["wape"]["ensemble"] <= fitted.scores["wape"].drop("ensemble").min() + 1e-9
+
+
+@pytest.fixture(scope="module")
+def fitted_stores():
+    """The daily history split into two stores of twelve series each."""
+    history, levels = daily_history(seed=8)
+    store = np.where(history["series_id"].str[1:].astype(int) < 12, "A", "B")
+    return fit_demand(history.assign(store_id=store), freq="D", horizon=14), levels
+
+
+def test_store_and_chain_totals_add_up_and_get_their_own_calibrated_intervals(fitted_stores):
+    fitted, levels = fitted_stores
+    series, totals = fitted.predict(), fitted.levels()
+    assert set(totals["level"]) == {"store", "chain"} and set(totals["group"]) == {"A", "B", "all"}
+    store = np.where(series["series_id"].str[1:].astype(int) < 12, "A", "B")
+    summed = series.groupby([store, "date"])["p50"].sum()
+    by_store = totals[totals["level"] == "store"].set_index(["group", "date"])["p50"]
+    np.testing.assert_allclose(by_store.loc[summed.index].to_numpy(), summed.to_numpy(), rtol=1e-9)
+    chain = totals[totals["level"] == "chain"].set_index("date")
+    np.testing.assert_allclose(chain["p50"].to_numpy(), series.groupby("date")["p50"].sum().to_numpy(), rtol=1e-9)
+    # the planted mean of each store's total, and fresh draws of it: the total's own P10–P90 holds ~80%
+    weekday = WEEKDAY[totals["date"].dt.day_of_week]
+    planted = {"A": sum(v for k, v in levels.items() if int(k[1:]) < 12), "all": sum(levels.values())}
+    planted["B"] = planted["all"] - planted["A"]
+    mean = totals["group"].map(planted) * weekday
+    open_days = weekday > 0
+    error = np.abs(totals.loc[open_days, "p50"] - mean[open_days]).sum() / mean[open_days].sum()
+    assert error < 0.08, f"totals stray {error:.1%} from the planted mean"
+    draws = np.random.default_rng(4).poisson(np.repeat(mean[open_days].to_numpy()[None], 50, axis=0))
+    inside = (draws >= totals.loc[open_days, "p10"].to_numpy()) & (draws <= totals.loc[open_days, "p90"].to_numpy())
+    assert 0.6 <= inside.mean() <= 0.97, f"store and chain P10–P90 hold {inside.mean():.0%} of fresh totals"
+
+
+def test_the_reconciliation_is_chosen_by_the_backtest_and_never_costs_the_series(fitted_stores):
+    reconciliation = fitted_stores[0].auto.reconciliation
+    table = reconciliation.candidates
+    assert {"bottom_up", "store 50%", "store 100%", "chain 50%", "chain 100%"} == set(table.index)
+    assert list(table.columns) == ["series", "store", "chain"]
+    chosen = table.loc[reconciliation.choice]
+    assert chosen["series"] <= table.loc["bottom_up", "series"]
+    eligible = table[table["series"] <= table.loc["bottom_up", "series"]]
+    relative = (eligible[["store", "chain"]] / table.loc["bottom_up", ["store", "chain"]]).mean(axis=1)
+    assert relative.loc[reconciliation.choice] == relative.min()
+    # the ensemble's backtest is the reconciled one: what the scores and the gate read
+    assert fitted_stores[0].auto.blend is not None
+
+
+def test_scaling_to_a_total_keeps_each_series_share():
+    from models.reconcile import scaled
+
+    series = np.array([[1.0, 2.0], [3.0, 2.0], [5.0, 0.0]])  # series × step
+    groups = np.array([0, 0, 1])
+    total = np.array([[8.0, 8.0], [30.0, 3.0]])  # group × step
+    out = scaled(series, groups, total, weight=1.0)
+    np.testing.assert_allclose(out[:2].sum(axis=0), [8.0, 8.0])
+    np.testing.assert_allclose(out[0] / out[1], series[0] / series[1])
+    # a group forecast at 0 stays 0 (no share to scale); ×4 at most when the total is far above
+    np.testing.assert_allclose(out[2], [20.0, 0.0])
+    half = scaled(series, groups, total, weight=0.5)
+    np.testing.assert_allclose(half[:2].sum(axis=0), [6.0, 6.0])

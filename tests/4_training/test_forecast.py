@@ -132,10 +132,13 @@ def test_training_logs_registers_gates_and_the_champion_predicts(warehouse):
     assert first.promoted and first.reason == "no champion yet"
     summary = first.summary.set_index(["level", "model"])
     assert {"sku_store", "store", "chain"} == set(summary.index.get_level_values(0))
-    members = set(summary.index.get_level_values(1)) - {"ensemble"}
+    members = set(summary.loc["sku_store"].index) - {"ensemble"}
     assert {"lightgbm", "auto_ets", "adida", "tsb", "seasonal_naive", "window_average_28"} <= members
     ours = summary.loc[("sku_store", "ensemble")]
     assert ours["rmsse"] <= min(summary.loc[("sku_store", m), "rmsse"] for m in members) + 1e-9
+    # the stores' and the chain's totals have a pool of their own, and calibrated intervals
+    assert {"auto_ets_on_totals", "seasonal_naive_on_totals"} <= set(summary.loc["store"].index)
+    assert all(0.6 < summary.loc[(level, "ensemble"), "coverage"] <= 1 for level in ("store", "chain"))
     assert ours["rmsse"] < 0.9 * summary.loc[("sku_store", "seasonal_naive"), "rmsse"]
     assert 0.7 < ours["coverage"] < 0.9
     assert all(abs(sum(w.values()) - 1) < 1e-9 for w in first.weights.values())
@@ -156,6 +159,14 @@ def test_training_logs_registers_gates_and_the_champion_predicts(warehouse):
     champion = client.get_model_version_by_alias(MODEL_NAME, "champion")
     assert str(champion.version) == weekly.version
     run = client.get_run(again.run_id)
+    assert run.data.tags["reconciliation"].split()[0] in {"bottom_up", "store", "chain"}
+    totals = pd.read_parquet(mlflow.artifacts.download_artifacts(run_id=again.run_id,
+                                                                artifact_path="level_forecasts.parquet"))
+    assert set(totals["level"]) == {"store", "chain"}
+    assert ((totals["p10"] <= totals["p50"]) & (totals["p50"] <= totals["p90"])).all()
+    store_sum = again.forecast.groupby(["store_id", "date"])["mean"].sum()
+    store_totals = totals[totals["level"] == "store"].set_index(["group", "date"])["mean"]
+    np.testing.assert_allclose(store_totals.loc[store_sum.index].to_numpy(), store_sum.to_numpy(), rtol=1e-6)
     assert run.data.metrics["sku_store.ensemble.rmsse"] == pytest.approx(again.summary.set_index(
         ["level", "model"]).loc[("sku_store", "ensemble"), "rmsse"])
     assert {"seconds.lightgbm", "seconds.auto_ets", "chain.ensemble.rmsse"} <= set(run.data.metrics)
