@@ -337,32 +337,45 @@ class LiveFigures:
         return [{"date": d, "units": int(u), "on_hand": None if pd.isna(h) else int(h)}
                 for d, u, h in zip(rows["date"], rows["units"], rows["on_hand"])]
 
-    def focus_categories(self, seller_id: str) -> list[str]:
-        """The categories making up 80% of the seller's sales in the published window, biggest first."""
+    def category_shares(self, seller_id: str) -> dict[str, float]:
+        """Each category's share of the seller's sales in the published window, biggest first."""
         published = self.published
         published.seller(seller_id)
         mix: dict[str, float] = {}
         for line in published.seller_lines.get(seller_id, ()):
             mix[line.category] = mix.get(line.category, 0.0) + line.revenue
         total = sum(v for v in mix.values() if v > 0)
+        if total <= 0:
+            return {}
+        return {c: v / total for c, v in sorted(mix.items(), key=lambda kv: -kv[1]) if v > 0}
+
+    def focus_categories(self, seller_id: str) -> list[str]:
+        """The categories making up 80% of the seller's sales in the published window, biggest first."""
         focus, running = [], 0.0
-        for category, revenue in sorted(mix.items(), key=lambda kv: -kv[1]):
-            if total <= 0 or revenue <= 0 or running >= 0.8 * total:
+        for category, share in self.category_shares(seller_id).items():
+            if running >= 0.8:
                 break
             focus.append(category)
-            running += revenue
+            running += share
         return focus
 
     def high_margin(self, seller_id: str | None, k: int) -> list[dict]:
-        """The best-margin products, within the categories the seller sells most (those making up
-        80% of their last 90 days); the whole catalogue when there is no seller or no history."""
+        """The products worth most margin to push: within the categories the seller sells most
+        (those making up 80% of their last 90 days), ranked by margin in R$ per unit × the
+        category's share of the seller's sales, since a seller sells more of what they already
+        sell (the whole catalogue by margin per unit when there is no seller or no history).
+        A percentage alone ranks a R$ 5 lip balm with a R$ 200 perfume, and ties everywhere."""
         products = self.published.frames["products"].dropna(subset=["margin_pct"])
-        focus = self.focus_categories(seller_id) if seller_id is not None else []
+        shares = self.category_shares(seller_id) if seller_id is not None else {}
+        focus = self.focus_categories(seller_id) if shares else []
         chosen = products[products["category"].isin(focus)] if focus else products
-        chosen = chosen.assign(margin_value=chosen["price"] - chosen["cost"])
-        chosen = chosen.sort_values(["margin_pct", "margin_value"], ascending=False).head(k)
+        share = chosen["category"].map(shares).astype(float) if focus else pd.Series(1.0, index=chosen.index)
+        chosen = chosen.assign(margin_value=chosen["price"] - chosen["cost"], share=share)
+        chosen = chosen.assign(score=chosen["margin_value"] * chosen["share"])
+        chosen = chosen.sort_values(["score", "margin_pct", "sku"], ascending=[False, False, True]).head(k)
         return [{"sku": r.sku, "name": r.name, "category": r.category, "brand": r.brand, "price": round(r.price, 2),
                  "margin_pct": round(r.margin_pct, 1), "margin_value": round(r.margin_value, 2),
+                 "category_share_pct": round(100 * r.share, 1) if focus else None,
                  "in_your_categories": bool(focus)} for r in chosen.itertuples(index=False)]
 
     def promotions(self, store_id: str, seller_id: str | None) -> list[dict]:

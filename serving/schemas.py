@@ -197,6 +197,7 @@ class MarginProduct(BaseModel):
     price: float
     margin_pct: float
     margin_value: float
+    category_share_pct: float | None = None  # the category's share of the seller's sales (None: no seller)
     in_your_categories: bool
 
 

@@ -55,6 +55,7 @@ COMMANDS: dict[str, Command] = {
     "silenciar": Command(("manager",), "ligar ou desligar os avisos automáticos", "_mute"),
     "ajuda": Command(("seller", "manager", "analyst", "admin"), "esta lista", "_help"),
 }
+ROLE_NAMES = {"seller": "vendedores", "manager": "gerentes", "analyst": "analistas", "admin": "administradores"}
 NOT_LINKED = ("Olá! Sou o assistente de vendas da CosmeticCo. Este chat ainda não está ligado a ninguém da equipe: "
               "peça um código ao seu gerente e envie /start CÓDIGO.")
 SERVICE_DOWN = "⚠️ O sistema está fora do ar ou lento agora. Tente de novo em instantes."
@@ -85,8 +86,11 @@ class Assistant:
             if chat is None:
                 return [Reply(NOT_LINKED)]
             known = COMMANDS.get(command)
-            if known is None or chat.role not in known.roles:
+            if known is None:
                 return [Reply("Não conheço esse comando. Veja o que posso fazer:"), *self._help(chat, "")]
+            if chat.role not in known.roles:
+                return [Reply(f"O /{command} é para {' e '.join(ROLE_NAMES[r] for r in known.roles)}. "
+                              "Veja o que você pode usar:"), *self._help(chat, "")]
             return getattr(self, known.run)(chat, args.strip())
         except ServiceDown as exc:
             log.warning("service down for %s: %s", command, exc)
@@ -199,10 +203,15 @@ class Assistant:
         products = self.api.call("high_margin", chat.token, **body)["products"]
         if not products:
             return [Reply("Ainda não há margens calculadas para o catálogo.")]
-        where = "nas suas categorias" if products[0]["in_your_categories"] else "do catálogo"
-        lines = [f"💎 Melhores margens {where}:"]
-        lines += [f"{n}. {p['name']} — {fmt.money(p['price'])}, margem {fmt.pct(p['margin_pct'], 0)} "
-                  f"({fmt.money(p['margin_value'])} por unidade)" for n, p in enumerate(products, 1)]
+        if products[0]["in_your_categories"]:
+            lines = ["💎 O que mais rende para você: margem por unidade × o quanto você já vende da categoria"]
+            lines += [f"{n}. {p['name']} — {fmt.money(p['margin_value'])} de margem por unidade "
+                      f"({fmt.pct(p['margin_pct'], 0)} de {fmt.money(p['price'])}); {p['category']} é "
+                      f"{fmt.pct(p['category_share_pct'], 0)} das suas vendas" for n, p in enumerate(products, 1)]
+        else:
+            lines = ["💎 Maior margem por unidade vendida, no catálogo:"]
+            lines += [f"{n}. {p['name']} — {fmt.money(p['margin_value'])} por unidade "
+                      f"({fmt.pct(p['margin_pct'], 0)} de {fmt.money(p['price'])})" for n, p in enumerate(products, 1)]
         return [Reply("\n".join(lines))]
 
     def _promotions(self, chat: Chat, _args: str) -> list[Reply]:

@@ -151,7 +151,8 @@ def test_a_managers_commands_carry_their_stores_figures(bot):
     assert comparison["store_name"] in ranking and "Faturamento" in ranking
     assert "Escala para amanhã (01/11)" in escala and "Picos:" in escala
     assert report.startswith("📋 Relatório do dia 31/10 — loja L001") and team[0]["name"] in report
-    assert "Não conheço esse comando" in ask(telegram, 4001, "/vendas", 2)[0].text  # a seller's command
+    assert ask(telegram, 4001, "/vendas", 2)[0].text.startswith("O /vendas é para vendedores.")  # a seller's command
+    assert "Não conheço esse comando" in ask(telegram, 4001, "/vendass", 2)[0].text
 
 
 def test_the_daily_report_and_new_stock_risks_are_pushed_at_their_time(bot):

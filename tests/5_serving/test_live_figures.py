@@ -92,7 +92,11 @@ def test_team_comparison_and_margins(published):
     assert [s.seller_id for s in team] == ["V2", "V1"]  # best attainment first
     with pytest.raises(UnknownError, match="unknown store 'L9'"):
         live.team_summary("L9")
-    assert live.high_margin(None, 3)[0]["sku"] == "P1"  # R$ 50 over R$ 20: 60%, the best margin
+    # the catalogue by margin per unit: the perfume's R$ 40 (40%) before the lipstick's R$ 30 (60%)
+    assert [p["sku"] for p in live.high_margin(None, 3)] == ["P2", "P1", "P3"]
+    # V2: lipstick and perfume are 45% of their sales each, shampoo 9% (outside the 80% that matter)
+    bruno = live.high_margin("V2", 5)
+    assert [(p["sku"], p["category_share_pct"]) for p in bruno] == [("P2", 45.5), ("P1", 45.5)]
     mine = live.high_margin("V3", 5)  # V3 only sells perfume
     assert [p["sku"] for p in mine] == ["P2"] and mine[0]["in_your_categories"]
     comparison = live.store_comparison("L1")  # data through 09/03: February is the last full month
