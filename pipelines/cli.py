@@ -383,7 +383,8 @@ def dashboard(port: Annotated[int | None, typer.Option(help="Overrides VITRINE_D
     console.print(f"Dashboard on http://127.0.0.1:{chosen} (the API at {settings.api_url})…")
     raise typer.Exit(subprocess.call(
         [sys.executable, "-m", "streamlit", "run", str(app_file), "--server.headless", "true", "--server.address",
-         "127.0.0.1", "--server.port", str(chosen), "--browser.gatherUsageStats", "false"],
+         "127.0.0.1", "--server.port", str(chosen), "--browser.gatherUsageStats", "false",
+         "--client.toolbarMode", "viewer"],  # no Deploy button or developer menu for store teams
         env={**os.environ, "VITRINE_HOME": str(settings.home.resolve())}))
 
 

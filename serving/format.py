@@ -4,28 +4,59 @@ from __future__ import annotations
 
 from datetime import date
 
+import pandas as pd
+
 MONTHS = ("janeiro", "fevereiro", "março", "abril", "maio", "junho", "julho", "agosto", "setembro", "outubro",
           "novembro", "dezembro")
 
 
+UNKNOWN = "–"
+
+
+def unknown(value: object) -> bool:
+    """None, NaN and NaT: what a screen shows as "–", never as nan or None."""
+    return value is None or (not isinstance(value, str) and bool(pd.isna(value)))
+
+
+def number(value: float | None, digits: int = 0) -> str:
+    """A dot for thousands and a comma for decimals: 1.234 and 12,5."""
+    if unknown(value):
+        return UNKNOWN
+    text = f"{abs(float(value)):,.{digits}f}".replace(",", "_").replace(".", ",").replace("_", ".")
+    return f"{'-' if float(value) < 0 and text.strip('0,.') else ''}{text}"
+
+
 def money(value: float | None) -> str:
     """R$ with a dot for thousands and a comma for cents; "–" when unknown."""
-    if value is None:
-        return "–"
-    text = f"{abs(value):,.2f}".replace(",", "_").replace(".", ",").replace("_", ".")
-    return f"{'-' if value < 0 else ''}R$ {text}"
+    if unknown(value):
+        return UNKNOWN
+    text = number(abs(float(value)), 2)
+    return f"{'-' if float(value) < 0 else ''}R$ {text}"
+
+
+def money_short(value: float | None) -> str:
+    """Money for a tile, short enough to fit a phone: R$ 131,3 mil; R$ 1,2 mi; R$ 950,00."""
+    if unknown(value):
+        return UNKNOWN
+    size = abs(float(value))
+    sign = "-" if float(value) < 0 else ""
+    if size >= 1e6:
+        return f"{sign}R$ {number(size / 1e6, 1)} mi"
+    if size >= 1e4:
+        return f"{sign}R$ {number(size / 1e3, 1)} mil"
+    return money(value)
 
 
 def pct(value: float | None, digits: int = 1) -> str:
-    if value is None:
-        return "–"
-    return f"{value:.{digits}f}".replace(".", ",") + "%"
+    if unknown(value):
+        return UNKNOWN
+    return number(value, digits) + "%"
 
 
 def day(value: date | str | None) -> str:
     """dd/mm."""
-    if value is None:
-        return "–"
+    if unknown(value):
+        return UNKNOWN
     value = date.fromisoformat(str(value)[:10]) if not isinstance(value, date) else value
     return f"{value:%d/%m}"
 

@@ -132,6 +132,11 @@ class Settings(BaseSettings):
         return self.home.resolve() / "service.db"
 
     @property
+    def dashboard_db(self) -> Path:
+        """The dashboard's sign-ins, so a refresh keeps the user signed in (serving/dashboard/sessions.py)."""
+        return self.home.resolve() / "dashboard.db"
+
+    @property
     def bot_dir(self) -> Path:
         """The bot's chats (``bot.db``, with each chat's token) and the console's log."""
         return self.home.resolve() / "bot"

@@ -11,6 +11,7 @@ import streamlit as st
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))  # `streamlit run` puts only this folder on the path
 
+from serving.dashboard import sessions  # noqa: E402
 from serving.dashboard.client import sign_in  # noqa: E402
 from warehouse.local_files import keep_private  # noqa: E402
 from warehouse.settings import load_settings  # noqa: E402
@@ -25,6 +26,8 @@ PAGES = {  # file, title, icon, roles
     "modelos": ("Modelos", "🧪", ("analyst", "admin")),
 }
 
+ROLES = {"seller": "vendedor", "manager": "gerente", "analyst": "analista", "admin": "administrador"}
+
 
 def login() -> None:
     st.title("Vitrine — painel da loja")
@@ -33,20 +36,35 @@ def login() -> None:
         token = st.text_input("Token", type="password")
         if st.form_submit_button("Entrar") and token:
             if sign_in(token):
+                st.session_state["session_id"] = sessions.open_session(settings, token.strip())
                 st.rerun()
             st.error("Token inválido ou revogado.")
 
 
 def sign_out() -> None:
+    if "session_id" in st.session_state:
+        sessions.close_session(settings, st.session_state["session_id"])
     st.session_state.clear()
+    st.query_params.clear()
     st.cache_data.clear()
-    st.rerun()
+
+
+def resume(session_id: str) -> dict | None:
+    """The user of a session still open (a refresh, a bookmarked address), signed in again."""
+    token = sessions.token_of(settings, session_id)
+    found = sign_in(token) if token else None
+    if found is not None:
+        st.session_state["session_id"] = session_id
+    return found
 
 
 keep_private()
+settings = load_settings()
 st.set_page_config(page_title="Vitrine", page_icon="🛍️", layout="wide")
 user = st.session_state.get("user")
-kiosk = load_settings().dashboard_token
+if user is None and st.query_params.get("s"):
+    user = resume(st.query_params["s"])
+kiosk = settings.dashboard_token
 if user is None and kiosk:
     user = sign_in(kiosk)
     if user is None:
@@ -57,7 +75,10 @@ if user is None:
 else:
     pages = [st.Page(HERE / "views" / f"{name}.py", title=title, icon=icon, url_path=name)
              for name, (title, icon, roles) in PAGES.items() if user["role"] in roles]
+    if "session_id" in st.session_state:  # every page keeps the session in its address, so F5 keeps it
+        st.query_params["s"] = st.session_state["session_id"]
     with st.sidebar:
-        st.markdown(f"**{user['name']}** · {user['role']}" + (f" · loja {user['store_id']}" if user["store_id"] else ""))
+        st.markdown(f"**{user['name']}** · {ROLES.get(user['role'], user['role'])}"
+                    + (f" · loja {user['store_id']}" if user["store_id"] else ""))
         st.button("Sair", on_click=sign_out)
     st.navigation(pages).run()

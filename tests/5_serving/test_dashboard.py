@@ -5,6 +5,8 @@ test_dashboard_browser.py."""
 
 from __future__ import annotations
 
+import re
+
 import pandas as pd
 import pytest
 from streamlit.testing.v1 import AppTest
@@ -21,6 +23,7 @@ def dashboard(service, monkeypatch):
     settings, url, tokens = service
     monkeypatch.setenv("VITRINE_SERVICE_URL", url)
     monkeypatch.delenv("VITRINE_DASHBOARD_TOKEN", raising=False)
+    monkeypatch.setenv("VITRINE_HOME", str(settings.home))  # as `vitrine dashboard` runs it
 
     def signed_in(token: str, page: str | None = None) -> AppTest:
         at = AppTest.from_file(APP, default_timeout=60)
@@ -54,28 +57,31 @@ def test_estoque_counts_the_risks_and_offers_the_order(dashboard):
     alerts = call(url, "stock_alerts", tokens["manager"], store_id="L001", limit=500).json()["alerts"]
     risky = [a for a in alerts if a["stockout_probability"] >= 0.5]
     assert at.title[0].value == "📦 Estoque — loja L001"
-    assert at.metric[0].value == str(len(risky))
+    assert at.metric[0].value == fmt.number(len(risky))
     shown = at.dataframe[0].value
-    assert list(shown["sku"]) == [a["sku"] for a in risky]
+    assert list(shown["SKU"]) == [a["sku"] for a in risky]
+    assert list(shown["Risco de faltar"]) == [fmt.pct(a["stockout_probability"] * 100, 0) for a in risky]
     first = risky[0]
-    assert at.metric[1].value == f"{first['on_hand']:g} un." and at.metric[3].value == f"{first['order_quantity']} un."
+    assert at.metric[1].value == f"{fmt.number(first['on_hand'])} un."
+    assert at.metric[3].value == f"{fmt.number(first['order_quantity'])} un."
     at.slider[0].set_value(95).run()  # a stricter filter shows fewer
-    assert at.metric[0].value == str(sum(a["stockout_probability"] >= 0.95 for a in alerts))
+    assert at.metric[0].value == fmt.number(sum(a["stockout_probability"] >= 0.95 for a in alerts))
 
 
 def test_metas_and_lojas_show_the_services_figures(dashboard):
     settings, url, tokens, signed_in = dashboard
     team = call(url, "team_summary", tokens["manager"], store_id="L001").json()["sellers"]
     at = signed_in(tokens["manager"], "metas")
-    assert at.metric[0].value == fmt.money(sum(s["sales_month"] for s in team))
-    assert at.metric[2].value == fmt.money(sum(s["commission_accrued"] for s in team))
-    assert list(at.dataframe[0].value["name"]) == [s["name"] for s in team]
+    assert at.metric[0].value == fmt.money_short(sum(s["sales_month"] for s in team))
+    assert at.metric[2].value == fmt.money_short(sum(s["commission_accrued"] for s in team))
+    assert list(at.dataframe[0].value["Vendedor"]) == [s["name"] for s in team]
+    assert list(at.dataframe[0].value["Vendas no mês"]) == [fmt.money(s["sales_month"]) for s in team]
 
     comparison = call(url, "store_comparison", tokens["manager"], store_id="L001").json()
     at.switch_page("views/lojas.py").run()
     assert not at.exception
     revenue = next(k for k in comparison["kpis"] if k["kpi"] == "revenue")
-    assert at.metric[0].label == "Faturamento" and at.metric[0].value == fmt.money(revenue["store"])
+    assert at.metric[0].label == "Faturamento" and at.metric[0].value == fmt.money_short(revenue["store"])
     assert comparison["store_name"] in at.title[0].value
 
 
@@ -95,7 +101,7 @@ def test_cross_sell_builds_a_basket_and_shows_the_suggestions(dashboard):
     at.button(key="add-P00001").click().run()
     expected = call(url, "cross_sell", tokens["manager"], basket=["P00001"], store_id="L001", k=5).json()["suggestions"]
     suggestions = at.dataframe[0].value
-    assert list(suggestions["name"]) == [s["name"] for s in expected]
+    assert list(suggestions["Produto"]) == [s["name"] for s in expected]
     pairs = call(url, "strong_pairs", tokens["manager"], store_id="L001", k=15).json()["pairs"]
     assert len(at.dataframe) == 2 and len(at.dataframe[1].value) == len(pairs) > 0
 
@@ -134,3 +140,50 @@ def test_the_underperforming_products_are_the_chains_best_selling_less_here(serv
     assert not flagged.empty and (flagged["store_share_pct"] < flagged["chain_share_pct"] / 2).all()
     user, _ = auth.add_user(settings, "Tela", "manager", store_id="L001")
     assert call(url, "me", auth.add_token(settings, user.user_id, "tela")).json()["name"] == "Tela"
+
+
+PAGES_BY_ROLE = {"manager": ["estoque", "escala", "cross_sell", "metas", "lojas"], "analyst": ["modelos"]}
+RAW_NUMBER = re.compile(r"-?\d{4,}([.,]\d+)?|-?\d+\.\d{1,2}")  # 1234 or 12.5: not how Brazilians write numbers
+UNTRANSLATED = ("nan", "None", "never", "NaN", "Choose options", "Page not found")
+
+
+def test_every_page_writes_numbers_the_brazilian_way_and_never_nan_or_english(dashboard):
+    settings, url, tokens, signed_in = dashboard
+    for role, pages in PAGES_BY_ROLE.items():
+        at = signed_in(tokens[role])
+        for page in pages:
+            at.switch_page(f"views/{page}.py").run()
+            assert not at.exception, (page, [e.value for e in at.exception])
+            texts = [m.value for m in at.metric] + [m.value for m in at.markdown] + [c.value for c in at.caption]
+            texts += [str(o) for box in at.multiselect for o in [box.placeholder]]
+            for frame in [d.value for d in at.dataframe]:
+                for column in frame.columns:
+                    cells = [str(v) for v in frame[column]]
+                    texts += cells
+                    if column not in ("SKU", "Versão", "Produto", "Quem leva", "Também leva", "Métrica", "Motivo"):
+                        raw = [c for c in cells if RAW_NUMBER.fullmatch(c)]
+                        assert not raw, f"{page}: column {column} shows {raw[:3]}"
+            shown = [t for t in texts if any(re.search(rf"\b{word}\b", t) for word in UNTRANSLATED)]
+            assert not shown, f"{page}: {shown[:3]}"
+
+
+def test_a_refresh_keeps_the_user_signed_in_until_they_sign_out(dashboard):
+    settings, url, tokens, signed_in = dashboard
+    at = signed_in(tokens["manager"], "metas")
+    session = at.query_params["s"]
+    assert session and session not in tokens.values()  # the address holds a session id, not the token
+    again = AppTest.from_file(APP, default_timeout=60)  # F5: a new browser session on the same address
+    again.query_params["s"] = session
+    again.run()
+    assert not again.exception and not again.text_input, "the refresh showed the login page"
+    assert any("Gerente" in m.value or "gerente" in m.value for m in again.sidebar.markdown)
+    again.sidebar.button[0].click().run()  # Sair
+    assert again.text_input and "s" not in again.query_params
+    after = AppTest.from_file(APP, default_timeout=60)
+    after.query_params["s"] = session
+    after.run()
+    assert after.text_input, "a closed session still signs in"
+    forged = AppTest.from_file(APP, default_timeout=60)
+    forged.query_params["s"] = "not-a-session"
+    forged.run()
+    assert forged.text_input and not forged.exception

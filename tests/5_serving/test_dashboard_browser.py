@@ -4,6 +4,7 @@ render its title with no exception text, and its screenshot is kept under test-o
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 import time
 
@@ -18,29 +19,35 @@ SCREENSHOTS = REPO / "test-output" / "screenshots"
 PAGES = {"estoque": "Estoque", "escala": "Escala", "cross_sell": "Cross-sell", "metas": "Metas e comissões",
          "lojas": "CosmeticCo", "modelos": "Modelos"}
 BROKEN = ("Traceback", "Exception", "Error:", "fora do ar", "não vale", "Não foi possível", "Page not found")
+NOT_PT_BR = re.compile(r"\b(nan|NaN|None|never|Deploy|Choose options)\b")
+
+
+def start_dashboard(settings, url: str, extra_env: dict[str, str]):
+    """`vitrine dashboard` on a free port over the service at ``url``; returns (process, address)."""
+    port = free_port()
+    log = (settings.home / f"dashboard-{port}.log").open("w")
+    process = subprocess.Popen([*VITRINE, "dashboard", "--port", str(port), "--home", str(settings.home)],
+                               stdout=log, stderr=subprocess.STDOUT, start_new_session=True, cwd=REPO,
+                               env={"PATH": os.environ["PATH"], "HOME": os.environ.get("HOME", "/tmp"),
+                                    "VITRINE_SERVICE_URL": url, **extra_env})
+    address = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 60
+    while True:
+        try:
+            if httpx.get(f"{address}/_stcore/health", timeout=2).status_code == 200:
+                return process, address
+        except httpx.HTTPError:
+            pass
+        assert process.poll() is None and time.monotonic() < deadline, (settings.home / f"dashboard-{port}.log").read_text()
+        time.sleep(0.5)
 
 
 @pytest.fixture(scope="module")
 def dashboard_server(service):
     settings, url, _ = service
     user, _ = auth.add_user(settings, "Tela Analista", "analyst")
-    port = free_port()
-    log = (settings.home / "dashboard.log").open("w")
-    process = subprocess.Popen([*VITRINE, "dashboard", "--port", str(port), "--home", str(settings.home)],
-                               stdout=log, stderr=subprocess.STDOUT, start_new_session=True, cwd=REPO,
-                               env={"PATH": os.environ["PATH"], "HOME": os.environ.get("HOME", "/tmp"),
-                                    "VITRINE_SERVICE_URL": url,
-                                    "VITRINE_DASHBOARD_TOKEN": auth.add_token(settings, user.user_id, "browser test")})
-    address = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 60
-    while True:
-        try:
-            if httpx.get(f"{address}/_stcore/health", timeout=2).status_code == 200:
-                break
-        except httpx.HTTPError:
-            pass
-        assert process.poll() is None and time.monotonic() < deadline, (settings.home / "dashboard.log").read_text()
-        time.sleep(0.5)
+    process, address = start_dashboard(settings, url, {
+        "VITRINE_DASHBOARD_TOKEN": auth.add_token(settings, user.user_id, "browser test")})
     browser = Browser()
     yield address, browser
     browser.close()
@@ -54,4 +61,22 @@ def test_every_page_renders_in_chromium_without_an_exception(dashboard_server):
         assert seconds < 60, f"{path} never settled: {text[-500:]}"
         assert title in text, f"{path}: {text[:500]}"
         assert not [b for b in BROKEN if b in text], f"{path}: {text[:2000]}"
+        assert not NOT_PT_BR.search(text), f"{path} shows {NOT_PT_BR.search(text).group()!r}: {text[:2000]}"
         assert (SCREENSHOTS / f"{path}.png").stat().st_size > 10_000
+
+
+def test_a_reload_with_the_session_in_the_address_stays_signed_in(service, dashboard_server):
+    """No kiosk token here: the address's session (what signing in puts there) is what signs in."""
+    from serving.dashboard import sessions
+
+    settings, url, tokens = service
+    _, browser = dashboard_server
+    process, address = start_dashboard(settings, url, {})
+    try:
+        session = sessions.open_session(settings, tokens["manager"])
+        text, _ = browser.visit(f"{address}/metas?s={session}", SCREENSHOTS / "reload.png")
+        assert "Metas e comissões" in text and "Entrar" not in text, text[:1000]
+        text, _ = browser.visit(f"{address}/metas?s=forged", SCREENSHOTS / "reload-forged.png")
+        assert "Entrar" in text and "Metas e comissões" not in text, text[:1000]
+    finally:
+        stop(process)

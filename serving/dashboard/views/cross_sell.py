@@ -8,7 +8,7 @@ import streamlit as st
 
 from serving import format as fmt
 from serving.dashboard.client import get
-from serving.dashboard.widgets import store_picker
+from serving.dashboard.widgets import show_table, store_picker
 
 store = store_picker()
 st.title(f"🛍️ Cross-sell — loja {store}")
@@ -38,10 +38,10 @@ else:
     answer = get("cross_sell", basket=list(basket), store_id=store, k=5)
     st.subheader("Ofereça também")
     if answer["suggestions"]:
-        st.dataframe(pd.DataFrame(answer["suggestions"])[["name", "reason", "margin", "sku"]], hide_index=True,
-                     width="stretch", column_config={
-                         "name": "Produto", "reason": "Por quê", "sku": "SKU",
-                         "margin": st.column_config.NumberColumn("Margem", format="percent")})
+        suggestions = pd.DataFrame(answer["suggestions"])
+        show_table(suggestions.assign(margin=suggestions["margin"] * 100), {
+            "name": ("Produto", "text"), "reason": ("Por quê", "text"), "margin": ("Margem", "pct0"),
+            "sku": ("SKU", "text")})
     else:
         st.info("Sem boa sugestão para esta cesta agora (produtos sem estoque ou sem histórico de compra junto).")
 
@@ -50,8 +50,6 @@ pairs = pd.DataFrame(get("strong_pairs", slow=True, store_id=store, k=15)["pairs
 if pairs.empty:
     st.info("Ainda não há pares comprados juntos o bastante nesta loja.")
 else:
-    st.dataframe(pairs.assign(share=pairs["share_a_with_b"] * 100)[["name_a", "name_b", "baskets", "share", "lift"]],
-                 hide_index=True, width="stretch", column_config={
-                     "name_a": "Quem leva", "name_b": "Também leva", "baskets": "Cestas juntas",
-                     "share": st.column_config.NumberColumn("% das vezes", format="%.0f%%"),
-                     "lift": st.column_config.NumberColumn("Lift", format="%.1f×")})
+    show_table(pairs.assign(share=pairs["share_a_with_b"] * 100), {
+        "name_a": ("Quem leva", "text"), "name_b": ("Também leva", "text"), "baskets": ("Cestas juntas", "int"),
+        "share": ("% das vezes", "pct0"), "lift": ("Lift (×)", "num1")})

@@ -8,7 +8,7 @@ import streamlit as st
 
 from serving import format as fmt
 from serving.dashboard.client import get
-from serving.dashboard.widgets import store_picker
+from serving.dashboard.widgets import show_table, store_picker
 
 store = store_picker()
 st.title(f"👥 Escala — loja {store}")
@@ -44,10 +44,9 @@ if hours["scheduled"].isna().all():
 elif gaps.empty:
     st.success("A escala cobre todas as horas da semana.")
 else:
-    st.dataframe(gaps[["dia", "hour", "sellers_needed", "scheduled", "gap", "sales_at_risk"]].assign(gap=-gaps["gap"]),
-                 hide_index=True, width="stretch", column_config={
-                     "dia": "Dia", "hour": "Hora", "sellers_needed": "Necessários", "scheduled": "Escalados",
-                     "gap": "Faltam", "sales_at_risk": st.column_config.NumberColumn("Vendas em risco (R$)", format="%.2f")})
+    show_table(gaps.assign(gap=-gaps["gap"], hora=[f"{h:02d}h" for h in gaps["hour"]]), {
+        "dia": ("Dia", "text"), "hora": ("Hora", "text"), "sellers_needed": ("Necessários", "int"),
+        "scheduled": ("Escalados", "int"), "gap": ("Faltam", "int"), "sales_at_risk": ("Vendas em risco", "money")})
 st.subheader("Picos")
 peaks = plan["peaks"]
 st.write("\n".join(f"- {fmt.day(p['date'])}: {p['start']:02d}h–{p['end']:02d}h" for p in peaks) or "Nenhum pico previsto.")

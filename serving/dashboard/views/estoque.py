@@ -8,7 +8,7 @@ import streamlit as st
 
 from serving import format as fmt
 from serving.dashboard.client import get
-from serving.dashboard.widgets import store_picker
+from serving.dashboard.widgets import show_table, store_picker
 
 store = store_picker()
 st.title(f"📦 Estoque — loja {store}")
@@ -18,8 +18,8 @@ if alerts.empty:
     st.stop()
 
 left, middle, right = st.columns(3)
-categories = left.multiselect("Categoria", sorted(alerts["category"].unique()))
-brands = middle.multiselect("Marca", sorted(alerts["brand"].unique()))
+categories = left.multiselect("Categoria", sorted(alerts["category"].unique()), placeholder="Todas")
+brands = middle.multiselect("Marca", sorted(alerts["brand"].unique()), placeholder="Todas")
 risk = right.slider("Risco mínimo de faltar (%)", 0, 100, 50, step=5)
 shown = alerts[alerts["stockout_probability"] * 100 >= risk]
 if categories:
@@ -27,18 +27,14 @@ if categories:
 if brands:
     shown = shown[shown["brand"].isin(brands)]
 
-st.metric("SKUs em risco", len(shown), help="com os filtros acima")
+st.metric("SKUs em risco", fmt.number(len(shown)), help="com os filtros acima")
 if shown.empty:
     st.info("Nenhum SKU com esses filtros. Baixe o risco mínimo ou limpe os filtros.")
     st.stop()
-table = shown.assign(risco=shown["stockout_probability"] * 100)[
-    ["sku", "name", "category", "brand", "on_hand", "days_of_cover", "stockout_date", "risco", "order_quantity"]]
-st.dataframe(table, hide_index=True, width="stretch", column_config={
-    "sku": "SKU", "name": "Produto", "category": "Categoria", "brand": "Marca", "on_hand": "Em estoque",
-    "days_of_cover": st.column_config.NumberColumn("Dias de cobertura", format="%.1f"),
-    "stockout_date": st.column_config.DateColumn("Acaba em", format="DD/MM"),
-    "risco": st.column_config.ProgressColumn("Risco de faltar", format="%.0f%%", min_value=0, max_value=100),
-    "order_quantity": "Pedir (un.)"})
+show_table(shown.assign(risco=shown["stockout_probability"] * 100), {
+    "sku": ("SKU", "text"), "name": ("Produto", "text"), "category": ("Categoria", "text"), "brand": ("Marca", "text"),
+    "on_hand": ("Em estoque (un.)", "int"), "days_of_cover": ("Dias de cobertura", "num1"),
+    "stockout_date": ("Acaba em", "day"), "risco": ("Risco de faltar", "pct0"), "order_quantity": ("Pedir (un.)", "int")})
 order = shown[shown["order_quantity"] > 0][["sku", "name", "category", "brand", "on_hand", "order_quantity"]]
 st.download_button("⬇️ Sugestão de pedido (CSV)", order.to_csv(index=False).encode(), f"pedido-{store}.csv", "text/csv",
                    disabled=order.empty)
@@ -50,9 +46,9 @@ chosen = shown[shown["sku"] == sku].iloc[0]
 history = pd.DataFrame(get("sku_history", slow=True, store_id=store, sku=sku)["days"])
 forecast = pd.DataFrame(get("forecast", slow=True, store_id=store, skus=[sku], horizon_days=28)["days"])
 a, b, c = st.columns(3)
-a.metric("Em estoque", f"{chosen['on_hand']:g} un.")
-b.metric("Acaba em", fmt.day(chosen["stockout_date"]) if pd.notna(chosen["stockout_date"]) else "–")
-c.metric("Pedido sugerido", f"{int(chosen['order_quantity'])} un.")
+a.metric("Em estoque", f"{fmt.number(chosen['on_hand'])} un.")
+b.metric("Acaba em", fmt.day(chosen["stockout_date"]))
+c.metric("Pedido sugerido", f"{fmt.number(chosen['order_quantity'])} un.")
 layers = []
 if not history.empty:
     layers.append(alt.Chart(history).mark_bar(opacity=0.5).encode(

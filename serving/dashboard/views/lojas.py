@@ -9,10 +9,10 @@ import streamlit as st
 
 from serving import format as fmt
 from serving.dashboard.client import get
-from serving.dashboard.widgets import store_picker
+from serving.dashboard.widgets import show_table, store_picker
 
 KPIS = {"revenue": "Faturamento", "tickets": "Atendimentos", "avg_ticket": "Ticket médio",
-        "items_per_ticket": "Itens por ticket", "growth_pct": "Crescimento (%)"}
+        "items_per_ticket": "Itens por ticket", "growth_pct": "Crescimento"}
 store = store_picker()
 c = get("store_comparison", slow=True, store_id=store)
 st.title(f"🏆 {c['store_name']} — {fmt.month_name(c['month'])}")
@@ -20,10 +20,10 @@ st.caption(f"Região {c['region'] or '–'} · lojas parecidas: {', '.join(c['si
 kpis = pd.DataFrame(c["kpis"]).assign(indicador=lambda k: k["kpi"].map(KPIS))
 cols = st.columns(len(kpis))
 for col, k in zip(cols, kpis.itertuples()):
-    value = fmt.money(k.store) if k.kpi in ("revenue", "avg_ticket") else (fmt.pct(k.store) if k.kpi == "growth_pct"
-                                                                             else f"{k.store or 0:g}".replace(".", ","))
-    col.metric(k.indicador, value, None if pd.isna(k.gap_pct) else f"{k.gap_pct:+.1f}% vs parecidas".replace(".", ","),
-               help=f"{k.rank}º de {k.stores} lojas" if pd.notna(k.rank) else None)
+    value = {"revenue": fmt.money_short, "avg_ticket": fmt.money, "growth_pct": fmt.pct, "tickets": fmt.number,
+             "items_per_ticket": lambda v: fmt.number(v, 2)}[k.kpi](k.store)
+    gap = None if fmt.unknown(k.gap_pct) else f"{'+' if k.gap_pct >= 0 else ''}{fmt.pct(k.gap_pct)} vs parecidas"
+    col.metric(k.indicador, value, gap, help=f"{int(k.rank)}º de {int(k.stores)} lojas" if pd.notna(k.rank) else None)
 if c["areas_to_improve"]:
     st.warning("A melhorar: " + ", ".join(KPIS.get(a, a) for a in c["areas_to_improve"]))
 else:
@@ -39,16 +39,13 @@ trailing = pd.DataFrame(c["trailing_categories"])
 if trailing.empty:
     st.info("Nenhuma categoria vende bem abaixo da sua participação na rede.")
 else:
-    st.dataframe(trailing, hide_index=True, width="stretch", column_config={
-        "category": "Categoria", "store_share_pct": st.column_config.NumberColumn("Na loja", format="%.1f%%"),
-        "chain_share_pct": st.column_config.NumberColumn("Na rede", format="%.1f%%")})
+    show_table(trailing, {"category": ("Categoria", "text"), "store_share_pct": ("Na loja", "pct"),
+                          "chain_share_pct": ("Na rede", "pct")})
 st.subheader("Produtos abaixo do esperado")
 products = pd.DataFrame(c["underperforming_products"])
 if products.empty:
     st.info("Nenhum dos 100 produtos mais vendidos da rede vende menos da metade do esperado aqui.")
 else:
-    st.dataframe(products[["name", "category", "store_share_pct", "chain_share_pct", "sku"]], hide_index=True,
-                 width="stretch", column_config={
-                     "name": "Produto", "category": "Categoria", "sku": "SKU",
-                     "store_share_pct": st.column_config.NumberColumn("% das vendas da loja", format="%.2f%%"),
-                     "chain_share_pct": st.column_config.NumberColumn("% das vendas da rede", format="%.2f%%")})
+    show_table(products, {"name": ("Produto", "text"), "category": ("Categoria", "text"),
+                          "store_share_pct": ("% das vendas da loja", "pct2"),
+                          "chain_share_pct": ("% das vendas da rede", "pct2"), "sku": ("SKU", "text")})

@@ -10,14 +10,22 @@ import pandas as pd
 import streamlit as st
 
 from serving.dashboard.client import get, post
+from serving.dashboard.widgets import show_table
 
 TITLES = {"stock-forecaster": "Previsão de estoque", "cross-sell": "Cross-sell", "staffing": "Escala"}
+STATES = {"never": "nenhum ainda", "running": "rodando", "succeeded": "concluído", "failed": "falhou"}
+DECISIONS = {"promoted": "promovida", "rejected": "recusada", "kept": "mantida"}
+
+
+def moment(value: str | None) -> str:
+    """An ISO time as 25/11 14:03 (UTC, as the runs record it); "–" when unknown."""
+    return "–" if not value else datetime.fromisoformat(value).strftime("%d/%m %H:%M")
 st.title("🧪 Modelos")
 
 run = get("pipeline_status")
 left, right = st.columns([3, 1])
-left.write(f"Último pipeline pedido pelo painel: **{run['state']}**"
-           + (f" (início {run['started_at']}, fim {run['finished_at'] or '–'})" if run["started_at"] else ""))
+left.write(f"Último pipeline pedido pelo painel: **{STATES.get(run['state'], run['state'])}**"
+           + (f" (início {moment(run['started_at'])}, fim {moment(run['finished_at'])})" if run["started_at"] else ""))
 if right.button("▶️ Rodar o pipeline agora", disabled=run["state"] == "running"):
     run = post("run_pipeline")
     st.cache_data.clear()
@@ -34,12 +42,13 @@ for model in get("models", slow=True)["models"]:
     st.write(f"Campeão: versão **{model['champion']}**")
     metrics = pd.DataFrame(sorted(model["metrics"].items()), columns=["métrica", "valor"])
     with st.expander(f"Métricas do backtest ({len(metrics)})"):
-        st.dataframe(metrics, hide_index=True, width="stretch")
+        show_table(metrics, {"métrica": ("Métrica", "text"), "valor": ("Valor", "num3")})
     for path in model["plots"]:
         plot = get("model_plot", slow=True, name=model["name"], version=model["champion"], path=path)
         st.image(base64.b64decode(plot["png_base64"]), caption=path.split("/")[-1])
     versions = pd.DataFrame(model["versions"])
     versions["criada"] = [datetime.fromtimestamp(ms / 1000, UTC).strftime("%d/%m/%Y %H:%M") for ms in versions["created_at"]]
-    st.dataframe(versions[["version", "criada", "champion", "decision", "reason"]], hide_index=True,
-                 width="stretch", column_config={
-                     "version": "Versão", "champion": "Campeã", "decision": "Decisão do portão", "reason": "Motivo"})
+    versions["campea"] = versions["champion"].map({True: "sim", False: ""})
+    versions["decisao"] = versions["decision"].map(lambda d: DECISIONS.get(d, d))
+    show_table(versions, {"version": ("Versão", "text"), "criada": ("Criada", "text"), "campea": ("Campeã", "text"),
+                          "decisao": ("Decisão do portão", "text"), "reason": ("Motivo", "text")})
