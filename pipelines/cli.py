@@ -46,7 +46,7 @@ def _settings(home: Path | None, url: str | None) -> Settings:
 
 
 def _fail(message: str) -> None:
-    console.print(f"[red]error:[/red] {message}")
+    console.print(f"[red]error:[/red] {message}", soft_wrap=True)  # one line: the terminal wraps it, a grep finds it
     raise typer.Exit(1)
 
 
@@ -607,5 +607,17 @@ def _introduce_demo(settings: Settings) -> None:
     print(token)
 
 
+def main() -> None:
+    """The ``vitrine`` command. A warehouse that cannot be opened (another process holds the
+    embedded one, a server down) is one line saying so, whichever command met it, not a traceback."""
+    from warehouse.clickhouse import WarehouseError
+
+    try:
+        app()
+    except WarehouseError as exc:
+        console.print(f"[red]error:[/red] {exc}", soft_wrap=True)
+        sys.exit(1)
+
+
 if __name__ == "__main__":
-    app()
+    main()

@@ -8,8 +8,13 @@ Schema changes are versioned SQL files in ``warehouse/sql`` applied once, in ord
 
 from __future__ import annotations
 
+import os
 import re
+import sys
+import tempfile
 import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
@@ -76,7 +81,8 @@ def _open(settings: Settings) -> Client:
     keep_private(settings.home.resolve())
     path.mkdir(parents=True, exist_ok=True)
     try:
-        return clickhouse_connect.get_client(dsn=settings.warehouse_url)
+        with engine_stderr_held():
+            return clickhouse_connect.get_client(dsn=settings.warehouse_url)
     except Exception as exc:
         owner = embedded_owner_pid(path)
         if owner is not None or "Code: 36" in str(exc):
@@ -87,6 +93,31 @@ def _open(settings: Settings) -> Client:
                 "(the vitrine service), or point VITRINE_HOME at another folder."
             ) from exc
         raise WarehouseError(f"cannot open the embedded warehouse at {path}: {exc}") from exc
+
+
+@contextmanager
+def engine_stderr_held() -> Iterator[None]:
+    """While the embedded engine opens, what it writes to stderr itself (native code: ``Code: 76.
+    DB::Exception: Cannot lock file …`` when another process holds the folder) goes to a
+    temporary file, replayed on stderr if the open succeeds; on failure the caller's message says
+    it in words instead."""
+    with tempfile.TemporaryFile() as held:
+        sys.stderr.flush()
+        saved = os.dup(2)
+        os.dup2(held.fileno(), 2)
+        failed = False
+        try:
+            yield
+        except BaseException:
+            failed = True
+            raise
+        finally:
+            os.dup2(saved, 2)
+            os.close(saved)
+            held.seek(0)
+            said = held.read().decode(errors="replace")
+            if said and not failed:
+                sys.stderr.write(said)
 
 
 def embedded_owner_pid(path: Path) -> int | None:
