@@ -7,6 +7,7 @@ import signal
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Annotated
 
@@ -443,10 +444,13 @@ def ingest_posted_sales(settings: Settings) -> None:
     live_sales.mark_exported(settings, upto, path)
 
 
-def run_pipeline(settings: Settings, inputs: list[Path], mapping: str, quick: bool = False) -> None:
-    """One pipeline run over one Settings: new files and posted sales in, features, the three models
-    through their champion gates, figures published; the warehouse is closed afterwards for other
-    processes. Plain functions, the same the commands call after reading their options."""
+def run_pipeline(settings: Settings, inputs: list[Path], mapping: str, quick: bool = False,
+                 on_published: Callable[[], None] | None = None) -> None:
+    """One pipeline run over one Settings: new files and posted sales in, features, the figures
+    published, then the three models through their champion gates; the warehouse is closed
+    afterwards for other processes. Plain functions, the same the commands call after reading their
+    options. ``on_published`` runs once the figures are out (the main job starts serving there: the
+    live figures need no model, and each champion is served as it lands)."""
     from features.spark import stop_spark
     from models.crosssell import Rules
     from models.staffing import StaffingPolicy
@@ -463,10 +467,12 @@ def run_pipeline(settings: Settings, inputs: list[Path], mapping: str, quick: bo
             features_step(settings, DEFAULT_SETS, None)
         finally:
             stop_spark()  # its JVM would hold over a gigabyte through the serving hours that follow
+        publish_figures(settings)
+        if on_published:
+            on_published()
         forecast_step(settings, ForecastConfig(horizon=14 if quick else 28), StockPolicy())
         crosssell_step(settings, CrossSellConfig(), Rules())
         staffing_step(settings, StaffingConfig(), StaffingPolicy())
-        publish_figures(settings)
     finally:
         close_all()
         make_private(settings.home.resolve())  # what MLflow and Spark wrote with their own modes
@@ -475,12 +481,12 @@ def run_pipeline(settings: Settings, inputs: list[Path], mapping: str, quick: bo
 def _every(settings: Settings, hours: float, quick: bool) -> None:
     """Re-run the pipeline every ``hours``; a failed run is reported and the next one still comes."""
     while True:
-        console.print(f"Next pipeline run in {hours:g} h (Ctrl-C stops).")
         time.sleep(hours * 3600)
         try:
             run_pipeline(settings, [], "cosmeticco", quick)
         except Exception as exc:  # noqa: BLE001 - the schedule outlives one bad run (typer.Exit included)
             console.print(f"[red]the pipeline run failed:[/red] {exc!r}; the service keeps the last good models.")
+        console.print(f"Next pipeline run in {hours:g} h (Ctrl-C stops).")
 
 
 @pipeline_app.command("run")
@@ -497,6 +503,7 @@ def pipeline_run(
     settings = _settings(home, clickhouse_url)
     run_pipeline(settings, list(inputs or []), mapping, quick)
     if every_hours:
+        console.print(f"Next pipeline run in {every_hours:g} h (Ctrl-C stops).")
         _every(settings, every_hours, quick)
 
 
@@ -517,9 +524,11 @@ def run(
     generate(scale=scale, seed=seed, out=out, home=home)
     ingest_step(settings, [out], "cosmeticco")
     report(home=home, clickhouse_url=clickhouse_url)
-    run_pipeline(settings, [], "cosmeticco", quick=scale == "tiny")
-    if serve_after:
-        _serve_with_schedule(settings, quick=scale == "tiny")
+    quick = scale == "tiny"
+    if not serve_after:
+        run_pipeline(settings, [], "cosmeticco", quick)
+        return
+    _serve_with_schedule(settings, quick, first=lambda serve: run_pipeline(settings, [], "cosmeticco", quick, serve))
 
 
 @app.command()
@@ -531,25 +540,41 @@ def up(quick: Annotated[bool, typer.Option(help="Scheduled runs as `pipeline run
     _serve_with_schedule(load_settings(home=home), quick)
 
 
-def _serve_with_schedule(settings: Settings, quick: bool) -> None:
-    """The API (and the Telegram bot when a token is set) up, demo users to try the bot with, and the
-    pipeline again every VITRINE_PIPELINE_EVERY_HOURS. SIGTERM (or SIGHUP) is handled like Ctrl-C, so
-    stopping this process stops each service's whole process tree (BentoML's and Streamlit's workers
-    too) rather than leaving them serving."""
+def _serve_with_schedule(settings: Settings, quick: bool,
+                         first: Callable[[Callable[[], None]], None] | None = None) -> None:
+    """The API, the dashboard (and the Telegram bot when a token is set) up, the summary box with
+    fresh demo link codes, and the pipeline again every VITRINE_PIPELINE_EVERY_HOURS. ``first`` is
+    a pipeline run to do before the box, handed the function that starts serving (it calls it as
+    soon as the figures are published). SIGTERM (or SIGHUP) is handled like Ctrl-C, so stopping
+    this process stops each service's whole process tree (BentoML's and Streamlit's workers too)
+    rather than leaving them serving."""
     def stop_on(signum, _frame):
         raise KeyboardInterrupt(f"signal {signum}")
 
     for signum in (signal.SIGTERM, signal.SIGHUP):
         signal.signal(signum, stop_on)
-    here = [sys.executable, "-m", "pipelines.cli"]
-    commands = [[*here, "serve", "--home", str(settings.home)], [*here, "dashboard", "--home", str(settings.home)]]
-    if settings.telegram_token:
-        commands.append([*here, "bot", "--home", str(settings.home)])
-    children = []
+    children: list[subprocess.Popen] = []
+    started = time.monotonic()
+
+    def serve() -> None:
+        if children:
+            return
+        here = [sys.executable, "-m", "pipelines.cli"]
+        services = {"api": "serve", "dashboard": "dashboard"} | ({"bot": "bot"} if settings.telegram_token else {})
+        settings.logs_dir.mkdir(parents=True, exist_ok=True)
+        for name, command in services.items():  # their own logs: the terminal keeps the pipeline's story
+            with (settings.logs_dir / f"{name}.log").open("a") as log:
+                children.append(subprocess.Popen([*here, command, "--home", str(settings.home)], stdout=log,
+                                                 stderr=subprocess.STDOUT, start_new_session=True))
+        console.print(f"Serving after {time.monotonic() - started:.0f} s: the API at {settings.api_url} and the "
+                      f"dashboard at http://127.0.0.1:{settings.dashboard_port} answer with the live figures now; "
+                      "each model is served as soon as it is trained.", soft_wrap=True)
+
     try:
-        for command in commands:
-            children.append(subprocess.Popen(command, start_new_session=True))
-        _introduce_demo(settings)
+        if first:
+            first(serve)
+        serve()
+        summary_box(settings)
         _every(settings, settings.pipeline_every_hours, quick)
     except KeyboardInterrupt:
         console.print("Stopping the service, the dashboard and the bot…")
@@ -582,29 +607,38 @@ def stop_process_tree(pid: int, grace: float = 20.0) -> None:
             pass
 
 
-def _introduce_demo(settings: Settings) -> None:
-    """A demo seller and manager of the first store (created once), link codes for the bot and a
-    dashboard token for the manager, fresh on every run."""
+def summary_box(settings: Settings) -> None:
+    """What to open and how to sign in, printed last so it does not scroll away: the URLs, the demo
+    seller and manager (created once, for the first store) with fresh bot link codes, how to talk to
+    the bot, the dashboard token, where the logs are. `vitrine up` prints it again, with new codes."""
     import pandas as pd
+    from rich.panel import Panel
 
     from serving.auth import add_token, add_user, issue_link_code, users
 
     sellers_file = settings.figures_dir / "sellers.parquet"  # only the sellers: not every published table
-    if not sellers_file.exists():
-        return
-    seller = pd.read_parquet(sellers_file).sort_values(["store_id", "seller_id"]).iloc[0]
-    existing = {u["name"]: u["user_id"] for u in users(settings) if not u["revoked_at"]}
-    for name, role, seller_id in (("Vendedora Demo", "seller", seller.seller_id), ("Gerente Demo", "manager", None)):
-        if name not in existing:
-            existing[name] = add_user(settings, name, role, seller.store_id, seller_id)[0].user_id
-        code, _ = issue_link_code(settings, existing[name], None)
-        console.print(f"{name} ({role}, store {seller.store_id}): send [bold]/start {code}[/bold] to the bot.")
-    where = "on Telegram or with" if settings.telegram_token else "with"
-    console.print(f"Talk to the bot {where} [bold]vitrine bot --console[/bold] (codes last 24 h; "
-                  "`vitrine users link ID` makes new ones).")
-    token = add_token(settings, existing["Gerente Demo"], "demo dashboard")
-    console.print(f"Dashboard: http://127.0.0.1:{settings.dashboard_port} — sign in as Gerente Demo with the token")
-    print(token)
+    lines = [f"API        {settings.api_url}   (OpenAPI: {settings.api_url}/docs)",
+             f"Dashboard  http://127.0.0.1:{settings.dashboard_port}"]
+    if sellers_file.exists():
+        seller = pd.read_parquet(sellers_file).sort_values(["store_id", "seller_id"]).iloc[0]
+        existing = {u["name"]: u["user_id"] for u in users(settings) if not u["revoked_at"]}
+        lines.append("")
+        where = "on Telegram or in `vitrine bot --console`" if settings.telegram_token else "in `vitrine bot --console`"
+        lines.append(f"Bot: send these {where} (each code works once, for 24 h):")
+        for name, role, seller_id in (("Vendedora Demo", "seller", seller.seller_id), ("Gerente Demo", "manager", None)):
+            if name not in existing:
+                existing[name] = add_user(settings, name, role, seller.store_id, seller_id)[0].user_id
+            code, _ = issue_link_code(settings, existing[name], None)
+            lines.append(f"  /start {code}   {name} ({'vendedora' if role == 'seller' else 'gerente'}, "
+                         f"loja {seller.store_id})")
+        token = add_token(settings, existing["Gerente Demo"], "demo dashboard")
+        lines += ["", "Dashboard sign-in for Gerente Demo (shown once):", f"  {token}"]
+    else:
+        lines += ["", "No figures published yet: `vitrine pipeline run` first, then `vitrine up`."]
+    lines += ["", f"The pipeline runs again every {settings.pipeline_every_hours:g} h (VITRINE_PIPELINE_EVERY_HOURS).",
+              f"Logs of the API, dashboard and bot: {settings.logs_dir}",
+              "Ctrl-C stops everything; `vitrine up` starts it again with new codes."]
+    console.print(Panel("\n".join(lines), title="vitrine is up", expand=False), soft_wrap=True)
 
 
 def main() -> None:

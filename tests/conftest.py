@@ -8,6 +8,7 @@ import signal
 import socket
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -129,11 +130,38 @@ def no_process_left_behind(tmp_path_factory):
     assert not left, f"processes left running after the tests: {left}"
 
 
+SUMMARY_END = "`vitrine up` starts it again with new codes."  # the summary box's last line
+
+
 @pytest.fixture(scope="session")
 def main_job(tmp_path_factory) -> tuple[Path, subprocess.CompletedProcess]:
-    """The main job on tiny data, once per session: a home with the three champions trained."""
+    """The main job on tiny data as `make run` runs it, once per session: it serves as soon as the
+    figures are out, trains the three champions, prints the summary box, and is stopped (SIGTERM)
+    once the box is out. A home with the three champions trained, and everything it printed."""
     home = tmp_path_factory.mktemp("main-job")
-    return home, run_vitrine("run", "--scale", "tiny", "--no-serve", home=home)
+    api, dashboard = free_port(), free_port()
+    process = subprocess.Popen(
+        [*VITRINE, "run", "--scale", "tiny", "--home", str(home)], stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+        text=True, start_new_session=True, env={"COLUMNS": "200", "PATH": "/usr/bin:/bin",
+                                                "VITRINE_SERVICE_PORT": str(api), "VITRINE_DASHBOARD_PORT": str(dashboard)})
+    lines: list[str] = []
+    reader = threading.Thread(target=lambda: lines.extend(process.stdout), daemon=True)
+    reader.start()
+    deadline = time.monotonic() + 1500  # ~4 min on 2 quiet cores; a busy machine runs several times slower
+    while time.monotonic() < deadline and process.poll() is None and not any(SUMMARY_END in line for line in lines):
+        time.sleep(1)
+    time.sleep(2)  # anything printed after the box would land now
+    printed_before_stop = len(lines)
+    if process.poll() is None:
+        process.send_signal(signal.SIGTERM)  # as Ctrl-C: it stops its services' process trees
+    try:
+        code = process.wait(timeout=120)
+    except subprocess.TimeoutExpired:
+        kill_tree(process)
+        code = process.wait()
+    reader.join(timeout=10)
+    return home, subprocess.CompletedProcess(process.args, code, "".join(lines[:printed_before_stop]),
+                                             "".join(lines[printed_before_stop:]))
 
 
 # -- the real service on a free localhost port ---------------------------------------------------

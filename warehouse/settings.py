@@ -142,6 +142,11 @@ class Settings(BaseSettings):
         return self.home.resolve() / "bot"
 
     @property
+    def logs_dir(self) -> Path:
+        """What the API, the dashboard and the bot print when the main job runs them."""
+        return self.home.resolve() / "logs"
+
+    @property
     def pipeline_runs_dir(self) -> Path:
         """The runs started from the dashboard: their logs and how they ended."""
         return self.home.resolve() / "pipeline-runs"

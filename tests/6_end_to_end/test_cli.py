@@ -2,10 +2,19 @@
 
 from __future__ import annotations
 
+import re
 import subprocess
 import sys
 
-from tests.conftest import REPO, SALES_HEADER, VITRINE, write_csv
+from tests.conftest import (
+    REPO,
+    SALES_HEADER,
+    SUMMARY_END,
+    TODAY,
+    VITRINE,
+    call,
+    write_csv,
+)
 from tests.conftest import run_vitrine as run
 
 
@@ -30,12 +39,33 @@ def test_main_job_generates_ingests_and_reports(main_job):
     assert "already ingested, skipped" in again.stdout
 
 
+def test_make_run_serves_before_training_and_ends_with_a_summary_box_that_works(main_job, service):
+    """`make run`'s terminal: the API and dashboard start once the figures are out (the models
+    train after), and the last thing printed is the summary box, whose link codes and token work."""
+    home, result = main_job
+    out = result.stdout
+    assert out.index("Published the sellers' and stores' figures") < out.index("Serving after") < out.index("Backtest")
+    box = out[out.index("vitrine is up"):]
+    assert out.rstrip().splitlines()[-1].startswith("╰") and SUMMARY_END in box  # nothing after the box
+    assert "Stopping the service" in result.stderr  # what it printed once stopped (SIGTERM, as Ctrl-C)
+    assert (home / "logs" / "api.log").stat().st_size > 0 and (home / "logs" / "dashboard.log").exists()
+    codes = re.findall(r"/start (\S+)\s+(Vendedora|Gerente) Demo", box)
+    assert [who for _, who in codes] == ["Vendedora", "Gerente"]
+    _, url, _ = service
+    done = subprocess.run([*VITRINE, "bot", "--console", "--home", str(home)], input=f"/start {codes[0][0]}\n/vendas\n",
+                          capture_output=True, text=True, timeout=120,
+                          env={"PATH": "/usr/bin:/bin", "VITRINE_SERVICE_URL": url, "VITRINE_TODAY": TODAY})
+    assert "Pronto, Vendedora Demo!" in done.stdout and "📊 Suas vendas" in done.stdout, done.stdout[-2000:]
+    token = re.search(r"[\w-]{20,}", box.split("Dashboard sign-in for Gerente Demo (shown once):")[1]).group()
+    assert call(url, "me", token).json()["name"] == "Gerente Demo"
+
+
 def test_the_home_is_its_users_only(main_job, service):
     """Token hashes and the audit trail (service.db), posted sales, MLflow's registry and the models,
     the warehouse: no file under the home is readable by anyone else, and the home is 0700."""
     home, _ = main_job
     assert home.stat().st_mode & 0o777 == 0o700
-    harness_logs = {"dashboard.log"} | {p.name for p in home.glob("service-*.log")}  # written by these tests
+    harness_logs = {p.name for p in [*home.glob("service-*.log"), *home.glob("dashboard*.log")]}  # these tests' own
     written = [p for p in home.rglob("*") if not p.is_symlink() and p.name not in harness_logs]
     assert {"service.db", "live_sales.db", "mlflow.db"} <= {p.name for p in written}
     readable = [str(p.relative_to(home)) for p in written if p.stat().st_mode & 0o077]
