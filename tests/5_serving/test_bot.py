@@ -247,7 +247,8 @@ def test_link_codes_expire_and_serve_once(service):
         auth.redeem_link_code(settings, code, "telegram:2")
     stale, _ = auth.issue_link_code(settings, user.user_id, None, minutes=1)
     with auth._connect(settings) as db:  # an hour later, as far as the code knows
-        db.execute("UPDATE link_codes SET expires_at = ?", ((datetime.now(UTC) - timedelta(hours=1)).isoformat(),))
+        db.execute("UPDATE link_codes SET expires_at = ? WHERE user_id = ?",  # this user's only: the home is shared
+                   ((datetime.now(UTC) - timedelta(hours=1)).isoformat(), user.user_id))
     with pytest.raises(auth.AuthError):
         auth.redeem_link_code(settings, stale, "telegram:3")
     manager = auth.User(0, "M", "manager", "L001", None)
