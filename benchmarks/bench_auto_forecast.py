@@ -6,8 +6,9 @@ invoices per hour of the UK and of every other country as two "stores") and the 
 scales (a sample of 500 store × SKU series, the stores' daily totals, hourly tickets per store).
 
 Task ``levels``: store × SKU series given with their ``store_id`` (Online Retail: its 6 busiest
-countries as stores × its 300 busiest SKUs; the generator: every series of 5 stores). The
-reconciled ensemble is scored at the series, the stores' totals and the chain's total, against
+countries as stores × its 300 busiest SKUs; the generator: every series of 5 stores);
+``levels_weekly``: the same summed to weeks from Monday, 8 weeks ahead (``month``: the last week
+before a month's 1st). The reconciled ensemble is scored at the series, the stores' totals and the chain's total, against
 every single member both summed bottom-up and fitted on those totals directly.
 
 Protocols: ``rolling`` (three origins ``horizon`` apart, the last one ending the data) and
@@ -58,7 +59,8 @@ def online_retail() -> dict[str, tuple]:
     by_country = (raw[in_top].assign(date=at.dt.normalize()).groupby(["Country", "StockCode", "date"], as_index=False)
                   ["Quantity"].sum().set_axis(["store_id", "sku", "date", "units"], axis=1))
     by_country["series_id"] = by_country["store_id"] + "/" + by_country["sku"]
-    return {"sku": (daily, "GB"), "levels": (by_country, "GB"), "traffic": (hourly, "GB")}
+    return {"sku": (daily, "GB"), "levels": (by_country, "GB"), "levels_weekly": (by_country, "GB"),
+            "traffic": (hourly, "GB")}
 
 
 def generated(scale: str) -> dict[str, tuple]:
@@ -84,7 +86,8 @@ def generated(scale: str) -> dict[str, tuple]:
     stores = np.sort(sales["cod_loja"].unique())[:5]
     levels = (sales[sales["cod_loja"].isin(stores)].groupby(["cod_loja", "series_id", "date"], as_index=False)
               ["quantidade"].sum().set_axis(["store_id", "series_id", "date", "units"], axis=1))
-    return {"sku": (sku, "BR"), "store": (store, "BR"), "levels": (levels, "BR"), "traffic": (traffic, "BR")}
+    return {"sku": (sku, "BR"), "store": (store, "BR"), "levels": (levels, "BR"), "levels_weekly": (levels, "BR"),
+            "traffic": (traffic, "BR")}
 
 
 def test_origins(index: pd.DatetimeIndex, steps: int, per_day: int, protocol: str, count: int) -> list[int]:
@@ -92,8 +95,11 @@ def test_origins(index: pd.DatetimeIndex, steps: int, per_day: int, protocol: st
     last = len(index) - 1
     if protocol == "rolling":
         return [last - steps * k for k in range(count, 0, -1)]
-    eves = [i for i in range(len(index) - 1) if index[i + 1].day == 1 and index[i + 1].hour == 0
-            and i % per_day == per_day - 1 and i + steps <= last]
+    if len(index) > 1 and index[1] - index[0] == pd.Timedelta(weeks=1):  # weeks: the last one before a new month
+        eves = [i for i in range(len(index) - 1) if index[i + 1].month != index[i].month and i + steps <= last]
+    else:
+        eves = [i for i in range(len(index) - 1) if index[i + 1].day == 1 and index[i + 1].hour == 0
+                and i % per_day == per_day - 1 and i + steps <= last]
     return eves[-count:]
 
 
@@ -165,22 +171,30 @@ def evaluate_levels(name: str, frame: pd.DataFrame, country: str, protocol: str,
     from models.level_scores import aggregate
     from models.reconcile import aggregate_panel
 
-    panel = demand_panel(frame, "D", country)
+    freq = "W" if name.endswith("weekly") else "D"
+    if freq == "W":  # weeks starting on Monday
+        week = pd.to_datetime(frame["date"]) - pd.to_timedelta(pd.to_datetime(frame["date"]).dt.dayofweek, unit="D")
+        frame = frame.assign(date=week).groupby(["store_id", "series_id", "date"], as_index=False)["units"].sum()
+    panel = demand_panel(frame, freq, country)
     store_of = frame.drop_duplicates("series_id").set_index("series_id")["store_id"].astype(str).reindex(panel.ids)
     groups = {"series": np.arange(len(panel.ids)), "store": pd.factorize(store_of, sort=True)[0],
               "chain": np.zeros(len(panel.ids), int)}
-    steps, results = 28, []
+    steps, results = (28 if freq == "D" else 8), []
     for origin in test_origins(panel.index, steps, 1, protocol, count):
         seen = panel.upto(origin)
         history = frame[pd.to_datetime(frame["date"]) <= panel.index[origin]]
         ahead = slice(origin + 1, origin + 1 + steps)
         started = time.perf_counter()
-        fitted = fit_demand(history, "D", steps, country, folds=folds)
+        fitted = fit_demand(history, freq, steps, country, folds=folds)
         seconds = time.perf_counter() - started
         position = {sid: k for k, sid in enumerate(panel.ids)}
         rows = np.array([position[sid] for sid in fitted.panel.ids])
         ensemble, low_series, high_series = (np.zeros((len(panel.ids), steps)) for _ in range(3))
         ensemble[rows], low_series[rows], high_series[rows] = fitted.auto.predict()
+        reconciliation, fitted.auto.reconciliation = fitted.auto.reconciliation, None  # the blend before it
+        unreconciled = np.zeros((len(panel.ids), steps))
+        unreconciled[rows] = fitted.auto.predict()[0]
+        fitted.auto.reconciliation = reconciliation
         bands = fitted.levels().set_index(["level", "group"])
         single = {}
         for member in default_pool(seen, steps):
@@ -192,11 +206,12 @@ def evaluate_levels(name: str, frame: pd.DataFrame, country: str, protocol: str,
             actual = np.where(totals.observed[:, ahead], totals.values[:, ahead], np.nan)[None]
             mse = naive_mse(totals.values, origin)
             scale = np.where(mse > 0, mse, np.nan)[None]
+            series = {**single, "ensemble": ensemble, "ensemble unreconciled": unreconciled}
             if level == "series":
-                candidates = {**single, "ensemble": ensemble}
+                candidates = series
             else:
                 candidates = {f"{label} (bottom-up)": aggregate(np.where(open_ahead, values, 0.0), codes, n)
-                              for label, values in {**single, "ensemble": ensemble}.items()}
+                              for label, values in series.items()}
                 candidates["ensemble"] = candidates.pop("ensemble (bottom-up)")
                 own = totals.upto(origin)
                 for member in default_pool(own, steps):
@@ -226,8 +241,8 @@ def summarise(results: pd.DataFrame) -> None:
         table = part.groupby("model")[[c for c in [metric, "bias", "peak_hit", "coverage", "seconds"] if c in part]].mean()
         table = table.dropna(axis=1, how="all")
         table = table.sort_values(metric)
-        best_single = table.drop(index="ensemble")[metric].min()
-        best_name = table.drop(index="ensemble")[metric].idxmin()
+        singles = table.drop(index=[m for m in table.index if m.startswith("ensemble")])
+        best_single, best_name = singles[metric].min(), singles[metric].idxmin()
         print(f"\n== {data} · {protocol} · {part['origin'].nunique()} origins ==")
         print(table.round(4).to_string())
         line = (f"ensemble {metric} {table.loc['ensemble', metric]:.4f} vs best single ({best_name}) {best_single:.4f}: "
@@ -236,7 +251,10 @@ def summarise(results: pd.DataFrame) -> None:
             line += f"; P10–P90 coverage {table.loc['ensemble', 'coverage']:.1%}"
         if "peak_hit" in table:
             line += (f"; peak hit {table.loc['ensemble', 'peak_hit']:.3f} vs best single "
-                     f"{table.drop(index='ensemble')['peak_hit'].max():.3f}")
+                     f"{singles['peak_hit'].max():.3f}")
+        unreconciled = [m for m in table.index if m.startswith("ensemble unreconciled")]
+        if unreconciled:
+            line += f"; before reconciliation {table.loc[unreconciled[0], metric]:.4f}"
         print(line)
 
 
@@ -258,7 +276,7 @@ def main() -> None:
                 continue
             for protocol in args.protocols.split(","):
                 started = time.perf_counter()
-                score = evaluate_levels if task == "levels" else evaluate
+                score = evaluate_levels if task.startswith("levels") else evaluate
                 rows += score(f"{dataset}/{task}", frame, country, protocol, args.origins, args.folds)
                 print(f"  {dataset}/{task} {protocol}: {time.perf_counter() - started:.0f} s", flush=True)
                 summarise(pd.DataFrame([r for r in rows if r["data"].split(":")[0] == f"{dataset}/{task}"
