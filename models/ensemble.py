@@ -31,7 +31,7 @@ import numpy as np
 import pandas as pd
 
 from models.panel import LEVEL_WINDOW, Panel, naive_mse
-from models.pool import Forecaster
+from models.pool import Forecaster, TooLittleHistory
 
 if TYPE_CHECKING:
     from models.reconcile import Reconciliation
@@ -73,14 +73,27 @@ def run_backtest(panel: Panel, members: list[Forecaster], horizon: int, folds: i
     seconds: dict[str, float] = {}
     actual, scale = [], []
     member_names: list[list[str]] = [[] for _ in members]
+    unfit: set[int] = set()  # members that cannot fit this panel (too little history for them): left out
     for fold, origin in enumerate(origins, 1):
         seen = panel.upto(origin)
         open_ahead = seen.open_ahead(horizon)
-        for member, produced in zip(members, member_names):
+        for k, (member, produced) in enumerate(zip(members, member_names)):
+            if k in unfit:
+                continue
             if on_step:
                 on_step(f"backtest fold {fold}/{len(origins)}, {member_label(member)}")
             started = time.perf_counter()
-            for name, forecast in member.fit(seen).predict(horizon).items():
+            try:
+                predicted = member.fit(seen).predict(horizon)
+            except TooLittleHistory as exc:
+                warnings.warn(f"{member_label(member)} left out of the pool: {exc}", stacklevel=2)
+                unfit.add(k)
+                for name in produced:
+                    forecasts.pop(name, None)
+                    seconds.pop(name, None)
+                produced.clear()
+                continue
+            for name, forecast in predicted.items():
                 if name not in produced:
                     produced.append(name)
                 forecasts.setdefault(name, []).append(np.where(open_ahead, np.clip(forecast, 0, None), 0.0))
@@ -89,6 +102,8 @@ def run_backtest(panel: Panel, members: list[Forecaster], horizon: int, folds: i
         actual.append(np.where(panel.observed[:, ahead], panel.values[:, ahead], np.nan))
         mse = naive_mse(panel.values, origin)
         scale.append(np.where(mse > 0, mse, np.nan))
+    if not forecasts:
+        raise ValueError("no member of the pool could fit this history")
     names = list(forecasts)
     return Backtest(names, np.stack([np.stack(forecasts[n]) for n in names]), np.stack(actual), np.stack(scale),
                     [panel.index[o] for o in origins], seconds, member_names)

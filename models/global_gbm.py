@@ -29,6 +29,7 @@ import pandas as pd
 
 from features.calendar import calendar_frame
 from models.panel import LEVEL_WINDOW, YEAR, Panel, naive_mse, nanmean
+from models.pool import TooLittleHistory
 
 # Strongly regularised (few leaves, 500 rows per leaf, 120 rounds): retail series are noisy, and on
 # Online Retail and the generator alike this beat the default-sized trees out of sample.
@@ -174,7 +175,7 @@ class GlobalGBM:
             targets.append((truth / scale[:, None]).ravel()[usable])
             weights.append(weight.ravel()[usable])
         if not frames or sum(len(f) for f in frames) < 50:
-            raise ValueError("too little history for the global model: it needs a few weeks per series")
+            raise TooLittleHistory("too little history for the global model: it needs a few weeks per series")
         inputs = pd.concat(frames, ignore_index=True)
         weight = np.concatenate(weights)
         weight = np.clip(weight, 0, np.quantile(weight, 0.99))

@@ -280,3 +280,16 @@ def test_scaling_to_a_total_keeps_each_series_share():
     np.testing.assert_allclose(out[2], [20.0, 0.0])
     half = scaled(series, groups, total, weight=0.5)
     np.testing.assert_allclose(half[:2].sum(axis=0), [6.0, 6.0])
+
+
+def test_a_member_that_cannot_fit_the_history_is_left_out_and_the_rest_forecast():
+    """Twenty weeks of one series (a store's total, say) are too few rows for the global LightGBM:
+    the pool goes on without it, and says so, rather than failing the whole fit."""
+    rng = np.random.default_rng(1)
+    history = pd.DataFrame({"series_id": "A", "date": pd.date_range("2025-01-06", periods=20, freq="7D"),
+                            "units": rng.poisson(20, 20)})
+    with pytest.warns(UserWarning, match="global gbm .* left out of the pool: too little history"):
+        fitted = fit_demand(history, freq="W", horizon=4)
+    assert "lightgbm" not in fitted.scores.index and "window_average_4" in fitted.scores.index
+    forecast = fitted.predict()
+    assert len(forecast) == 4 and forecast["p50"].between(12, 28).all()
