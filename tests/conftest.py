@@ -130,6 +130,24 @@ def no_process_left_behind(tmp_path_factory):
     assert not left, f"processes left running after the tests: {left}"
 
 
+def generated_warehouse(home: Path, scale, seed: int, feature_sets: tuple[str, ...]) -> Settings:
+    """A home with generated data of ``scale`` (a generator.Scale) ingested and ``feature_sets``
+    built on a small local Spark: what the training tests start from."""
+    from features.build import build
+    from warehouse import generator
+
+    close_all()
+    settings = load_settings(home=home, spark_master="local[2]", spark_driver_memory="2g", spark_shuffle_partitions=4)
+    generator.SCALES["test"] = scale
+    try:
+        generator.generate("test", seed, home / "data")
+    finally:
+        del generator.SCALES["test"]
+    ingest(connect(settings), settings, [home / "data"], load_mapping("cosmeticco"))
+    build(settings, feature_sets)
+    return settings
+
+
 SUMMARY_END = "`vitrine up` starts it again with new codes."  # the summary box's last line
 
 

@@ -11,7 +11,7 @@ import mlflow
 import pandas as pd
 import pytest
 
-from features.build import build
+from tests.conftest import generated_warehouse
 from training.crosssell import (
     MODEL_NAME,
     CrossSellConfig,
@@ -20,10 +20,7 @@ from training.crosssell import (
 )
 from training.tracking import configure
 from warehouse import generator
-from warehouse.clickhouse import close_all, connect
-from warehouse.ingest import ingest
-from warehouse.mapping import load_mapping
-from warehouse.settings import load_settings
+from warehouse.clickhouse import close_all
 
 SCALE = generator.Scale(stores=4, skus=200, days=150, tickets_per_store_day=80)
 CONFIG = CrossSellConfig(test_days=21)
@@ -31,16 +28,7 @@ CONFIG = CrossSellConfig(test_days=21)
 
 @pytest.fixture(scope="module")
 def trained(tmp_path_factory):
-    home = tmp_path_factory.mktemp("crosssell") / "home"
-    close_all()
-    settings = load_settings(home=home, spark_master="local[2]", spark_driver_memory="2g", spark_shuffle_partitions=4)
-    generator.SCALES["crosssell-test"] = SCALE
-    try:
-        generator.generate("crosssell-test", 5, home / "data")
-    finally:
-        del generator.SCALES["crosssell-test"]
-    ingest(connect(settings), settings, [home / "data"], load_mapping("cosmeticco"))
-    build(settings, ("basket_lines",))
+    settings = generated_warehouse(tmp_path_factory.mktemp("crosssell") / "home", SCALE, 5, ("basket_lines",))
     result = train_crosssell(settings, CONFIG)
     yield settings, result
     close_all()

@@ -14,13 +14,13 @@ import pandas as pd
 import pyarrow.dataset as ds
 import pytest
 
-from features.build import build, latest_run
+from features.build import latest_run
 from features.definitions import feature_set
 from features.planned import planned_days
 from models.auto_forecast import fit_demand_panel
 from models.forecast_pyfunc import UnknownSeriesError
 from models.global_gbm import GlobalGBM
-from tests.conftest import REPO
+from tests.conftest import REPO, generated_warehouse
 from training.forecast import (
     MODEL_NAME,
     ForecastConfig,
@@ -32,9 +32,6 @@ from training.forecast import (
 )
 from warehouse import generator
 from warehouse.clickhouse import close_all, connect
-from warehouse.ingest import ingest
-from warehouse.mapping import load_mapping
-from warehouse.settings import load_settings
 
 # Long enough for last year's Dia das Mães (11/05/2025) to be in the history of a late-April origin.
 SCALE = generator.Scale(stores=3, skus=60, days=600, tickets_per_store_day=70)
@@ -44,16 +41,7 @@ SMALL = ForecastConfig(horizon=14, folds=2)
 
 @pytest.fixture(scope="module")
 def warehouse(tmp_path_factory):
-    home = tmp_path_factory.mktemp("forecast") / "home"
-    close_all()
-    settings = load_settings(home=home, spark_master="local[2]", spark_driver_memory="2g", spark_shuffle_partitions=4)
-    generator.SCALES["forecast-test"] = SCALE
-    try:
-        generator.generate("forecast-test", 11, home / "data")
-    finally:
-        del generator.SCALES["forecast-test"]
-    ingest(connect(settings), settings, [home / "data"], load_mapping("cosmeticco"))
-    build(settings, ("demand_day",))
+    settings = generated_warehouse(tmp_path_factory.mktemp("forecast") / "home", SCALE, 11, ("demand_day",))
     yield settings
     close_all()
 

@@ -12,8 +12,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from features.build import build
 from models.auto_forecast import fit_traffic
+from tests.conftest import generated_warehouse
 from training.staffing import (
     MODEL_NAME,
     StaffingConfig,
@@ -23,10 +23,7 @@ from training.staffing import (
 )
 from training.tracking import configure
 from warehouse import generator
-from warehouse.clickhouse import close_all, connect
-from warehouse.ingest import ingest
-from warehouse.mapping import load_mapping
-from warehouse.settings import load_settings
+from warehouse.clickhouse import close_all
 
 SCALE = generator.Scale(stores=4, skus=60, days=200, tickets_per_store_day=150)
 CONFIG = StaffingConfig(horizon=7, folds=2)  # a week hour by hour: quick, and every weekday once
@@ -34,16 +31,7 @@ CONFIG = StaffingConfig(horizon=7, folds=2)  # a week hour by hour: quick, and e
 
 @pytest.fixture(scope="module")
 def trained(tmp_path_factory):
-    home = tmp_path_factory.mktemp("staffing") / "home"
-    close_all()
-    settings = load_settings(home=home, spark_master="local[2]", spark_driver_memory="2g", spark_shuffle_partitions=4)
-    generator.SCALES["staffing-test"] = SCALE
-    try:
-        generator.generate("staffing-test", 3, home / "data")
-    finally:
-        del generator.SCALES["staffing-test"]
-    ingest(connect(settings), settings, [home / "data"], load_mapping("cosmeticco"))
-    build(settings, ("traffic_hour",))
+    settings = generated_warehouse(tmp_path_factory.mktemp("staffing") / "home", SCALE, 3, ("traffic_hour",))
     result = train_staffing(settings, CONFIG)
     yield settings, result
     close_all()
