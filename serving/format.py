@@ -35,15 +35,16 @@ def money(value: float | None) -> str:
 
 
 def money_short(value: float | None) -> str:
-    """Money for a tile, short enough to fit a phone: R$ 131,3 mil; R$ 1,2 mi; R$ 950,00."""
+    """Money for a tile, short enough to fit five tiles across or a phone: R$ 339 mil, R$ 13,1 mil,
+    R$ 1,2 mi, R$ 950,00 (three significant figures at most past a thousand)."""
     if unknown(value):
         return UNKNOWN
     size = abs(float(value))
     sign = "-" if float(value) < 0 else ""
-    if size >= 1e6:
-        return f"{sign}R$ {number(size / 1e6, 1)} mi"
-    if size >= 1e4:
-        return f"{sign}R$ {number(size / 1e3, 1)} mil"
+    for scale, word in ((1e6, "mi"), (1e3, "mil")):
+        if size >= 10 * scale or (scale == 1e6 and size >= scale):
+            shown = size / scale
+            return f"{sign}R$ {number(shown, 0 if shown >= 100 else 1)} {word}"
     return money(value)
 
 

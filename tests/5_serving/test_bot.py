@@ -10,6 +10,7 @@ import time
 from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
+import pandas as pd
 import pytest
 
 from serving import auth
@@ -272,6 +273,10 @@ def test_the_console_runs_the_same_assistant_without_telegram(service):
 def test_money_and_dates_are_written_the_brazilian_way():
     assert fmt.money(1234567.891) == "R$ 1.234.567,89" and fmt.money(-5) == "-R$ 5,00" and fmt.money(None) == "–"
     assert fmt.pct(87.54) == "87,5%" and fmt.day("2026-11-01") == "01/11" and fmt.month_name("2026-03-01") == "março"
+    assert fmt.number(1234.4) == "1.234" and fmt.number(12.54, 1) == "12,5" and fmt.number(-0.2) == "0"
+    assert fmt.pct(float("nan")) == fmt.money(float("nan")) == fmt.day(pd.NaT) == "–"  # never "nan%"
+    assert [fmt.money_short(v) for v in (950, 13_100, 339_400, 1_234_567)] == [
+        "R$ 950,00", "R$ 13,1 mil", "R$ 339 mil", "R$ 1,2 mi"]
 
 
 def fmt_loose(name: str) -> str:
