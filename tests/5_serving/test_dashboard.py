@@ -144,7 +144,7 @@ def test_the_underperforming_products_are_the_chains_best_selling_less_here(serv
 
 PAGES_BY_ROLE = {"manager": ["estoque", "escala", "cross_sell", "metas", "lojas"], "analyst": ["modelos"]}
 RAW_NUMBER = re.compile(r"-?\d{4,}([.,]\d+)?|-?\d+\.\d{1,2}")  # 1234 or 12.5: not how Brazilians write numbers
-UNTRANSLATED = ("nan", "None", "never", "NaN", "Choose options", "Page not found")
+UNTRANSLATED = ("nan", "None", "never", "NaN", "Choose options", "Page not found", "champion", "promoted")
 
 
 def test_every_page_writes_numbers_the_brazilian_way_and_never_nan_or_english(dashboard):

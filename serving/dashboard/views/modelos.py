@@ -4,6 +4,7 @@ gate's decisions, and a button that asks the service to run the pipeline."""
 from __future__ import annotations
 
 import base64
+import re
 from datetime import UTC, datetime
 
 import pandas as pd
@@ -15,6 +16,25 @@ from serving.dashboard.widgets import show_table
 TITLES = {"stock-forecaster": "Previsão de estoque", "cross-sell": "Cross-sell", "staffing": "Escala"}
 STATES = {"never": "nenhum ainda", "running": "rodando", "succeeded": "concluído", "failed": "falhou"}
 DECISIONS = {"promoted": "promovida", "rejected": "recusada", "kept": "mantida"}
+
+
+REASONS = (  # the champion gate's reasons (training/tracking.py writes them in English, for MLflow)
+    ("same configuration as the champion, fitted on newer data", "mesma configuração da campeã, com dados mais novos"),
+    ("the champion's method cannot be scored on this backtest: replaced",
+     "o método da campeã não se avalia neste backtest: substituída"),
+    ("no champion yet", "ainda não havia campeã"), ("lower is better, promoted", "menor é melhor: promovida"),
+    ("higher is better, promoted", "maior é melhor: promovida"), ("not better, champion kept", "não é melhor: campeã mantida"),
+    (" vs champion ", " contra a campeã "), ("is not a number", "não é um número"), ("candidate ", "candidata "),
+    ("does not beat", "não supera"),
+)
+
+
+def reason_pt(reason: str | None) -> str:
+    """The gate's reason in Portuguese, its numbers with a decimal comma (a phrase it does not know stays)."""
+    text = reason or "–"
+    for english, portuguese in REASONS:
+        text = text.replace(english, portuguese)
+    return re.sub(r"(\d)\.(\d)", r"\1,\2", text)
 
 
 def moment(value: str | None) -> str:
@@ -50,5 +70,6 @@ for model in get("models", slow=True)["models"]:
     versions["criada"] = [datetime.fromtimestamp(ms / 1000, UTC).strftime("%d/%m/%Y %H:%M") for ms in versions["created_at"]]
     versions["campea"] = versions["champion"].map({True: "sim", False: ""})
     versions["decisao"] = versions["decision"].map(lambda d: DECISIONS.get(d, d))
+    versions["motivo"] = versions["reason"].map(reason_pt)
     show_table(versions, {"version": ("Versão", "text"), "criada": ("Criada", "text"), "campea": ("Campeã", "text"),
-                          "decisao": ("Decisão do portão", "text"), "reason": ("Motivo", "text")})
+                          "decisao": ("Decisão do portão", "text"), "motivo": ("Motivo", "text")})
