@@ -120,17 +120,25 @@ def fit_demand_panel(panel: Panel, horizon: int, folds: int = 3, members: list[F
 
 
 def demand_levels(history: pd.DataFrame, ids: np.ndarray) -> dict[str, np.ndarray]:
-    """The aggregate levels of a demand history's series (``ids`` in the panel's order): each
-    series' store when ``store_id`` is given and there are several, and the chain ("all")."""
-    if len(ids) < 2:
-        return {}
-    levels = {}
+    """The aggregate levels of a demand history's series (``ids`` in the panel's order): see
+    :func:`store_and_chain`, with each series' store read from ``store_id`` when it is given."""
+    stores = None
     if "store_id" in history.columns:
         store = history.drop_duplicates("series_id").set_index("series_id")["store_id"].astype(str)
-        store = store.reindex(ids).fillna("").to_numpy()
-        if 1 < len(set(store)) < len(ids):
-            levels["store"] = store
-    levels["chain"] = np.full(len(ids), "all")
+        stores = store.reindex(ids).fillna("").to_numpy()
+    return store_and_chain(stores, len(ids))
+
+
+def store_and_chain(stores: np.ndarray | None, n_series: int) -> dict[str, np.ndarray]:
+    """The levels the series are reconciled with: ``store`` (each series' store, when there are
+    several stores and they group the series) and ``chain`` (every series, as "all"); none for a
+    single series."""
+    if n_series < 2:
+        return {}
+    levels = {}
+    if stores is not None and 1 < len(set(stores)) < n_series:
+        levels["store"] = stores
+    levels["chain"] = np.full(n_series, "all")
     return levels
 
 

@@ -226,18 +226,27 @@ class AutoForecast:
     def fit(self) -> AutoForecast:
         bt = self.backtest = run_backtest(self.panel, self.members, self.horizon, self.folds, self.on_step)
         self.segment_rows = segments(self.panel, self.intermittent_split)
-        blend = self.blend = np.zeros_like(bt.actual)
+        blend = np.zeros_like(bt.actual)
         for segment, rows in self.segment_rows.items():
             weights = greedy_weights(bt.forecasts[:, :, rows], bt.actual[:, rows], bt.scale[:, rows], self.metric)
             self.weights[segment] = {n: float(w) for n, w in zip(bt.names, weights) if w > 0}
             blend[:, rows] = np.tensordot(weights, bt.forecasts[:, :, rows], axes=1)
-            self.spreads[segment] = Spread.fit(blend[:, rows], bt.actual[:, rows])
         scores = {n: loss(f, bt.actual, bt.scale, self.metric) for n, f in zip(bt.names, bt.forecasts)}
-        scores["ensemble"] = loss(blend, bt.actual, bt.scale, self.metric)
-        self.scores = pd.Series(scores, name=self.metric).sort_values().to_frame()
+        self.scores = pd.Series(scores, name=self.metric).to_frame()
         self.scores["seconds"] = pd.Series(bt.seconds)
+        self.replace_blend(blend)
         self._final()
         return self
+
+    def replace_blend(self, blend: np.ndarray) -> None:
+        """Make ``blend`` (fold × series × step) the ensemble's backtest forecast: its intervals are
+        calibrated on it and its score is its own (the reconciliation replaces the plain blend)."""
+        bt = self.backtest
+        self.blend = blend
+        for segment, rows in self.segment_rows.items():
+            self.spreads[segment] = Spread.fit(blend[:, rows], bt.actual[:, rows])
+        self.scores.loc["ensemble", self.metric] = loss(blend, bt.actual, bt.scale, self.metric)
+        self.scores = self.scores.sort_values(self.metric)
 
     def _final(self) -> None:
         """Fit the members the blends use on the whole history and keep their forecasts."""

@@ -1,12 +1,13 @@
 """The pool's backtest read at the levels a store manager plans on: SKU × store, store, chain.
 
 The pool forecasts SKU × store series; a store's or the chain's forecast is their sum, so the
-levels add up (reconciled with the pool fitted on the totals, models/reconcile.py, when it was:
-its members are scored too, as ``<member>_on_totals``). Each level is scored on the same folds as the series: RMSSE against the
-naive of the aggregate's own history, WAPE, bias, and the P10–P90 coverage of the ensemble. At an
-aggregate the interval is the sum's normal approximation (series taken as independent, the
-variance read from each series' calibrated P10–P90), so its coverage says how far that
-independence holds.
+levels add up. When the series were reconciled with the pool fitted on the totals
+(models/reconcile.py), that pool's members are scored too, as ``<member>_on_totals``. Each level
+is scored on the same folds as the series: RMSSE against the naive of the aggregate's own history,
+WAPE, bias, and the P10–P90 coverage of the ensemble. At a reconciled aggregate the interval is the
+one calibrated on that level's own errors; otherwise it is the sum's normal approximation (series
+taken as independent, the variance read from each series' calibrated P10–P90), so its coverage
+says how far that independence holds.
 """
 
 from __future__ import annotations
@@ -43,12 +44,12 @@ def level_scores(auto: AutoForecast, levels: dict[str, np.ndarray]) -> tuple[pd.
     low, high = auto.backtest_bounds()
     sd = np.where(scored, (high - low) / Z_10_90, 0.0)
     models = {**dict(zip(bt.names, bt.forecasts)), "ensemble": auto.blend}
-    reconciled = getattr(auto, "reconciliation", None)
+    reconciled = auto.reconciliation
     rows, arrays = [], {}
     for level, groups in levels.items():
         n = int(groups.max()) + 1
         truth, scale = level_truth(auto, groups)
-        summed_models = {name: summed_forecast(forecast, scored, groups, n) for name, forecast in models.items()}
+        summed_models = {name: summed_forecast(forecast, scored, groups, truth) for name, forecast in models.items()}
         if reconciled is not None and np.array_equal(reconciled.levels.get(level, []), groups):
             own = reconciled.pools[level].backtest  # the members fitted on this level's totals
             summed_models.update({f"{name}_on_totals": np.where(np.isfinite(truth), forecast, np.nan)
@@ -84,8 +85,8 @@ def level_truth(auto: AutoForecast, groups: np.ndarray) -> tuple[np.ndarray, np.
     return truth, np.where(scale > 0, scale, np.nan)
 
 
-def summed_forecast(forecast: np.ndarray, scored: np.ndarray, groups: np.ndarray, n: int) -> np.ndarray:
-    """A series-level backtest forecast summed to a level over the cells that are scored (NaN
-    where none of a group's series is)."""
-    counted = aggregate(scored.astype(float), groups, n) > 0
-    return np.where(counted, aggregate(np.where(scored, forecast, 0.0), groups, n), np.nan)
+def summed_forecast(forecast: np.ndarray, scored: np.ndarray, groups: np.ndarray, truth: np.ndarray) -> np.ndarray:
+    """A series-level backtest forecast summed to a level over the cells that are scored, NaN where
+    the level's ``truth`` (:func:`level_truth`) is: where none of a group's series is scored."""
+    summed = aggregate(np.where(scored, forecast, 0.0), groups, truth.shape[-2])
+    return np.where(np.isfinite(truth), summed, np.nan)

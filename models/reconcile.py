@@ -99,8 +99,7 @@ class Reconciliation:
             out = {"series": loss(series, bt.actual, bt.scale, auto.metric)}
             for level, groups in levels.items():
                 truth, scale = truths[level]
-                summed = summed_forecast(series, scored, groups, int(groups.max()) + 1)
-                out[level] = loss(summed, truth, scale, auto.metric)
+                out[level] = loss(summed_forecast(series, scored, groups, truth), truth, scale, auto.metric)
             return out
 
         options = {BOTTOM_UP: (None, 0.0, auto.blend)}
@@ -113,10 +112,8 @@ class Reconciliation:
         relative = (eligible[list(levels)] / base[list(levels)].where(base[list(levels)] > 0)).mean(axis=1)
         chosen = str(relative.idxmin()) if relative.notna().any() else BOTTOM_UP
         anchor, weight, blend = options[chosen]
-        auto.blend = blend
-        for segment, rows in auto.segment_rows.items():
-            auto.spreads[segment] = Spread.fit(blend[:, rows], bt.actual[:, rows])
-        spreads = {level: Spread.fit(summed_forecast(blend, scored, groups, int(groups.max()) + 1), truths[level][0])
+        auto.replace_blend(blend)
+        spreads = {level: Spread.fit(summed_forecast(blend, scored, groups, truths[level][0]), truths[level][0])
                    for level, groups in levels.items()}
         table.index.name = "candidate"
         reconciliation = cls(levels, group_names, pools, anchor, weight, table, spreads)

@@ -46,8 +46,12 @@ def _settings(home: Path | None, url: str | None) -> Settings:
     return load_settings(home=home, clickhouse_url=url)
 
 
-def _fail(message: str) -> None:
+def _say_error(message: str) -> None:
     console.print(f"[red]error:[/red] {message}", soft_wrap=True)  # one line: the terminal wraps it, a grep finds it
+
+
+def _fail(message: str) -> None:
+    _say_error(message)
     raise typer.Exit(1)
 
 
@@ -649,7 +653,7 @@ def main() -> None:
     try:
         app()
     except WarehouseError as exc:
-        console.print(f"[red]error:[/red] {exc}", soft_wrap=True)
+        _say_error(str(exc))  # outside the commands: typer.Exit would not be caught here
         sys.exit(1)
 
 

@@ -41,8 +41,8 @@ def money_short(value: float | None) -> str:
         return UNKNOWN
     size = abs(float(value))
     sign = "-" if float(value) < 0 else ""
-    for scale, word in ((1e6, "mi"), (1e3, "mil")):
-        if size >= 10 * scale or (scale == 1e6 and size >= scale):
+    for from_size, scale, word in ((1e6, 1e6, "mi"), (1e4, 1e3, "mil")):  # R$ 9.999,50 still fits whole
+        if size >= from_size:
             shown = size / scale
             return f"{sign}R$ {number(shown, 0 if shown >= 100 else 1)} {word}"
     return money(value)

@@ -351,13 +351,7 @@ class LiveFigures:
 
     def focus_categories(self, seller_id: str) -> list[str]:
         """The categories making up 80% of the seller's sales in the published window, biggest first."""
-        focus, running = [], 0.0
-        for category, share in self.category_shares(seller_id).items():
-            if running >= 0.8:
-                break
-            focus.append(category)
-            running += share
-        return focus
+        return _focus(self.category_shares(seller_id))
 
     def high_margin(self, seller_id: str | None, k: int) -> list[dict]:
         """The products worth most margin to push: within the categories the seller sells most
@@ -367,7 +361,7 @@ class LiveFigures:
         A percentage alone ranks a R$ 5 lip balm with a R$ 200 perfume, and ties everywhere."""
         products = self.published.frames["products"].dropna(subset=["margin_pct"])
         shares = self.category_shares(seller_id) if seller_id is not None else {}
-        focus = self.focus_categories(seller_id) if shares else []
+        focus = _focus(shares)
         chosen = products[products["category"].isin(focus)] if focus else products
         share = chosen["category"].map(shares).astype(float) if focus else pd.Series(1.0, index=chosen.index)
         chosen = chosen.assign(margin_value=chosen["price"] - chosen["cost"], share=share)
@@ -419,6 +413,17 @@ class LiveFigures:
         found = [(score, published.products[sku]) for score, sku in scored[:limit] if score >= 0.5]
         return [{"sku": p["sku"], "name": p["name"], "category": p["category"], "brand": p["brand"],
                  "price": _num(p["price"]), "match": round(min(score, 1.0), 2)} for score, p in found]
+
+
+def _focus(shares: dict[str, float]) -> list[str]:
+    """The biggest categories of ``shares`` (biggest first) that make up 80% of the sales."""
+    focus, running = [], 0.0
+    for category, share in shares.items():
+        if running >= 0.8:
+            break
+        focus.append(category)
+        running += share
+    return focus
 
 
 def _word_match(word: str, name_word: str) -> float:

@@ -37,7 +37,7 @@ import pandas as pd
 from features.build import latest_run
 from features.planned import planned_days
 from features.reference import on_hand_at
-from models.auto_forecast import FittedForecast, fit_demand_panel
+from models.auto_forecast import FittedForecast, fit_demand_panel, store_and_chain
 from models.level_scores import level_scores
 from models.panel import Panel, demand_panel
 from models.stock_advice import Z_90, alert_list
@@ -107,7 +107,7 @@ def train_forecast(settings: Settings, config: ForecastConfig | None = None, pol
     started = time.perf_counter()
     try:
         fitted = fit_demand_panel(panel, config.horizon, config.folds, on_step=on_step,
-                                  levels={"store": pairs["store_id"].to_numpy(), "chain": np.full(len(pairs), "all")})
+                                  levels=store_and_chain(pairs["store_id"].to_numpy(), len(pairs)))
     except ValueError as exc:
         raise ForecastTrainingError(str(exc)) from exc
     seconds["pool"] = time.perf_counter() - started
@@ -211,9 +211,9 @@ def _log_run(run, last: pd.Timestamp, config: ForecastConfig, policy: StockPolic
                        "series": len(pairs), "members": ",".join(n for n in fitted.scores.index if n != "ensemble")})
     tag_backtest(config_hash(config), key)
     mlflow.set_tag("weights", json.dumps(fitted.weights))
-    reconciliation = fitted.auto.reconciliation
-    mlflow.set_tag("reconciliation", reconciliation.choice)
-    reconciliation.candidates.to_csv(folder / "reconciliation.csv")
+    reconciliation = fitted.auto.reconciliation  # None for a single series: nothing to add up
+    mlflow.set_tag("reconciliation", reconciliation.choice if reconciliation else "none")
+    (reconciliation.candidates if reconciliation else pd.DataFrame()).to_csv(folder / "reconciliation.csv")
     fitted.levels().to_parquet(folder / "level_forecasts.parquet")
     for row in summary.itertuples(index=False):
         for metric in ("rmsse", "wape", "bias", "coverage"):

@@ -263,8 +263,8 @@ def test_the_reconciliation_is_chosen_by_the_backtest_and_never_costs_the_series
     eligible = table[table["series"] <= table.loc["bottom_up", "series"]]
     relative = (eligible[["store", "chain"]] / table.loc["bottom_up", ["store", "chain"]]).mean(axis=1)
     assert relative.loc[reconciliation.choice] == relative.min()
-    # the ensemble's backtest is the reconciled one: what the scores and the gate read
-    assert fitted_stores[0].auto.blend is not None
+    # the ensemble's backtest and score are the reconciled ones: what the level scores and the gate read
+    assert fitted_stores[0].scores.loc["ensemble", "rmsse"] == pytest.approx(chosen["series"])
 
 
 def test_scaling_to_a_total_keeps_each_series_share():

@@ -155,7 +155,7 @@ def test_every_page_writes_numbers_the_brazilian_way_and_never_nan_or_english(da
             at.switch_page(f"views/{page}.py").run()
             assert not at.exception, (page, [e.value for e in at.exception])
             texts = [m.value for m in at.metric] + [m.value for m in at.markdown] + [c.value for c in at.caption]
-            texts += [str(o) for box in at.multiselect for o in [box.placeholder]]
+            texts += [box.placeholder for box in at.multiselect]
             for frame in [d.value for d in at.dataframe]:
                 for column in frame.columns:
                     cells = [str(v) for v in frame[column]]

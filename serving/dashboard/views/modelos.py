@@ -15,7 +15,7 @@ from serving.dashboard.widgets import show_table
 
 TITLES = {"stock-forecaster": "Previsão de estoque", "cross-sell": "Cross-sell", "staffing": "Escala"}
 STATES = {"never": "nenhum ainda", "running": "rodando", "succeeded": "concluído", "failed": "falhou"}
-DECISIONS = {"promoted": "promovida", "rejected": "recusada", "kept": "mantida"}
+DECISIONS = {"promoted": "promovida", "rejected": "recusada"}  # the gate's two (training/tracking.py)
 
 
 REASONS = (  # the champion gate's reasons (training/tracking.py writes them in English, for MLflow)
