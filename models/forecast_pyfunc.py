@@ -1,12 +1,19 @@
 """The forecaster as an MLflow pyfunc: ``models:/stock-forecaster@champion`` → daily P10/P50/P90.
 
 The pool's forecasts are made once, when the model is trained (every store × SKU, every day of
-the horizon, with the plan of each day); the model ships them as a table and answers from it.
-Asked for some store × SKU pairs, it returns their rows; a pair it has never seen comes back as an
-error that names it, not as zeros.
+the horizon, with the plan of each day), and published as data, one Parquet file per store
+(warehouse/forecasts.py). The model holds only where its run's forecasts are, so a registered
+version stays a few kilobytes at any chain size, and answering about one store opens that store's
+file alone (the last few stores asked about stay in memory). Asked for some store × SKU pairs, it
+returns their rows; a pair it has never seen comes back as an error that names it, not as zeros.
 """
 
 from __future__ import annotations
+
+import json
+import threading
+from collections import OrderedDict
+from pathlib import Path
 
 import mlflow
 import pandas as pd
@@ -18,6 +25,7 @@ OUTPUT = Schema([ColSpec("string", "store_id"), ColSpec("string", "sku"), ColSpe
                  ColSpec("double", "mean"), ColSpec("double", "p10"), ColSpec("double", "p50"),
                  ColSpec("double", "p90")])
 COLUMNS = ["store_id", "sku", "date", "mean", "p10", "p50", "p90"]
+STORES_IN_MEMORY = 16
 
 
 class UnknownSeriesError(KeyError):
@@ -26,26 +34,51 @@ class UnknownSeriesError(KeyError):
 
 class StockForecaster(mlflow.pyfunc.PythonModel):
     def load_context(self, context) -> None:
-        if "forecast" not in context.artifacts:
-            raise RuntimeError("this stock-forecaster version predates the forecasting pool: "
-                               "retrain it with `vitrine train forecast`")
-        self.table = pd.read_parquet(context.artifacts["forecast"], columns=COLUMNS).sort_values(
-            ["store_id", "sku", "date"], ignore_index=True)
-        self.index = self.table.groupby(["store_id", "sku"], sort=False).indices
+        if "forecasts" not in context.artifacts:
+            raise RuntimeError("this stock-forecaster version keeps its forecasts inside the model, as before "
+                               "chain scale: retrain it with `vitrine train forecast`")
+        self.folder = Path(json.loads(Path(context.artifacts["forecasts"]).read_text())["folder"])
+        self._stores: OrderedDict[str, tuple[pd.DataFrame, dict]] = OrderedDict()
+        self._lock = threading.Lock()
 
     def predict(self, context, model_input: pd.DataFrame, params=None) -> pd.DataFrame:
-        return forecast(self.table, self.index, model_input)
+        wanted = model_input.astype({"store_id": str, "sku": str})
+        parts = [forecast(*self.store(store), rows) for store, rows in wanted.groupby("store_id", sort=False)]
+        return pd.concat(parts, ignore_index=True)
+
+    def store(self, store_id: str) -> tuple[pd.DataFrame, dict]:
+        """One store's forecast table and its (store_id, sku) → rows index."""
+        from warehouse.forecasts import read_store
+
+        with self._lock:
+            if store_id in self._stores:
+                self._stores.move_to_end(store_id)
+                return self._stores[store_id]
+        table = read_store(self.folder, "forecast", store_id)
+        table = pd.DataFrame(columns=COLUMNS) if table is None else table.astype({"store_id": str, "sku": str})
+        loaded = (table, table.groupby(["store_id", "sku"], sort=False).indices)
+        with self._lock:
+            self._stores[store_id] = loaded
+            while len(self._stores) > STORES_IN_MEMORY:
+                self._stores.popitem(last=False)
+        return loaded
+
+    def alerts(self, store_id: str) -> pd.DataFrame:
+        """The store's ranked stock alerts (riskiest first); empty when none."""
+        from warehouse.forecasts import read_store
+
+        found = read_store(self.folder, "alerts", store_id)
+        return found if found is not None else pd.DataFrame(columns=["store_id", "sku", "stockout_probability"])
 
 
 def forecast(table: pd.DataFrame, index: dict, request: pd.DataFrame) -> pd.DataFrame:
     """Daily forecasts for the requested pairs (``horizon_days`` caps the days; default all)."""
-    wanted = request.astype({"store_id": str, "sku": str})
-    missing = [f"{s}/{k}" for s, k in zip(wanted["store_id"], wanted["sku"]) if (s, k) not in index]
+    missing = [f"{s}/{k}" for s, k in zip(request["store_id"], request["sku"]) if (s, k) not in index]
     if missing:
         raise UnknownSeriesError(f"no history for store/sku {', '.join(missing[:10])}"
                                  + (f" and {len(missing) - 10} more" if len(missing) > 10 else ""))
     parts = []
-    for row in wanted.itertuples(index=False):
+    for row in request.itertuples(index=False):
         rows = index[(row.store_id, row.sku)]
         days = getattr(row, "horizon_days", None)
         if days is not None and pd.notna(days):

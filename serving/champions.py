@@ -15,8 +15,6 @@ import threading
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import pandas as pd
-
 # The service runs every champion with the models package it ships with (the bento includes models/),
 # imported before any champion loads: MLflow only prepends each model's code snapshot to sys.path, so
 # otherwise the first snapshot loaded would serve every model, and a new champion would run stale code.
@@ -27,7 +25,6 @@ from warehouse.local_files import make_private, replace_folder
 from warehouse.settings import Settings
 
 MODELS = ("stock-forecaster", "cross-sell", "staffing")
-ALERTS = "stock_alerts.csv"  # the forecaster run's ranked stock alerts, served with it
 
 
 @dataclass
@@ -36,7 +33,6 @@ class Served:
     version: str
     model: object  # an mlflow pyfunc
     source: str  # registry | last good copy
-    alerts: pd.DataFrame | None = None
 
 
 @dataclass
@@ -116,8 +112,6 @@ class Champions:
         self.folder.mkdir(parents=True, exist_ok=True)
         staging = Path(tempfile.mkdtemp(prefix=f".{name}-", dir=self.folder))
         mlflow.artifacts.download_artifacts(artifact_uri=f"models:/{name}/{version}", dst_path=str(staging / "model"))
-        if name == "stock-forecaster":
-            mlflow.artifacts.download_artifacts(run_id=run_id, artifact_path=ALERTS, dst_path=str(staging))
         (staging / "version.json").write_text(json.dumps({"name": name, "version": version, "run_id": run_id}))
         make_private(staging)
         target = self.folder / name
@@ -130,8 +124,7 @@ class Champions:
 
         version = json.loads((local / "version.json").read_text())["version"]
         model = mlflow.pyfunc.load_model(str(local / "model"))
-        alerts = pd.read_csv(local / ALERTS) if (local / ALERTS).exists() else None
-        return Served(name, version, model, source, alerts)
+        return Served(name, version, model, source)
 
     def status(self) -> dict:
         """``ready`` (every champion from the registry), ``degraded`` (some from a last good copy or

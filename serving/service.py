@@ -202,6 +202,8 @@ class Vitrine:
             rows = served.model.predict(pd.DataFrame({"store_id": store_id, "sku": skus, "horizon_days": horizon_days}))
         except UnknownSeriesError as exc:
             self._deny(user, "forecast", request, HTTPStatus.NOT_FOUND, str(exc).strip('"'))
+        except FileNotFoundError as exc:  # the champion's published forecasts were removed by hand
+            self._deny(user, "forecast", request, HTTPStatus.SERVICE_UNAVAILABLE, str(exc))
         auth.record(self.settings, user, "forecast", request, 200)
         return ForecastReply(store_id=store_id, model_version=served.version, days=[
             DayForecast(sku=r.sku, date=pd.Timestamp(r.date).date(), p10=r.p10, p50=r.p50, p90=r.p90)
@@ -214,9 +216,10 @@ class Vitrine:
         request = {"store_id": store_id, "limit": limit}
         user = self._guard(ctx, "stock_alerts", request, ("manager", "analyst", "admin"), store_id)
         served = self._model(user, "stock_alerts", request, "stock-forecaster")
-        alerts = served.alerts if served.alerts is not None else pd.DataFrame(columns=["store_id"])
-        mine = alerts[alerts["store_id"].astype(str) == store_id]
-        mine = mine.sort_values("stockout_probability", ascending=False).head(limit)
+        try:
+            mine = served.model.unwrap_python_model().alerts(store_id).head(limit)  # riskiest first
+        except FileNotFoundError as exc:
+            self._deny(user, "stock_alerts", request, HTTPStatus.SERVICE_UNAVAILABLE, str(exc))
         products = self._figures(user, "stock_alerts", request).published.products
         auth.record(self.settings, user, "stock_alerts", request, 200)
         found = []

@@ -12,8 +12,10 @@ One run of the MLflow experiment ``stock-forecaster``:
    own forecasts with calibrated P10–P90 in ``level_forecasts.parquet``);
 3. score every member and the ensemble at SKU × store, store and chain (models/level_scores.py);
 4. forecast the next ``horizon`` days, turn them into the ranked stock alerts, and log it all:
-   each member's scores and seconds, the blend's weights, the forecasts, the plots. The model
-   registered as ``stock-forecaster`` serves these forecasts (models/forecast_pyfunc.py).
+   each member's scores and seconds, the blend's weights, the plots;
+5. write the forecasts to ``gold.demand_forecasts`` and publish them with the alerts, one file
+   per store (warehouse/forecasts.py). The model registered as ``stock-forecaster`` points at
+   them (models/forecast_pyfunc.py): it stays small, and the service opens one store at a time.
 
 Gate rule (stated once, here): the candidate is scored by the ensemble's SKU × store RMSSE on this
 run's backtest; by construction no single member of the pool scored lower there. It replaces the
@@ -42,11 +44,14 @@ from models.level_scores import level_scores
 from models.panel import Panel, demand_panel
 from models.stock_advice import Z_90, alert_list
 from training.tracking import (
+    champion_run,
     configure,
     gate_against_champion,
     method_hash,
     tag_backtest,
 )
+from warehouse import forecasts
+from warehouse.clickhouse import connect
 from warehouse.settings import Settings
 
 MODEL_NAME = "stock-forecaster"
@@ -127,16 +132,18 @@ def train_forecast(settings: Settings, config: ForecastConfig | None = None, pol
                                     fitted.weights, forecast, pd.DataFrame(), seconds)
         alerts = alert_list(forecast, on_hand_at(settings, last.date()), last.date(), policy.lead_time_days,
                             policy.review_days, policy.service_level)
-        forecast.to_parquet(folder / "forecast.parquet")
-        alerts.to_csv(folder / "stock_alerts.csv", index=False)
-        mlflow.log_artifact(str(folder / "forecast.parquet"))
-        mlflow.log_artifact(str(folder / "stock_alerts.csv"))
+        on_step("publishing the forecasts per store")
+        run_id = active.info.run_id
+        published = forecasts.publish(settings, run_id, forecast, alerts)
+        forecasts.insert(connect(settings), run_id, forecast)
         from training.registration import log_forecaster
 
-        version = log_forecaster(forecast, folder / "model", MODEL_NAME)
+        version = log_forecaster(published, pairs, folder / "model", MODEL_NAME)
         candidate = float(summary.set_index(["level", "model"]).loc[("sku_store", "ensemble"), "rmsse"])
         decision = gate_against_champion(MODEL_NAME, version, GATE_METRIC, candidate, config_hash(config), key,
                                          rescore=lambda champion: None)
+    champion = champion_run(MODEL_NAME)
+    forecasts.prune(settings, keep={run_id, champion.info.run_id if champion else run_id})
     return ForecastTraining(active.info.run_id, version, decision.promoted, decision.reason, summary, fitted.weights,
                             forecast, alerts, seconds)
 

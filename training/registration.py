@@ -24,14 +24,14 @@ from models.staffing import PlanContext, StaffingPolicy
 MODELS_PACKAGE = str(Path(models.__file__).resolve().parent)
 
 
-def log_forecaster(forecast_frame: pd.DataFrame, folder: Path, name: str) -> str:
-    """The stock forecaster with its forecast table (every store × SKU × day of the horizon)."""
+def log_forecaster(published: Path, pairs: pd.DataFrame, folder: Path, name: str) -> str:
+    """The stock forecaster, pointing at its run's forecasts published per store (``published``,
+    see warehouse/forecasts.py): the version stays small whatever the chain's size."""
     folder.mkdir(parents=True, exist_ok=True)
-    table = folder / "forecast.parquet"
-    columns = forecast_pyfunc.COLUMNS
-    forecast_frame[columns].astype({"store_id": str, "sku": str}).to_parquet(table, index=False)
-    example = forecast_frame[["store_id", "sku"]].drop_duplicates().head(2).assign(horizon_days=7)
-    return _log(forecast_pyfunc.StockForecaster(), {"forecast": str(table)},
+    source = folder / "forecasts.json"
+    source.write_text(json.dumps({"folder": str(published.resolve())}))
+    example = pairs[["store_id", "sku"]].drop_duplicates().head(2).assign(horizon_days=7)
+    return _log(forecast_pyfunc.StockForecaster(), {"forecasts": str(source)},
                 ModelSignature(forecast_pyfunc.INPUT, forecast_pyfunc.OUTPUT), example,
                 ["pandas", "pyarrow", "mlflow"], name)
 

@@ -1,12 +1,14 @@
 """The stock forecaster on generated data whose structure is known (verdade.json): the pool
 recovers the planted promotion lift from the plan and the Dia das Mães peak from last year's,
 its quantiles are calibrated, the planned features match the Spark ones, every selling SKU gets a
-forecast, the MLflow model serves the forecasts, and the champion gate decides."""
+forecast, the forecasts are published per store with the MLflow model pointing at them, and the
+champion gate decides."""
 
 from __future__ import annotations
 
 import json
 from dataclasses import replace
+from pathlib import Path
 
 import mlflow
 import numpy as np
@@ -30,7 +32,7 @@ from training.forecast import (
     load_units,
     train_forecast,
 )
-from warehouse import generator
+from warehouse import forecasts, generator
 from warehouse.clickhouse import close_all, connect
 
 # Long enough for last year's Dia das Mães (11/05/2025) to be in the history of a late-April origin.
@@ -173,8 +175,22 @@ def test_training_logs_registers_gates_and_the_champion_predicts(warehouse):
 
     alerts = weekly.alerts
     assert set(alerts["store_id"]) == set(weekly.forecast["store_id"])
-    per_store = alerts.groupby("store_id")["stockout_probability"]
-    assert (per_store.apply(lambda p: p.is_monotonic_decreasing)).all()
+    # forecasts are data: each store's rows in a file of its own, riskiest alerts first, every
+    # row in the warehouse; the registered model only points at them, so it stays small
+    folder = forecasts.forecasts_dir(warehouse) / weekly.run_id
+    for store, rows in weekly.forecast.groupby("store_id"):
+        published = forecasts.read_store(folder, "forecast", store)
+        assert len(published) == len(rows) and set(published["store_id"]) == {store}
+        ranked = forecasts.read_store(folder, "alerts", store)["stockout_probability"]
+        assert len(ranked) == (alerts["store_id"] == store).sum() and ranked.is_monotonic_decreasing
+    assert forecasts.read_store(folder, "forecast", "L999") is None
+    stored = connect(warehouse).query(f"SELECT count(), round(sum(mean)) FROM {forecasts.TABLE} "
+                                      "WHERE run_id = {run:String}", parameters={"run": weekly.run_id}).result_rows[0]
+    assert stored == (len(weekly.forecast), round(weekly.forecast["mean"].sum()))
+    model_files = Path(mlflow.artifacts.download_artifacts(f"models:/{MODEL_NAME}@champion"))
+    payload = [p for p in model_files.rglob("*") if p.is_file() and "code" not in p.relative_to(model_files).parts]
+    assert sum(p.stat().st_size for p in payload) < 50_000, [(p.name, p.stat().st_size) for p in payload]
+    assert {p.name for p in forecasts.forecasts_dir(warehouse).iterdir()} >= {first.run_id, again.run_id, weekly.run_id}
 
 
 def test_too_short_a_history_or_horizon_is_a_clear_error(warehouse):

@@ -1,0 +1,98 @@
+"""Each forecaster run's forecasts as data: rows in the warehouse, and one Parquet file per store.
+
+At chain scale the forecasts (store × SKU × day) are tens of millions of rows. Inside the MLflow
+model they made every service replica load the whole chain to answer one store, and the registry
+kept a copy per version. So a run writes them out as data instead:
+
+* ``gold.demand_forecasts``: every run's rows, for SQL (a forecast scored against what sold later);
+* ``VITRINE_HOME/serving/forecasts/<run_id>/``: ``forecast/<store>.parquet`` and
+  ``alerts/<store>.parquet``, written aside and swapped in whole, as the live figures are
+  (warehouse/figures.py). The service opens one store's file when that store is asked about.
+
+The registered model points at its run's folder (models/forecast_pyfunc.py), so the champion and
+the forecasts it serves cannot drift apart.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import tempfile
+from datetime import UTC, datetime
+from pathlib import Path
+from urllib.parse import quote
+
+import pandas as pd
+from clickhouse_connect.driver.client import Client
+
+from warehouse.local_files import make_private, replace_folder
+from warehouse.settings import Settings
+
+TABLE = "gold.demand_forecasts"
+COLUMNS = ["store_id", "sku", "date", "mean", "p10", "p50", "p90"]
+KEEP_RUNS = 3  # the newest runs' folders kept besides the champion's: a service still on the last
+# champion keeps answering until it picks up the new one
+
+
+def forecasts_dir(settings: Settings) -> Path:
+    return settings.serving_dir / "forecasts"
+
+
+def store_file(folder: Path, kind: str, store_id: str) -> Path:
+    """The file of one store's ``kind`` (forecast | alerts) in a run's folder (any store id is a
+    safe file name once quoted)."""
+    return folder / kind / f"{quote(str(store_id), safe='')}.parquet"
+
+
+def publish(settings: Settings, run_id: str, forecast: pd.DataFrame, alerts: pd.DataFrame) -> Path:
+    """Write ``forecast`` (``COLUMNS``) and ``alerts`` per store under the run's folder; returns it."""
+    root = forecasts_dir(settings)
+    root.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(prefix=f".{run_id}-", dir=root))
+    try:
+        ordered = {"forecast": forecast[COLUMNS].sort_values(["store_id", "sku", "date"]),
+                   "alerts": alerts.sort_values("stockout_probability", ascending=False)}  # riskiest first
+        for kind, frame in ordered.items():
+            (staging / kind).mkdir()
+            for store, rows in frame.groupby(frame["store_id"].astype(str), sort=False):
+                rows.to_parquet(store_file(staging, kind, store), index=False)
+        meta = {"run_id": run_id, "published_at": datetime.now(UTC).isoformat(timespec="seconds"),
+                "stores": int(forecast["store_id"].nunique()), "rows": len(forecast)}
+        (staging / "meta.json").write_text(json.dumps(meta))
+        make_private(staging)
+        replace_folder(staging, root / run_id)
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise
+    return root / run_id
+
+
+def read_store(folder: Path, kind: str, store_id: str) -> pd.DataFrame | None:
+    """One store's ``kind`` rows from a run's folder; None when the run has none for that store."""
+    path = store_file(folder, kind, store_id)
+    if not path.exists():
+        if not folder.exists():
+            raise FileNotFoundError(f"the forecasts of this model are gone from {folder}: retrain it "
+                                    "with `vitrine train forecast`")
+        return None
+    return pd.read_parquet(path)
+
+
+def prune(settings: Settings, keep: set[str]) -> None:
+    """Remove run folders other than ``keep`` and the newest ``KEEP_RUNS``."""
+    root = forecasts_dir(settings)
+    if not root.exists():
+        return
+    runs = sorted((p for p in root.iterdir() if p.is_dir() and not p.name.startswith(".")),
+                  key=lambda p: p.stat().st_mtime, reverse=True)
+    for old in runs[KEEP_RUNS:]:
+        if old.name not in keep:
+            shutil.rmtree(old, ignore_errors=True)
+
+
+def insert(client: Client, run_id: str, forecast: pd.DataFrame) -> int:
+    """Append the run's rows to ``gold.demand_forecasts``."""
+    rows = forecast[COLUMNS].astype({"store_id": str, "sku": str}).assign(
+        run_id=run_id, date=pd.to_datetime(forecast["date"]).dt.date)
+    client.insert_df(TABLE, rows[["run_id", *COLUMNS]])
+    return len(rows)
