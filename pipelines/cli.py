@@ -57,7 +57,7 @@ def _fail(message: str) -> None:
 
 @app.command()
 def generate(
-    scale: Annotated[str, typer.Option(help="tiny | small | medium | large")] = "small",
+    scale: Annotated[str, typer.Option(help="tiny | small | medium | large | xlarge")] = "small",
     seed: Annotated[int, typer.Option(help="Same seed, same files.")] = 42,
     out: Annotated[Path | None, typer.Option(help="Folder for the CSVs (default: VITRINE_HOME/data/SCALE).")] = None,
     home: HomeOption = None,

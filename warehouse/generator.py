@@ -36,7 +36,9 @@ SCALES: dict[str, Scale] = {
     "small": Scale(stores=20, skus=400, days=365, tickets_per_store_day=45),
     "medium": Scale(stores=30, skus=1000, days=730, tickets_per_store_day=60),
     "large": Scale(stores=50, skus=2000, days=1095, tickets_per_store_day=106),
+    "xlarge": Scale(stores=200, skus=3000, days=730, tickets_per_store_day=60),  # 600k store × SKU series
 }
+LINES_PER_CHUNK = 6_000_000  # expected basket lines generated at once: what bounds the generator's memory
 
 END_DATE = date(2026, 10, 31)
 TICKET_BASE = 10_000_000  # ticket codes are numbers, as in the ERP  # fixed, so a seed gives the same files whatever today is
@@ -159,13 +161,26 @@ def generate(scale: str, seed: int, out_dir: Path) -> dict[str, int]:
     catalogue = _catalogue(rng, cfg.skus, cal, out_dir, rows)
     promotions = _promotions(rng, catalogue, stores, cal, out_dir, rows)
     retail = retail_dates(range(start.year, END_DATE.year + 1))
-    tickets = _tickets(rng, cfg, stores, cal, retail)
-    line_ticket, line_sku, qty, pairs = _basket_lines(rng, tickets, catalogue, promotions, cal)
-    sold_ok, stock_facts = _censor_by_stock(rng, tickets, line_ticket, line_sku, qty, stores, catalogue, cal,
-                                            out_dir, rows)
-    sales_facts = _sales_file(rng, tickets, line_ticket[sold_ok], line_sku[sold_ok], qty[sold_ok], stores,
-                              catalogue, promotions, cal, out_dir, rows)
-    _targets_rules_schedules(rng, stores, cal, sales_facts.pop("seller_month"), out_dir, rows)
+    n_months = (cal.days[-1].astype("datetime64[M]") - cal.days[0].astype("datetime64[M]")).astype(int) + 1
+    seller_month = np.zeros((len(stores.seller_ids), n_months))
+    facts = {"stockout_days": 0, "supplier_failures": 0, "lines_lost_to_stockouts": 0, "tickets": 0, "return_lines": 0}
+    pairs: list[tuple[int, int, float]] = []
+    first_ticket = first_customer = 0
+    with CsvAppender(out_dir, rows) as files:
+        for chunk in store_chunks(cfg):
+            tickets = _tickets(rng, cfg, stores, cal, retail, chunk, first_customer)
+            line_ticket, line_sku, qty, pairs = _basket_lines(rng, tickets, catalogue, promotions, cal, pairs)
+            sold_ok, stock_facts = _censor_by_stock(rng, tickets, line_ticket, line_sku, qty, stores, catalogue, cal,
+                                                    chunk, files)
+            sales_facts = _sales_file(rng, tickets, line_ticket[sold_ok], line_sku[sold_ok], qty[sold_ok], stores,
+                                      catalogue, promotions, cal, first_ticket, files)
+            seller_month += sales_facts.pop("seller_month")
+            first_ticket += sales_facts.pop("numbers_used")
+            first_customer = max(first_customer, int(tickets.customer.max(initial=0)))
+            for name, value in {**stock_facts, **sales_facts}.items():
+                facts[name] += value
+            del tickets, line_ticket, line_sku, qty, sold_ok  # the next chunk starts from flat memory
+    _targets_rules_schedules(rng, stores, cal, seller_month, out_dir, rows)
     truth = {
         "scale": scale, "seed": seed, "start": start.isoformat(), "end": END_DATE.isoformat(),
         "complementary_pairs": [
@@ -188,11 +203,42 @@ def generate(scale: str, seed: int, out_dir: Path) -> dict[str, int]:
         "retail_dates": {d.isoformat(): {"name": n, "lift": round(f, 3)} for d, (n, f) in sorted(retail.items())},
         "category_season": {c: {"months": months, "lift": lift} for c, (months, lift) in CATEGORY_SEASON.items()},
         "promo_lift_per_discount_pct": PROMO_LIFT_PER_PCT,
-        **stock_facts,
-        **sales_facts,
+        **facts,
     }
     (out_dir / "verdade.json").write_text(json.dumps(truth, ensure_ascii=False, indent=1), encoding="utf-8")
     return rows
+
+
+def store_chunks(cfg: Scale) -> list[np.ndarray]:
+    """The stores' indexes in chunks of about ``LINES_PER_CHUNK`` expected lines, generated one
+    after the other so that memory stays flat however many stores there are (up to medium, all
+    stores are one chunk)."""
+    lines_per_store = cfg.tickets_per_store_day * cfg.days * 2.2  # ~2 lines a ticket, stores ~1.1 in size
+    size = max(1, int(LINES_PER_CHUNK // lines_per_store))
+    return [np.arange(first, min(first + size, cfg.stores)) for first in range(0, cfg.stores, size)]
+
+
+class CsvAppender:
+    """CSV files written a chunk at a time under one header; ``rows`` counts each file's rows."""
+
+    def __init__(self, out_dir: Path, rows: dict[str, int]) -> None:
+        self.out_dir, self.rows = out_dir, rows
+        self.writers: dict[str, pacsv.CSVWriter] = {}
+
+    def write(self, name: str, columns: dict) -> None:
+        table = _table(columns)
+        if name not in self.writers:
+            self.writers[name] = pacsv.CSVWriter(self.out_dir / f"{name}.csv", table.schema,
+                                                 write_options=pacsv.WriteOptions(quoting_style="needed"))
+        self.writers[name].write_table(table)
+        self.rows[name] = self.rows.get(name, 0) + table.num_rows
+
+    def __enter__(self) -> CsvAppender:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        for writer in self.writers.values():
+            writer.close()
 
 
 def _stores(rng: np.random.Generator, n_st: int, cal: Calendar, out_dir: Path, rows: dict[str, int]) -> Stores:
@@ -294,14 +340,14 @@ def _promotions(rng: np.random.Generator, catalogue: Catalogue, stores: Stores, 
 
 
 def _tickets(rng: np.random.Generator, cfg: Scale, stores: Stores, cal: Calendar,
-             retail: dict[date, tuple[str, float]]) -> Tickets:
-    """Tickets per store and day (size x weekday x season x retail dates x holidays), at hours that
-    follow the store's profile (Saturdays lean to the afternoon), each with a seller of the store."""
+             retail: dict[date, tuple[str, float]], chunk: np.ndarray, first_customer: int) -> Tickets:
+    """Tickets per store of ``chunk`` and day (size x weekday x season x retail dates x holidays), at
+    hours that follow the store's profile (Saturdays lean to the afternoon), each with a seller of
+    the store; known customers are numbered after ``first_customer`` (they shop in their chunk)."""
     day_factor = _day_factor(cal, retail)
-    n_st = len(stores.ids)
-    per_store_day = rng.poisson(cfg.tickets_per_store_day * stores.size[:, None] * day_factor[None, :]).ravel()
-    store = np.repeat(np.repeat(np.arange(n_st, dtype=np.int16), cal.n), per_store_day)
-    day = np.repeat(np.tile(np.arange(cal.n, dtype=np.int16), n_st), per_store_day)
+    per_store_day = rng.poisson(cfg.tickets_per_store_day * stores.size[chunk, None] * day_factor[None, :]).ravel()
+    store = np.repeat(np.repeat(chunk.astype(np.int16), cal.n), per_store_day)
+    day = np.repeat(np.tile(np.arange(cal.n, dtype=np.int16), len(chunk)), per_store_day)
     n_tix = len(store)
     hour = np.empty(n_tix, dtype=np.int64)
     for name, weights in PROFILES.items():
@@ -314,7 +360,7 @@ def _tickets(rng: np.random.Generator, cfg: Scale, stores: Stores, cal: Calendar
     second = hour * 3600 + rng.integers(0, 3600, n_tix)
     first_seller = np.r_[0, np.cumsum(stores.sellers_per_store)[:-1]]
     seller = first_seller[store] + (rng.random(n_tix) * stores.sellers_per_store[store]).astype(int)
-    customer = np.where(rng.random(n_tix) < 0.4, rng.integers(1, max(200, n_tix // 6), n_tix), 0)
+    customer = np.where(rng.random(n_tix) < 0.4, first_customer + rng.integers(1, max(200, n_tix // 6), n_tix), 0)
     return Tickets(store, day, second, seller, customer)
 
 
@@ -331,9 +377,11 @@ def _day_factor(cal: Calendar, retail: dict[date, tuple[str, float]]) -> np.ndar
 
 
 def _basket_lines(rng: np.random.Generator, tickets: Tickets, catalogue: Catalogue, promotions: Promotions,
-                  cal: Calendar) -> tuple[np.ndarray, np.ndarray, np.ndarray, list[tuple[int, int, float]]]:
+                  cal: Calendar, pairs: list[tuple[int, int, float]]
+                  ) -> tuple[np.ndarray, np.ndarray, np.ndarray, list[tuple[int, int, float]]]:
     """Basket lines (ticket, sku, quantity): popularity draws accepted by category season, promotion
-    lift and whether the SKU is on sale yet, plus the planted complementary pairs."""
+    lift and whether the SKU is on sale yet, plus the planted complementary ``pairs`` (drawn with the
+    first chunk's lines when empty, then the same in every chunk)."""
     n_sku = len(catalogue.ids)
     slot_ticket = np.repeat(np.arange(len(tickets.store), dtype=np.int32), 2 + rng.poisson(2.5, len(tickets.store)))
     cum = np.cumsum(catalogue.popularity / catalogue.popularity.sum())
@@ -350,7 +398,7 @@ def _basket_lines(rng: np.random.Generator, tickets: Tickets, catalogue: Catalog
     keep = active & (rng.random(len(slot_sku), dtype=np.float32) < np.minimum(weight / 2.5, 1.0))
     line_ticket, line_sku = slot_ticket[keep], slot_sku[keep]
     del slot_ticket, slot_sku, slot_day, pct, weight, active, keep
-    pairs = _plant_pairs(rng, catalogue.subcategory, catalogue.popularity)
+    pairs = pairs or _plant_pairs(rng, catalogue.subcategory, catalogue.popularity)
     extra_t, extra_s = [], []
     for a, b, p in pairs:
         has_a = line_ticket[line_sku == a]
@@ -368,8 +416,8 @@ def _basket_lines(rng: np.random.Generator, tickets: Tickets, catalogue: Catalog
 
 
 def _censor_by_stock(rng: np.random.Generator, tickets: Tickets, line_ticket: np.ndarray, line_sku: np.ndarray,
-                     qty: np.ndarray, stores: Stores, catalogue: Catalogue, cal: Calendar, out_dir: Path,
-                     rows: dict[str, int]) -> tuple[np.ndarray, dict[str, int]]:
+                     qty: np.ndarray, stores: Stores, catalogue: Catalogue, cal: Calendar, chunk: np.ndarray,
+                     files: CsvAppender) -> tuple[np.ndarray, dict[str, int]]:
     """Simulate stock store by store (bounded memory); write the snapshots; which lines could sell."""
     l_store = tickets.store[line_ticket]
     by_store = np.argsort(l_store, kind="stable")
@@ -377,7 +425,7 @@ def _censor_by_stock(rng: np.random.Generator, tickets: Tickets, line_ticket: np
     sold_ok = np.zeros(len(line_ticket), dtype=bool)
     parts: list[tuple[np.ndarray, ...]] = []
     stockout_days = supplier_failures = 0
-    for st in range(len(stores.ids)):
+    for st in chunk:
         idx = by_store[bounds[st]:bounds[st + 1]]
         ok, snap_sku, snap_day, snap_on_hand, n_out, n_fail = _simulate_store(
             rng, line_sku[idx], tickets.day[line_ticket[idx]], tickets.second[line_ticket[idx]], qty[idx],
@@ -387,7 +435,7 @@ def _censor_by_stock(rng: np.random.Generator, tickets: Tickets, line_ticket: np
         stockout_days += n_out
         supplier_failures += n_fail
     snap_store, snap_sku, snap_day, snap_on_hand = (np.concatenate(x) for x in zip(*parts))
-    rows["estoque"] = _write(out_dir / "estoque.csv", {
+    files.write("estoque", {
         "cod_loja": _labels(stores.ids, snap_store), "cod_prod": _labels(catalogue.ids, snap_sku),
         "data": pa.array(cal.days[snap_day]), "estoque": snap_on_hand,
     })
@@ -397,10 +445,11 @@ def _censor_by_stock(rng: np.random.Generator, tickets: Tickets, line_ticket: np
 
 def _sales_file(rng: np.random.Generator, tickets: Tickets, line_ticket: np.ndarray, line_sku: np.ndarray,
                 qty: np.ndarray, stores: Stores, catalogue: Catalogue, promotions: Promotions, cal: Calendar,
-                out_dir: Path, rows: dict[str, int]) -> dict:
-    """Write vendas.csv: the sold lines at the day's price and promotion, plus returns (0.8% of
-    lines come back 1-20 days later in a ticket of their own). Returns facts for the truth file
-    and each seller's revenue by month (for targets)."""
+                first_ticket: int, files: CsvAppender) -> dict:
+    """Append to vendas.csv: the sold lines at the day's price and promotion, plus returns (0.8% of
+    lines come back 1-20 days later in a ticket of their own), ticket codes numbered from
+    ``first_ticket``. Returns facts for the truth file, each seller's revenue by month (for
+    targets) and how many ticket codes were used."""
     lt_store, lt_day = tickets.store[line_ticket], tickets.day[line_ticket]
     unit_price = catalogue.price_on_day[line_sku, lt_day]
     discount = np.round(unit_price * qty * promotions.pct(line_sku, lt_day, lt_store) / 100, 2)
@@ -412,8 +461,9 @@ def _sales_file(rng: np.random.Generator, tickets: Tickets, line_ticket: np.ndar
         OPEN_HOUR * 3600 + rng.integers(0, 11 * 3600, len(ret))).astype("timedelta64[s]")
     customer = np.r_[tickets.customer[line_ticket], tickets.customer[line_ticket[ret]]]
     n_tix = len(tickets.store)
-    rows["vendas"] = _write(out_dir / "vendas.csv", {
-        "cod_transacao": np.r_[TICKET_BASE + line_ticket, TICKET_BASE + n_tix + np.arange(len(ret))],
+    first = TICKET_BASE + first_ticket
+    files.write("vendas", {
+        "cod_transacao": np.r_[first + line_ticket, first + n_tix + np.arange(len(ret))],
         "item": np.r_[line_no, np.ones(len(ret), dtype=np.int64)],
         "cod_loja": _labels(stores.ids, np.r_[lt_store, lt_store[ret]]),
         "cod_vendedor": _labels(stores.seller_ids, np.r_[tickets.seller[line_ticket], tickets.seller[line_ticket[ret]]]),
@@ -424,11 +474,13 @@ def _sales_file(rng: np.random.Generator, tickets: Tickets, line_ticket: np.ndar
         "desconto": np.r_[discount, np.zeros(len(ret))],
         "data_venda": pa.array(np.r_[sold_at, ret_at]),
     })
+    n_months = (cal.days[-1].astype("datetime64[M]") - cal.days[0].astype("datetime64[M]")).astype(int) + 1
     month_idx = (cal.days[lt_day].astype("datetime64[M]") - cal.days[0].astype("datetime64[M]")).astype(int)
-    n_months, n_sel = int(month_idx.max()) + 1, len(stores.seller_ids)
+    n_sel = len(stores.seller_ids)
     seller_month = np.bincount(tickets.seller[line_ticket] * n_months + month_idx, weights=unit_price * qty - discount,
                                minlength=n_sel * n_months).reshape(n_sel, n_months)
-    return {"tickets": len(np.unique(line_ticket)), "return_lines": len(ret), "seller_month": seller_month}
+    return {"tickets": len(np.unique(line_ticket)), "return_lines": len(ret), "seller_month": seller_month,
+            "numbers_used": n_tix + len(ret)}
 
 
 def _targets_rules_schedules(rng: np.random.Generator, stores: Stores, cal: Calendar, seller_month: np.ndarray,
@@ -522,9 +574,14 @@ def _plant_pairs(rng: np.random.Generator, sub: np.ndarray, popularity: np.ndarr
     return pairs
 
 
+def _table(columns: dict) -> pa.Table:
+    """Columns as given (strings stay strings, empty = missing) as one Arrow table."""
+    return pa.table({k: v if isinstance(v, (pa.Array, np.ndarray)) else pa.array(np.asarray(v).tolist())
+                     for k, v in columns.items()})
+
+
 def _write(path: Path, columns: dict) -> int:
-    """One CSV with a header; values as given (strings stay strings, empty = missing)."""
-    table = pa.table({k: v if isinstance(v, (pa.Array, np.ndarray)) else pa.array(np.asarray(v).tolist())
-                      for k, v in columns.items()})
+    """One CSV with a header."""
+    table = _table(columns)
     pacsv.write_csv(table, path, pacsv.WriteOptions(quoting_style="needed"))
     return table.num_rows

@@ -92,3 +92,35 @@ def test_promotions_lift_daily_units(client, settings, tiny):
         "SELECT avgIf(units, on_promo = 1), avgIf(units, on_promo = 0) FROM gold.daily_sales "
         "WHERE (store_id, sku) IN (SELECT store_id, sku FROM gold.daily_sales WHERE on_promo = 1)").result_rows[0]
     assert on > 1.3 * off
+
+
+def test_chunks_of_stores_make_one_consistent_export_that_ingests_cleanly(client, settings, tmp_path, monkeypatch):
+    """A chain too big for memory is generated a few stores at a time (xlarge): the chunks share one
+    header per file, ticket codes and known customers never repeat across chunks, and the export
+    ingests without a quarantined row."""
+    from warehouse import generator
+
+    scale = generator.Scale(stores=5, skus=40, days=60, tickets_per_store_day=30)
+    monkeypatch.setitem(generator.SCALES, "chunked", scale)
+    monkeypatch.setattr(generator, "LINES_PER_CHUNK", 2 * 30 * 60 * 2.2)  # two stores a chunk
+    assert [len(c) for c in generator.store_chunks(scale)] == [2, 2, 1]
+    rows = generate("chunked", 5, tmp_path / "out")
+    sales = pd.read_csv(tmp_path / "out" / "vendas.csv", dtype={"cod_cliente": "Int64"})
+    assert len(sales) == rows["vendas"] and sales.columns[0] == "cod_transacao"
+    assert not sales.duplicated(["cod_transacao", "item"]).any()
+    assert sales.groupby("cod_transacao")["cod_loja"].nunique().eq(1).all()
+    known = sales.dropna(subset=["cod_cliente"])
+    chunk_of = {f"L{i + 1:03d}": i // 2 for i in range(5)}
+    assert known.assign(chunk=known["cod_loja"].map(chunk_of)).groupby("cod_cliente")["chunk"].nunique().eq(1).all()
+    assert set(sales["cod_loja"]) == set(chunk_of)
+    truth = json.loads((tmp_path / "out" / "verdade.json").read_text())
+    assert truth["tickets"] == sales.loc[sales["quantidade"] > 0, "cod_transacao"].nunique()
+    report = load(client, settings, tmp_path / "out")
+    assert report.quarantined == 0 and report.accepted == report.read
+
+
+def test_up_to_medium_scale_all_stores_are_one_chunk():
+    from warehouse import generator
+
+    assert all(len(generator.store_chunks(generator.SCALES[s])) == 1 for s in ("tiny", "small", "medium"))
+    assert len(generator.store_chunks(generator.SCALES["xlarge"])) > 1
