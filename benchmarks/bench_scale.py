@@ -1,0 +1,182 @@
+"""Chain scale: prints the figures issue 20 asks for, stage by stage and scale by scale.
+
+Stages (each in a fresh process, its memory sampled every 0.25 s; the Python processes and the
+Spark JVM reported apart, since the goal bounds the driver, not the executors):
+
+* ``generate``: ``vitrine generate --scale S``: wall time, rows, peak memory (flat from medium to
+  xlarge is the goal: the generator works a chunk of stores at a time);
+* ``pipeline``: ``vitrine pipeline run`` on that export in a fresh home (ingest, features, the
+  three models, the figures published): wall time, and the driver's peak (Python only);
+* ``serve``: the forecasts of every store × SKU of the scale for 28 days, published per store
+  (warehouse/forecasts.py; from the pipeline's run when the stage ran, otherwise made up at the
+  scale's shape), then what the service does for ``forecast`` (20 SKUs, 14 days) and
+  ``stock_alerts`` (top 20) of a random store, 300 times: p50 and p99 in ms, the stores read
+  cold (16 stay in memory; a chain has hundreds).
+
+Goals: driver peak within 1.5× from medium to xlarge and <= 4 GiB at xlarge; wall time at most
+linear in the number of series; xlarge end to end on 2 cores / 24 GiB; p99 <= 50 ms at xlarge.
+
+Usage: python benchmarks/bench_scale.py [--scales medium,large,xlarge] [--stages generate,pipeline,serve]
+       [--work DIR]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import psutil
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO))
+
+from warehouse.generator import SCALES  # noqa: E402
+
+VITRINE = [sys.executable, "-m", "pipelines.cli"]
+
+
+def sample(process: psutil.Popen, stop: threading.Event, peak: dict[str, int]) -> None:
+    """Peak RSS of the process tree, split into Python (the driver) and Java (Spark's JVM)."""
+    while not stop.is_set():
+        python = java = 0
+        try:
+            for p in [process, *process.children(recursive=True)]:
+                rss = p.memory_info().rss
+                if "java" in p.name():
+                    java += rss
+                else:
+                    python += rss
+        except psutil.Error:
+            pass
+        peak["python"], peak["java"] = max(peak["python"], python), max(peak["java"], java)
+        time.sleep(0.25)
+
+
+def measured(command: list[str], log: Path, env: dict[str, str] | None = None) -> dict:
+    """Run ``command``; its wall seconds and peak memory (GiB), or exit with its log's tail."""
+    stop, peak = threading.Event(), {"python": 0, "java": 0}
+    started = time.perf_counter()
+    with log.open("w") as out:
+        child = psutil.Popen(command, cwd=REPO, stdout=out, stderr=subprocess.STDOUT,
+                             env={**os.environ, "COLUMNS": "200", **(env or {})})
+        sampler = threading.Thread(target=sample, args=(child, stop, peak), daemon=True)
+        sampler.start()
+        code = child.wait()
+    stop.set()
+    if code:
+        sys.exit(f"{' '.join(command[2:])} failed (exit {code}):\n{log.read_text()[-3000:]}")
+    return {"seconds": time.perf_counter() - started, "python_gib": peak["python"] / 2**30,
+            "java_gib": peak["java"] / 2**30}
+
+
+def made_up_forecasts(scale: str, horizon: int = 28) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Forecasts and alerts of the scale's shape (every store × SKU, ``horizon`` days)."""
+    cfg = SCALES[scale]
+    stores = np.array([f"L{i + 1:03d}" for i in range(cfg.stores)])
+    skus = np.array([f"P{i + 1:05d}" for i in range(cfg.skus)])
+    rng = np.random.default_rng(0)
+    n = cfg.stores * cfg.skus
+    mean = np.repeat(rng.gamma(0.5, 2.0, n), horizon).astype(np.float32)
+    forecast = pd.DataFrame({
+        "store_id": np.repeat(stores, cfg.skus * horizon), "sku": np.tile(np.repeat(skus, horizon), cfg.stores),
+        "date": np.tile(pd.date_range("2026-11-01", periods=horizon).to_numpy(), n),
+        "mean": mean, "p10": mean * 0.4, "p50": mean, "p90": mean * 1.8})
+    alerts = pd.DataFrame({"store_id": np.repeat(stores, cfg.skus), "sku": np.tile(skus, cfg.stores),
+                           "on_hand": 3.0, "days_of_cover": 5.0, "stockout_date": None,
+                           "stockout_probability": rng.random(n), "order_quantity": 4})
+    return forecast, alerts
+
+
+def serve(scale: str, home: Path) -> dict:
+    """p50/p99 (ms) of one store's ``forecast`` and ``stock_alerts`` as the service answers them."""
+    from mlflow.pyfunc import PythonModelContext
+
+    from models.forecast_pyfunc import StockForecaster
+    from warehouse import forecasts
+    from warehouse.settings import load_settings
+
+    settings = load_settings(home=home)
+    runs = sorted(forecasts.forecasts_dir(settings).glob("*/meta.json")) if forecasts.forecasts_dir(settings).exists() else []
+    if runs:
+        folder, source = runs[-1].parent, "the pipeline's run"
+    else:
+        started = time.perf_counter()
+        folder = forecasts.publish(settings, "bench", *made_up_forecasts(scale))
+        source = f"made up at the scale's shape, published in {time.perf_counter() - started:.0f} s"
+    pointer = home / "forecasts.json"
+    pointer.write_text(json.dumps({"folder": str(folder)}))
+    model = StockForecaster()
+    model.load_context(PythonModelContext(artifacts={"forecasts": str(pointer)}, model_config={}))
+    stores = [p.stem for p in (folder / "forecast").glob("*.parquet")]
+    rng = np.random.default_rng(1)
+    forecast_ms, alerts_ms = [], []
+    for _ in range(300):
+        store = str(rng.choice(stores))
+        started = time.perf_counter()
+        table, _ = model.store(store)
+        skus = rng.choice(table["sku"].unique(), 20, replace=False)
+        model.predict(None, pd.DataFrame({"store_id": store, "sku": skus, "horizon_days": 14}))
+        forecast_ms.append((time.perf_counter() - started) * 1000)
+        started = time.perf_counter()
+        model.alerts(store).head(20)
+        alerts_ms.append((time.perf_counter() - started) * 1000)
+    size = sum(p.stat().st_size for p in folder.rglob("*.parquet"))
+    return {"source": source, "stores": len(stores), "published_mib": size / 2**20,
+            "forecast_p50": np.percentile(forecast_ms, 50), "forecast_p99": np.percentile(forecast_ms, 99),
+            "alerts_p50": np.percentile(alerts_ms, 50), "alerts_p99": np.percentile(alerts_ms, 99)}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--scales", default="medium,large,xlarge")
+    parser.add_argument("--stages", default="generate,pipeline,serve")
+    parser.add_argument("--work", type=Path, help="scratch folder (default: a temporary one, removed after)")
+    args = parser.parse_args()
+    work = args.work or Path(tempfile.mkdtemp(prefix="vitrine-bench-scale-"))
+    work.mkdir(parents=True, exist_ok=True)
+    stages = args.stages.split(",")
+    print(f"{os.cpu_count()} cores, {psutil.virtual_memory().total / 2**30:.0f} GiB; stages {', '.join(stages)}")
+    try:
+        for scale in args.scales.split(","):
+            cfg = SCALES[scale]
+            home, data = work / scale / "home", work / scale / "data"
+            print(f"\n{scale}: {cfg.stores} stores × {cfg.skus:,} SKUs = {cfg.stores * cfg.skus:,} series, "
+                  f"{cfg.days} days", flush=True)
+            if "generate" in stages or "pipeline" in stages:
+                shutil.rmtree(data, ignore_errors=True)
+                got = measured([*VITRINE, "generate", "--scale", scale, "--out", str(data)], work / f"{scale}-generate.log")
+                lines = sum(1 for _ in (data / "vendas.csv").open()) - 1
+                disk = sum(p.stat().st_size for p in data.iterdir()) / 2**30
+                print(f"  generate: {got['seconds']:.0f} s, {lines:,} sales lines ({disk:.1f} GiB of CSV), "
+                      f"peak {got['python_gib']:.2f} GiB", flush=True)
+            if "pipeline" in stages:
+                shutil.rmtree(home, ignore_errors=True)
+                got = measured([*VITRINE, "pipeline", "run", str(data), "--home", str(home)],
+                               work / f"{scale}-pipeline.log")
+                print(f"  pipeline run: {got['seconds']:.0f} s; driver (Python) peak {got['python_gib']:.2f} GiB, "
+                      f"Spark JVM peak {got['java_gib']:.2f} GiB", flush=True)
+            if "serve" in stages:
+                home.mkdir(parents=True, exist_ok=True)
+                got = serve(scale, home)
+                print(f"  serve one store ({got['stores']} stores, {got['published_mib']:.0f} MiB published, "
+                      f"{got['source']}): forecast p50 {got['forecast_p50']:.1f} ms p99 {got['forecast_p99']:.1f} ms; "
+                      f"stock_alerts p50 {got['alerts_p50']:.1f} ms p99 {got['alerts_p99']:.1f} ms "
+                      f"(goal p99 <= 50 ms: {'met' if max(got['forecast_p99'], got['alerts_p99']) <= 50 else 'MISSED'})",
+                      flush=True)
+    finally:
+        if not args.work:
+            shutil.rmtree(work, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()
