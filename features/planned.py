@@ -22,6 +22,12 @@ from warehouse.settings import Settings
 def planned_days(settings: Settings, series: pd.DataFrame, first: date, days: int) -> pd.DataFrame:
     """For each (store_id, sku) of ``series`` and each day of ``[first, first + days)``: the
     known-ahead columns of ``demand_day`` except ``units_lag_year`` (the caller has the history)."""
+    return known_ahead(series, first, days, *plan_inputs(settings, first, days), settings.country)
+
+
+def plan_inputs(settings: Settings, first: date, days: int) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """The price list and promotion rows in force over ``[first, first + days)``: catalogue-sized,
+    so they can be shipped to every Spark executor that plans a store's days."""
     last = first + timedelta(days=days - 1)
     client = connect(settings)
 
@@ -35,7 +41,7 @@ def planned_days(settings: Settings, series: pd.DataFrame, first: date, days: in
     promotions = frame("SELECT sku, store_id, starts_on, ends_on, toFloat64(discount_pct) FROM silver.promotions "
                        f"WHERE starts_on <= '{last}' AND ends_on >= '{first}'",
                        ["sku", "store_id", "starts_on", "ends_on", "discount_pct"])
-    return known_ahead(series, first, days, prices, promotions, settings.country)
+    return prices, promotions
 
 
 def known_ahead(series: pd.DataFrame, first: date, days: int, prices: pd.DataFrame, promotions: pd.DataFrame,

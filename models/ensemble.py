@@ -20,6 +20,7 @@ as that value, held between P10 and P90.
 
 from __future__ import annotations
 
+import copy
 import re
 import time
 import warnings
@@ -31,7 +32,7 @@ import numpy as np
 import pandas as pd
 
 from models.panel import LEVEL_WINDOW, Panel, naive_mse
-from models.pool import Forecaster, TooLittleHistory
+from models.pool import Forecaster, Statistical, TooLittleHistory, history_periods
 
 if TYPE_CHECKING:
     from models.reconcile import Reconciliation
@@ -157,14 +158,19 @@ def segments(panel: Panel, intermittent_split: bool) -> dict[str, np.ndarray]:
     everyone = {"all": np.arange(len(panel.ids))}
     if not intermittent_split:
         return everyone
+    split = intermittency_split(panel)
+    if min(len(rows) for rows in split.values()) < MIN_SEGMENT:
+        return everyone
+    return split
+
+
+def intermittency_split(panel: Panel) -> dict[str, np.ndarray]:
+    """Series positions by each series' own intermittency over the last year (see :func:`segments`)."""
     recent = panel.values[:, -365:] if panel.freq == "D" else panel.values[:, -52:]
     alive = np.isfinite(recent).sum(axis=1)
     selling = (np.nan_to_num(recent) > 0).sum(axis=1)
     adi = alive / np.maximum(selling, 1)
-    split = {"intermittent": np.flatnonzero(adi >= INTERMITTENT_ADI), "smooth": np.flatnonzero(adi < INTERMITTENT_ADI)}
-    if min(len(rows) for rows in split.values()) < MIN_SEGMENT:
-        return everyone
-    return split
+    return {"intermittent": np.flatnonzero(adi >= INTERMITTENT_ADI), "smooth": np.flatnonzero(adi < INTERMITTENT_ADI)}
 
 
 @dataclass
@@ -202,6 +208,41 @@ class Spread:
         low = np.clip(mean + self.z[third, 0] * spread, 0, None)
         high = np.clip(mean + self.z[third, 1] * spread, 0, None)
         return np.minimum(low, mean), np.maximum(high, mean)
+
+
+@dataclass
+class Choice:
+    """What the backtest chose, apart from the data it chose on: the members the blends use, the
+    weights and the intervals per segment. :meth:`blend` applies it to other series of the same
+    data (a store's, on a Spark executor): each local member is fitted on them, a global member
+    (one with ``predict_for``) predicts with the model it learnt, and each series is blended with
+    the weights of its own segment. Small enough to ship to every executor."""
+
+    members: list[Forecaster]
+    weights: dict[str, dict[str, float]]
+    spreads: dict[str, Spread]
+    horizon: int
+
+    def blend(self, panel: Panel) -> tuple[np.ndarray, dict[str, np.ndarray]]:
+        """(the blend per series × step, 0 where the period is expected closed; segment → rows)."""
+        forecasts: dict[str, np.ndarray] = {}
+        for member in self.members:
+            if hasattr(member, "predict_for"):
+                forecasts.update(member.predict_for(panel, self.horizon))
+            else:
+                forecasts.update(member.fit(panel).predict(self.horizon))
+        rows = {"all": np.arange(len(panel.ids))} if set(self.weights) == {"all"} else intermittency_split(panel)
+        mean = np.zeros((len(panel.ids), self.horizon))
+        for segment, where in rows.items():
+            mean[where] = np.clip(sum(w * forecasts[name][where] for name, w in self.weights[segment].items()), 0, None)
+        return np.where(panel.open_ahead(self.horizon), mean, 0.0), rows
+
+    def bounds(self, mean: np.ndarray, rows: dict[str, np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
+        """(P10, P90) per series × step around ``mean``, from each series' segment."""
+        low, high = np.zeros_like(mean), np.zeros_like(mean)
+        for segment, where in rows.items():
+            low[where], high[where] = self.spreads[segment].bounds(mean[where])
+        return low, high
 
 
 @dataclass
@@ -258,6 +299,22 @@ class AutoForecast:
             if self.on_step:
                 self.on_step(f"final fit, {member_label(member)}")
             self.forecasts.update(member.fit(self.panel).predict(self.horizon))
+
+    def choice(self) -> Choice:
+        """The blend as chosen, to forecast other series with (see :class:`Choice`). Each member
+        goes without the panel it was fitted on; the statistical ones keep the history window
+        they were scored with, and fit one process each (the executors run in parallel)."""
+        used = {name for weights in self.weights.values() for name in weights}
+        members = []
+        for member, names in zip(self.members, self.backtest.member_names):
+            if not used & set(names):
+                continue
+            shipped = copy.copy(member)
+            shipped.panel = None
+            if isinstance(shipped, Statistical):
+                shipped.periods, shipped.n_jobs = history_periods(len(self.panel.ids), self.panel.freq), 1
+            members.append(shipped)
+        return Choice(members, self.weights, self.spreads, self.horizon)
 
     def backtest_bounds(self) -> tuple[np.ndarray, np.ndarray]:
         """The blend's P10 and P90 on every backtest cell (fold × series × step), from each

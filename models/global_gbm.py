@@ -185,7 +185,11 @@ class GlobalGBM:
         return self
 
     def predict(self, horizon: int) -> dict[str, np.ndarray]:
-        panel = self.panel
+        return self.predict_for(self.panel, horizon)
+
+    def predict_for(self, panel: Panel, horizon: int) -> dict[str, np.ndarray]:
+        """Forecast ``panel``'s series with the model learnt in :meth:`fit` (on these series or
+        others of the same data: a global model need not see a series to forecast it)."""
         t = panel.values.shape[1] - 1
         frame, scale = rows_at(panel, t, horizon, panel.future(horizon))
         for name in self.feature_names:  # a feature the fit had but this origin lacks (year_ago)

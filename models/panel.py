@@ -118,8 +118,8 @@ def _no_missing_ids(history: pd.DataFrame, column: str) -> None:
         raise ValueError(f"history row {int(np.flatnonzero(missing)[0])}: {column} is missing")
 
 
-def demand_panel(history: pd.DataFrame, freq: str, country: str | None = "BR", future: pd.DataFrame | None = None
-                 ) -> Panel:
+def demand_panel(history: pd.DataFrame, freq: str, country: str | None = "BR", future: pd.DataFrame | None = None,
+                 start: pd.Timestamp | None = None) -> Panel:
     """Units per series and period from rows of ``series_id, date, units``.
 
     Daily: one column per calendar day. Weekly: one column every 7 days from the first date, on
@@ -130,6 +130,9 @@ def demand_panel(history: pd.DataFrame, freq: str, country: str | None = "BR", f
     is the plan. Only a driver given both in ``history`` and in ``future`` becomes a covariate: a
     driver the model learnt from but cannot see ahead would be guessed, and a guess is worse than
     nothing.
+
+    ``start``: the grid's first period when it is earlier than the history's first date (a part
+    of a bigger panel, one store's series, keeps the whole panel's grid).
     """
     missing = {"series_id", "date", "units"} - set(history.columns)
     if missing:
@@ -151,6 +154,8 @@ def demand_panel(history: pd.DataFrame, freq: str, country: str | None = "BR", f
     dates = dates.dt.normalize()
     period_days = 1 if freq == "D" else 7
     first, last = dates.min(), dates.max()
+    if start is not None and pd.Timestamp(start) < first:
+        first = pd.Timestamp(start)
     position = ((dates - first).dt.days // period_days).to_numpy()
     n_periods = int((last - first).days // period_days) + 1
     index = pd.DatetimeIndex([first + pd.Timedelta(days=period_days * k) for k in range(n_periods)])

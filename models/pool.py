@@ -138,6 +138,7 @@ class Statistical(History):
     """
 
     n_jobs: int = 1
+    periods: int | None = None  # history fitted on; None: by the panel's size (history_periods)
 
     def _models(self) -> list:
         from statsforecast.models import (
@@ -170,7 +171,8 @@ class Statistical(History):
 
         values = self.panel.values
         born = np.where(np.isfinite(values).any(axis=1), np.isfinite(values).argmax(axis=1), values.shape[1])
-        born = np.maximum(born, values.shape[1] - history_periods(len(values), self.panel.freq))  # fit fast
+        window = self.periods or history_periods(len(values), self.panel.freq)  # fit fast
+        born = np.maximum(born, values.shape[1] - window)
         lengths = values.shape[1] - born
         models = self._models()
         aliases = [model.alias for model in models]

@@ -50,10 +50,15 @@ def scaled(series: np.ndarray, groups: np.ndarray, total: np.ndarray, weight: fl
     """``series`` (… × series × step) scaled so each group sums to ``weight · total + (1 − weight) ·
     its own sum`` (``total``: … × group × step)."""
     summed = aggregate(series, groups, int(groups.max()) + 1)
+    return series * np.take(factors(summed, total, weight), groups, axis=-2)
+
+
+def factors(summed: np.ndarray, total: np.ndarray, weight: float) -> np.ndarray:
+    """Per group and step, what its series are multiplied by so they sum to ``weight · total +
+    (1 − weight) · summed`` (``summed``: their own sum), within ×/÷ ``MAX_FACTOR``."""
     target = weight * total + (1 - weight) * summed
     factor = np.where(summed > 1e-9, target / np.maximum(summed, 1e-9), 1.0)
-    factor = np.clip(factor, 1 / MAX_FACTOR, MAX_FACTOR)
-    return series * np.take(factor, groups, axis=-2)
+    return np.clip(factor, 1 / MAX_FACTOR, MAX_FACTOR)
 
 
 @dataclass

@@ -474,7 +474,10 @@ def run_pipeline(settings: Settings, inputs: list[Path], mapping: str, quick: bo
         publish_figures(settings)
         if on_published:
             on_published()
-        forecast_step(settings, ForecastConfig(horizon=14 if quick else 28), StockPolicy())
+        try:
+            forecast_step(settings, ForecastConfig(horizon=14 if quick else 28), StockPolicy())
+        finally:
+            stop_spark()  # at chain scale the forecaster scores every series on Spark
         crosssell_step(settings, CrossSellConfig(), Rules())
         staffing_step(settings, StaffingConfig(), StaffingPolicy())
     finally:

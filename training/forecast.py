@@ -27,6 +27,7 @@ before the pool): the pool's choice on the freshest data is the forecast a manag
 from __future__ import annotations
 
 import json
+import shutil
 import tempfile
 import time
 from collections.abc import Callable
@@ -43,6 +44,7 @@ from models.auto_forecast import FittedForecast, fit_demand_panel, store_and_cha
 from models.level_scores import level_scores
 from models.panel import Panel, demand_panel
 from models.stock_advice import Z_90, alert_list
+from training import chain_forecast
 from training.tracking import (
     champion_run,
     configure,
@@ -105,7 +107,14 @@ def train_forecast(settings: Settings, config: ForecastConfig | None = None, pol
     if run is None:
         raise ForecastTrainingError("no demand_day features yet: run `vitrine features build` first")
     started = time.perf_counter()
-    units = load_units(run.path)
+    series = chain_forecast.series_count(run)
+    on_spark = settings.forecast_engine == "spark" or (
+        settings.forecast_engine == "auto" and series > settings.forecast_driver_series)
+    if on_spark:
+        on_step(f"sampling {min(series, settings.forecast_driver_series):,} of {series:,} series on Spark")
+        units, _ = chain_forecast.sample_units(settings, run, settings.forecast_driver_series)
+    else:
+        units = load_units(run.path)
     last = units["date"].max()
     pairs, panel = demand_history_panel(settings, units, config.horizon)
     seconds = {"load": time.perf_counter() - started}
@@ -119,23 +128,36 @@ def train_forecast(settings: Settings, config: ForecastConfig | None = None, pol
     seconds.update({f"member.{name}": s for name, s in fitted.auto.member_seconds.items()})
     on_step("scores per level")
     summary, at_levels = level_scores(fitted.auto, level_groups(pairs))
-    forecast = forecast_table(fitted, pairs)
+    forecast = pd.DataFrame(columns=[*forecasts.COLUMNS, "sd"]) if on_spark else forecast_table(fitted, pairs)
     configure(settings, MODEL_NAME)
     key = f"{run.run_id}:{config.horizon}x{config.folds}"
     with mlflow.start_run() as active, tempfile.TemporaryDirectory() as scratch:
         folder = Path(scratch)
         on_step("logging to MLflow")
         _log_run(run, last, config, policy, fitted, summary, at_levels, pairs, key, folder)
+        mlflow.log_params({"engine": "spark" if on_spark else "driver", "series_total": series})
         if evaluate_only:
             mlflow.set_tag("evaluate_only", "true")
             return ForecastTraining(active.info.run_id, "", False, "evaluation only: nothing registered", summary,
                                     fitted.weights, forecast, pd.DataFrame(), seconds)
-        alerts = alert_list(forecast, on_hand_at(settings, last.date()), last.date(), policy.lead_time_days,
-                            policy.review_days, policy.service_level)
-        on_step("publishing the forecasts per store")
         run_id = active.info.run_id
-        published = forecasts.publish(settings, run_id, forecast, alerts)
-        forecasts.insert(connect(settings), run_id, forecast)
+
+        def advise(forecast: pd.DataFrame, on_hand: pd.DataFrame, day) -> pd.DataFrame:
+            return alert_list(forecast, on_hand, day, policy.lead_time_days, policy.review_days, policy.service_level)
+
+        if on_spark:
+            staging = forecasts.start(settings, run_id)
+            try:
+                alerts = chain_forecast.score_and_publish(settings, run, fitted, config.horizon, staging, advise, on_step)
+            except BaseException:
+                shutil.rmtree(staging, ignore_errors=True)
+                raise
+            published = forecasts.commit(settings, run_id, staging)
+        else:
+            alerts = advise(forecast, on_hand_at(settings, last.date()), last.date())
+            on_step("publishing the forecasts per store")
+            published = forecasts.publish(settings, run_id, forecast, alerts)
+        forecasts.insert(connect(settings), run_id, published)
         from training.registration import log_forecaster
 
         version = log_forecaster(published, pairs, folder / "model", MODEL_NAME)
@@ -157,31 +179,37 @@ def load_units(path: Path) -> pd.DataFrame:
         columns=["store_id", "sku", "date", "units", "stockout_days", "price", "promo_depth_pct"]).to_pandas()
     if units.empty:
         raise ForecastTrainingError(f"the feature table {path} is empty")
-    units["date"] = pd.to_datetime(units["date"])
-    return units.astype({"store_id": str, "sku": str})
+    return chain_forecast.tidy_units(units)
 
 
 def demand_history_panel(settings: Settings, units: pd.DataFrame, horizon: int) -> tuple[pd.DataFrame, Panel]:
     """The store × SKU pairs (row k is the panel's series k) and their panel, with the plan for
     the ``horizon`` days ahead and the out-of-stock days left unscored."""
-    code = units.groupby(["store_id", "sku"], sort=False).ngroup().to_numpy()  # numbered as first seen
     pairs = units[["store_id", "sku"]].drop_duplicates().reset_index(drop=True)
+    plan = planned_days(settings, pairs, (units["date"].max() + pd.Timedelta(days=1)).date(), horizon)
+    return pairs, units_panel(units, pairs, plan, settings.country)
+
+
+def units_panel(units: pd.DataFrame, pairs: pd.DataFrame, plan: pd.DataFrame, country: str,
+                start: pd.Timestamp | None = None) -> Panel:
+    """The panel of ``units`` (``pairs``: its store × SKU pairs as first seen) with ``plan`` (the
+    planned prices and promotions ahead) as covariates and out-of-stock days unscored; ``start``:
+    the grid's first day when the units are part of a longer panel (one store's, on Spark)."""
+    code = units.groupby(["store_id", "sku"], sort=False).ngroup().to_numpy()  # numbered as first seen
     history = pd.DataFrame({"series_id": code, "date": units["date"], "units": units["units"].astype(float),
                             "price": units["price"], "on_promo": units["promo_depth_pct"].fillna(0) / 100})
-    last = units["date"].max()
-    plan = planned_days(settings, pairs, (last + pd.Timedelta(days=1)).date(), horizon)
     plan = plan.merge(pairs.assign(series_id=np.arange(len(pairs))), on=["store_id", "sku"])
     future = pd.DataFrame({"series_id": plan["series_id"], "date": plan["date"], "price": plan["price"],
                            "on_promo": plan["promo_depth_pct"] / 100})
     try:
-        panel = demand_panel(history, "D", settings.country, future)
+        panel = demand_panel(history, "D", country, future, start)
     except ValueError as exc:
         raise ForecastTrainingError(str(exc)) from exc
     assert (panel.ids == np.arange(len(pairs))).all(), "the panel numbers series as first seen"
     out_of_stock = units["stockout_days"].fillna(0).to_numpy() > 0
     days = (units.loc[out_of_stock, "date"] - panel.index[0]).dt.days.to_numpy()
     panel.observed[code[out_of_stock], days] = False
-    return pairs, panel
+    return panel
 
 
 def level_groups(pairs: pd.DataFrame) -> dict[str, np.ndarray]:

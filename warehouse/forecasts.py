@@ -46,25 +46,49 @@ def store_file(folder: Path, kind: str, store_id: str) -> Path:
 
 def publish(settings: Settings, run_id: str, forecast: pd.DataFrame, alerts: pd.DataFrame) -> Path:
     """Write ``forecast`` (``COLUMNS``) and ``alerts`` per store under the run's folder; returns it."""
-    root = forecasts_dir(settings)
-    root.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(prefix=f".{run_id}-", dir=root))
+    staging = start(settings, run_id)
     try:
-        ordered = {"forecast": forecast[COLUMNS].sort_values(["store_id", "sku", "date"]),
-                   "alerts": alerts.sort_values("stockout_probability", ascending=False)}  # riskiest first
-        for kind, frame in ordered.items():
-            (staging / kind).mkdir()
-            for store, rows in frame.groupby(frame["store_id"].astype(str), sort=False):
-                rows.to_parquet(store_file(staging, kind, store), index=False)
-        meta = {"run_id": run_id, "published_at": datetime.now(UTC).isoformat(timespec="seconds"),
-                "stores": int(forecast["store_id"].nunique()), "rows": len(forecast)}
-        (staging / "meta.json").write_text(json.dumps(meta))
-        make_private(staging)
-        replace_folder(staging, root / run_id)
+        ordered = forecast[COLUMNS].sort_values(["store_id", "sku", "date"])
+        risky = alerts.groupby(alerts["store_id"].astype(str), sort=False)
+        for store, rows in ordered.groupby(ordered["store_id"].astype(str), sort=False):
+            write_store(staging, store, rows, risky.get_group(store) if store in risky.groups else alerts.iloc[:0])
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
         raise
-    return root / run_id
+    return commit(settings, run_id, staging)
+
+
+def start(settings: Settings, run_id: str) -> Path:
+    """A fresh staging folder for the run's files, beside the published ones (same file system,
+    and one every Spark executor sees when the home is shared storage)."""
+    root = forecasts_dir(settings)
+    root.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(prefix=f".{run_id}-", dir=root))
+    for kind in ("forecast", "alerts"):
+        (staging / kind).mkdir()
+    return staging
+
+
+def write_store(staging: Path, store_id: str, forecast: pd.DataFrame, alerts: pd.DataFrame) -> None:
+    """One store's files: its forecast rows, and its alerts riskiest first."""
+    forecast[COLUMNS].to_parquet(store_file(staging, "forecast", store_id), index=False)
+    alerts.sort_values("stockout_probability", ascending=False).to_parquet(
+        store_file(staging, "alerts", store_id), index=False)
+
+
+def commit(settings: Settings, run_id: str, staging: Path) -> Path:
+    """Swap the fully written ``staging`` folder in as the run's published forecasts."""
+    try:
+        stores = list((staging / "forecast").glob("*.parquet"))
+        meta = {"run_id": run_id, "published_at": datetime.now(UTC).isoformat(timespec="seconds"),
+                "stores": len(stores)}
+        (staging / "meta.json").write_text(json.dumps(meta))
+        make_private(staging)
+        replace_folder(staging, forecasts_dir(settings) / run_id)
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise
+    return forecasts_dir(settings) / run_id
 
 
 def read_store(folder: Path, kind: str, store_id: str) -> pd.DataFrame | None:
@@ -90,9 +114,13 @@ def prune(settings: Settings, keep: set[str]) -> None:
             shutil.rmtree(old, ignore_errors=True)
 
 
-def insert(client: Client, run_id: str, forecast: pd.DataFrame) -> int:
-    """Append the run's rows to ``gold.demand_forecasts``."""
-    rows = forecast[COLUMNS].astype({"store_id": str, "sku": str}).assign(
-        run_id=run_id, date=pd.to_datetime(forecast["date"]).dt.date)
-    client.insert_df(TABLE, rows[["run_id", *COLUMNS]])
-    return len(rows)
+def insert(client: Client, run_id: str, folder: Path) -> int:
+    """Append the run's published rows to ``gold.demand_forecasts``, a store at a time (memory
+    stays one store's whatever the chain's size); returns the rows inserted."""
+    inserted = 0
+    for path in sorted((folder / "forecast").glob("*.parquet")):
+        rows = pd.read_parquet(path).astype({"store_id": str, "sku": str})
+        rows = rows.assign(run_id=run_id, date=pd.to_datetime(rows["date"]).dt.date)
+        client.insert_df(TABLE, rows[["run_id", *COLUMNS]])
+        inserted += len(rows)
+    return inserted

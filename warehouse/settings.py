@@ -32,6 +32,12 @@ class Settings(BaseSettings):
     spark_master: str = Field("local[*]", description="Spark master URL for feature pipelines.")
     spark_driver_memory: str = Field("6g", description="Spark driver memory (local mode: all of Spark's memory).")
     spark_shuffle_partitions: int = Field(16, description="Partitions after a Spark shuffle (AQE merges small ones).")
+    forecast_engine: Literal["auto", "driver", "spark"] = Field(
+        "auto", description="Where the forecaster scores the series: driver (one process), spark (the backtest on a "
+        "sample, every series on the Spark executors), auto (spark beyond forecast_driver_series series).")
+    forecast_driver_series: int = Field(
+        50_000, ge=10, description="The most series the forecaster fits in one process; beyond it the backtest runs "
+        "on a sample of this many, stratified by store and intermittency, and the executors score every series.")
     clickhouse_read_slices: int = Field(
         8, description="Parallel slices Spark reads a ClickHouse server in (by hash of the first key column).")
     earliest_sale_date: str = Field("2000-01-01", description="Sales before this date are quarantined.")

@@ -7,6 +7,7 @@ champion gate decides."""
 from __future__ import annotations
 
 import json
+import shutil
 from dataclasses import replace
 from pathlib import Path
 
@@ -19,16 +20,19 @@ import pytest
 from features.build import latest_run
 from features.definitions import feature_set
 from features.planned import planned_days
-from models.auto_forecast import fit_demand_panel
+from models.auto_forecast import fit_demand_panel, store_and_chain
 from models.forecast_pyfunc import UnknownSeriesError
 from models.global_gbm import GlobalGBM
+from models.stock_advice import alert_list
 from tests.conftest import REPO, generated_warehouse
+from training import chain_forecast
 from training.forecast import (
     MODEL_NAME,
     ForecastConfig,
     ForecastTrainingError,
     StockPolicy,
     demand_history_panel,
+    forecast_table,
     load_units,
     train_forecast,
 )
@@ -221,3 +225,68 @@ def test_evaluate_only_logs_a_backtest_the_notebook_explores(warehouse, monkeypa
     table = next(o for c in notebook.cells if c.cell_type == "code" and "rmsse_vs_seasonal_naive" in c.source
                  for o in c.outputs if o.get("output_type") == "execute_result")
     assert "sku_store" in table["data"]["text/plain"] and "ensemble" in table["data"]["text/plain"]
+
+
+def published_forecasts(settings, run_id: str) -> pd.DataFrame:
+    folder = forecasts.forecasts_dir(settings) / run_id
+    frame = pd.concat([pd.read_parquet(path) for path in (folder / "forecast").glob("*.parquet")])
+    return frame.sort_values(["store_id", "sku", "date"], ignore_index=True)
+
+
+def test_on_spark_every_store_is_scored_as_one_process_scores_it(warehouse):
+    """With room for every series in the sample, the Spark executors (a store per task) apply what
+    the backtest chose (blend, LightGBM, reconciliation with the totals, intervals) and publish the
+    very forecasts the one-process run makes."""
+    alone = train_forecast(warehouse, SMALL)
+    chain = train_forecast(warehouse.model_copy(update={"forecast_engine": "spark"}), SMALL)
+    ours, theirs = published_forecasts(warehouse, chain.run_id), published_forecasts(warehouse, alone.run_id)
+    assert len(ours) == len(theirs) == len(alone.forecast)
+    assert (ours[["store_id", "sku"]].to_numpy() == theirs[["store_id", "sku"]].to_numpy()).all()
+    for column in ("mean", "p10", "p90"):
+        np.testing.assert_allclose(ours[column], theirs[column], rtol=1e-6, atol=1e-9, err_msg=column)
+    assert chain.weights == alone.weights
+    assert mlflow.MlflowClient().get_run(chain.run_id).data.params["engine"] == "spark"
+    stored = {r[0] for r in connect(warehouse).query(f"SELECT DISTINCT run_id FROM {forecasts.TABLE}").result_rows}
+    assert chain.run_id in stored
+    # the report's riskiest alerts come back from the executors, riskiest first within a store
+    assert set(chain.alerts["store_id"]) == set(ours["store_id"]) and len(chain.alerts) <= 5 * 3
+
+
+def test_beyond_the_driver_budget_the_backtest_runs_on_a_stratified_sample(warehouse):
+    settings = warehouse.model_copy(update={"forecast_driver_series": 60})
+    chain = train_forecast(settings, SMALL)
+    run = mlflow.MlflowClient().get_run(chain.run_id)
+    total = int(run.data.params["series_total"])
+    assert run.data.params["engine"] == "spark" and total == 180
+    assert 60 <= int(run.data.params["series"]) <= 60 + 2 * 3  # rounding up in each store × segment stratum
+    published = published_forecasts(warehouse, chain.run_id)
+    assert published.groupby(["store_id", "sku"]).ngroups == total  # every series, not only the sample's
+    assert published.groupby(["store_id", "sku"]).size().eq(SMALL.horizon).all()
+    assert ((published["p10"] <= published["p50"]) & (published["p50"] <= published["p90"])).all()
+    assert published["mean"].sum() > 0
+
+
+def test_the_executors_reconcile_with_the_totals_as_one_process_does(warehouse, panel):
+    """Whichever level anchors the series, the factors the Spark path applies per store and day
+    give the one-process reconciled forecasts (the backtest on this data picks bottom-up, so the
+    anchors are set by hand here)."""
+    pairs, history = panel
+    fitted = fit_demand_panel(history, SMALL.horizon, SMALL.folds,
+                              levels=store_and_chain(pairs["store_id"].to_numpy(), len(pairs)))
+    run = latest_run(warehouse, "demand_day")
+    fitted.auto.reconciliation.anchor = None
+    bottom_up = forecast_table(fitted, pairs).sort_values(["store_id", "sku", "date"], ignore_index=True)
+    for anchor, weight in (("store", 1.0), ("chain", 0.5)):
+        fitted.auto.reconciliation.anchor, fitted.auto.reconciliation.weight = anchor, weight
+        expected = forecast_table(fitted, pairs).sort_values(["store_id", "sku", "date"], ignore_index=True)
+        assert np.abs(expected["mean"] - bottom_up["mean"]).max() > 1e-3  # the anchor moves the forecasts
+        staging = forecasts.start(warehouse, f"test-{anchor}")
+        try:
+            chain_forecast.score_and_publish(warehouse, run, fitted, SMALL.horizon, staging,
+                                             lambda f, s, d: alert_list(f, s, d, 7, 7), lambda _: None)
+            got = pd.concat([pd.read_parquet(p) for p in (staging / "forecast").glob("*.parquet")])
+        finally:
+            shutil.rmtree(staging, ignore_errors=True)
+        got = got.sort_values(["store_id", "sku", "date"], ignore_index=True)
+        for column in ("mean", "p10", "p90"):
+            np.testing.assert_allclose(got[column], expected[column], rtol=1e-6, atol=1e-9, err_msg=f"{anchor} {column}")
