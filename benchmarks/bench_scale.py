@@ -7,6 +7,8 @@ Spark JVM reported apart, since the goal bounds the driver, not the executors):
   xlarge is the goal: the generator works a chunk of stores at a time);
 * ``pipeline``: ``vitrine pipeline run`` on that export in a fresh home (ingest, features, the
   three models, the figures published): wall time, and the driver's peak (Python only);
+* ``forecast``: ``vitrine train forecast`` alone on the home the pipeline stage left (set
+  ``VITRINE_FORECAST_ENGINE`` / ``VITRINE_FORECAST_DRIVER_SERIES`` to compare the two engines);
 * ``serve``: the forecasts of every store × SKU of the scale for 28 days, published per store
   (warehouse/forecasts.py; from the pipeline's run when the stage ran, otherwise made up at the
   scale's shape), then what the service does for ``forecast`` (20 SKUs, 14 days) and
@@ -16,7 +18,7 @@ Spark JVM reported apart, since the goal bounds the driver, not the executors):
 Goals: driver peak within 1.5× from medium to xlarge and <= 4 GiB at xlarge; wall time at most
 linear in the number of series; xlarge end to end on 2 cores / 24 GiB; p99 <= 50 ms at xlarge.
 
-Usage: python benchmarks/bench_scale.py [--scales medium,large,xlarge] [--stages generate,pipeline,serve]
+Usage: python benchmarks/bench_scale.py [--scales medium,large,xlarge] [--stages generate,pipeline,forecast,serve]
        [--work DIR]
 """
 
@@ -40,31 +42,35 @@ import psutil
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-from warehouse.generator import SCALES  # noqa: E402
+from warehouse.generator import SCALES
 
 VITRINE = [sys.executable, "-m", "pipelines.cli"]
 
 
 def sample(process: psutil.Popen, stop: threading.Event, peak: dict[str, int]) -> None:
-    """Peak RSS of the process tree, split into Python (the driver) and Java (Spark's JVM)."""
+    """Peak RSS of the process tree, split into the driver (vitrine's own Python processes), Spark's
+    JVM, and Spark's Python workers (the executors' side of the pandas UDFs)."""
     while not stop.is_set():
-        python = java = 0
+        used = {"python": 0, "java": 0, "workers": 0}
         try:
             for p in [process, *process.children(recursive=True)]:
                 rss = p.memory_info().rss
                 if "java" in p.name():
-                    java += rss
+                    used["java"] += rss
+                elif any("pyspark" in part for part in p.cmdline()):
+                    used["workers"] += rss
                 else:
-                    python += rss
+                    used["python"] += rss
         except psutil.Error:
             pass
-        peak["python"], peak["java"] = max(peak["python"], python), max(peak["java"], java)
+        for kind, rss in used.items():
+            peak[kind] = max(peak[kind], rss)
         time.sleep(0.25)
 
 
 def measured(command: list[str], log: Path, env: dict[str, str] | None = None) -> dict:
     """Run ``command``; its wall seconds and peak memory (GiB), or exit with its log's tail."""
-    stop, peak = threading.Event(), {"python": 0, "java": 0}
+    stop, peak = threading.Event(), {"python": 0, "java": 0, "workers": 0}
     started = time.perf_counter()
     with log.open("w") as out:
         child = psutil.Popen(command, cwd=REPO, stdout=out, stderr=subprocess.STDOUT,
@@ -75,8 +81,7 @@ def measured(command: list[str], log: Path, env: dict[str, str] | None = None) -
     stop.set()
     if code:
         sys.exit(f"{' '.join(command[2:])} failed (exit {code}):\n{log.read_text()[-3000:]}")
-    return {"seconds": time.perf_counter() - started, "python_gib": peak["python"] / 2**30,
-            "java_gib": peak["java"] / 2**30}
+    return {"seconds": time.perf_counter() - started, **{f"{kind}_gib": rss / 2**30 for kind, rss in peak.items()}}
 
 
 def made_up_forecasts(scale: str, horizon: int = 28) -> tuple[pd.DataFrame, pd.DataFrame]:
@@ -164,7 +169,15 @@ def main() -> None:
                 got = measured([*VITRINE, "pipeline", "run", str(data), "--home", str(home)],
                                work / f"{scale}-pipeline.log")
                 print(f"  pipeline run: {got['seconds']:.0f} s; driver (Python) peak {got['python_gib']:.2f} GiB, "
-                      f"Spark JVM peak {got['java_gib']:.2f} GiB", flush=True)
+                      f"Spark JVM peak {got['java_gib']:.2f} GiB, Spark's Python workers peak "
+                      f"{got['workers_gib']:.2f} GiB", flush=True)
+            if "forecast" in stages:  # the forecaster alone, on the home the pipeline stage left
+                got = measured([*VITRINE, "train", "forecast", "--home", str(home)], work / f"{scale}-forecast.log")
+                engine = os.environ.get("VITRINE_FORECAST_ENGINE", "auto")
+                print(f"  train forecast (engine {engine}, driver budget "
+                      f"{os.environ.get('VITRINE_FORECAST_DRIVER_SERIES', 'default')} series): {got['seconds']:.0f} s; "
+                      f"driver peak {got['python_gib']:.2f} GiB, Spark JVM {got['java_gib']:.2f} GiB, "
+                      f"Spark's Python workers {got['workers_gib']:.2f} GiB", flush=True)
             if "serve" in stages:
                 home.mkdir(parents=True, exist_ok=True)
                 got = serve(scale, home)

@@ -109,6 +109,23 @@ class SalesReply(BaseModel):
     duplicates: int = Field(description="lines already stored with the same content (nothing added)")
 
 
+class Alert(BaseModel):
+    alert_id: int
+    kind: str = Field(description="seller_milestone | team_milestone")
+    store_id: str
+    seller_id: str | None = Field(description="the seller it is about; none for the team's")
+    raised_at: str = Field(description="UTC, when the sale that made it true was stored")
+    name: str = Field(description="the seller's name, or the store for the team's")
+    milestone_pct: int = Field(description="the share of the month's target just passed")
+    sales_month: float
+    target: float
+    month: date
+
+
+class AlertsReply(BaseModel):
+    alerts: list[Alert] = Field(description="oldest first; ask again with after_id = the last alert_id seen")
+
+
 class RefusedLine(BaseModel):
     refusal_id: int
     seller_id: str

@@ -25,11 +25,13 @@ import pandas as pd
 from bentoml.exceptions import BentoMLException
 from pydantic import Field
 
-from serving import auth
+from serving import auth, live_alerts
 from serving.champions import Champions
 from serving.live_figures import LiveFigures, UnknownError
 from serving.schemas import (
     STORE,
+    Alert,
+    AlertsReply,
     CrossSellReply,
     DayForecast,
     DaySold,
@@ -67,6 +69,7 @@ from serving.schemas import (
     TeamSummary,
     UserInfo,
 )
+from warehouse import alerts as alerts_store
 from warehouse import live_sales, sale_rules
 from warehouse.local_files import keep_private
 from warehouse.privacy import pseudonym_key, pseudonymise
@@ -310,12 +313,33 @@ class Vitrine:
                 self._deny(user, "sales", request, HTTPStatus(verdict.status), f"lines[{i}].{verdict.field}: {verdict.message}")
             else:
                 rows.append(sale)
+        before = live_alerts.standing(figures, rows)
         try:
             new, duplicates = live_sales.accept(self.settings, rows)
         except live_sales.ConflictError as exc:
             self._deny(user, "sales", request, HTTPStatus.CONFLICT, str(exc))
+        if new:
+            live_alerts.raise_crossed(self.settings, before, live_alerts.standing(figures, rows))
         auth.record(self.settings, user, "sales", request, 200)
         return SalesReply(accepted=new, duplicates=duplicates + warehouse_duplicates)
+
+    @bentoml.api
+    def alerts(self, ctx: bentoml.Context, store_id: str | None = Field(None, max_length=40),
+               after_id: int = Field(0, ge=0), limit: int = Field(50, ge=1, le=500)) -> AlertsReply:
+        """Alerts raised by posted sales (target milestones), oldest first after ``after_id``: a
+        seller's own and their team's, a manager's store's, any store's for analysts and admins."""
+        request = {"store_id": store_id, "after_id": after_id, "limit": limit}
+        user = self._guard(ctx, "alerts", request, auth.PEOPLE)
+        seller_id = None
+        if user.role == "seller":
+            store_id, seller_id = user.store_id, user.seller_id
+        elif user.role == "manager":
+            if store_id not in (None, user.store_id):
+                self._deny(user, "alerts", request, HTTPStatus.FORBIDDEN, f"store {store_id} is not yours to see")
+            store_id = user.store_id
+        found = alerts_store.listed(self.settings, store_id, seller_id, after_id, limit)
+        auth.record(self.settings, user, "alerts", request, 200)
+        return AlertsReply(alerts=[Alert(**alert) for alert in found])
 
     @bentoml.api
     def refused_sales(self, ctx: bentoml.Context, store_id: str = STORE,

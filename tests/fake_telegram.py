@@ -31,6 +31,7 @@ class FakeBotApi:
         self.sent: list[Sent] = []
         self.handed_out: dict[int, float] = {}  # chat → when its latest update left in getUpdates
         self.calls: list[str] = []
+        self.failing = False  # while set, sendMessage answers 502 Bad Gateway, as Telegram does in an outage
         self._next_id = 1
         self._changed = threading.Condition()
         self.server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
@@ -126,6 +127,8 @@ class FakeBotApi:
                     params = json.loads(raw or "{}")
                 else:
                     params = {k: _maybe_json(v[0]) for k, v in parse_qs(raw).items()}
+                if fake.failing and match["method"] == "sendMessage":
+                    return self._reply(502, {"ok": False, "error_code": 502, "description": "Bad Gateway"})
                 self._reply(200, {"ok": True, "result": fake._answer(match["method"], params)})
 
             def _reply(self, status: int, body: dict) -> None:

@@ -71,6 +71,8 @@ class Settings(BaseSettings):
     bot_report_time: str = Field("08:00", pattern=r"^([01]\d|2[0-3]):[0-5]\d$",
                                  description="When the bot sends managers the daily report (stores' local time).")
     bot_check_seconds: float = Field(60.0, description="How often the bot looks for pushes due (report, new stock-outs).")
+    bot_alert_seconds: float = Field(5.0, gt=0, description="How often the bot asks the service for new alerts "
+                                     "(target milestones raised when a sale is posted).")
     ingest_reader: Literal["engine", "client"] = Field(
         "engine", description="engine: the embedded ClickHouse reads files itself; client: Python parses and streams "
         "them (always the case with a server, which cannot see this machine's files).")
@@ -136,6 +138,11 @@ class Settings(BaseSettings):
     def service_db(self) -> Path:
         """Users, token hashes, link codes and the audit trail."""
         return self.home.resolve() / "service.db"
+
+    @property
+    def alerts_db(self) -> Path:
+        """The alerts raised on the live path (warehouse/alerts.py)."""
+        return self.home.resolve() / "alerts.db"
 
     @property
     def dashboard_db(self) -> Path:

@@ -15,6 +15,7 @@ from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
+from functools import partial
 from zoneinfo import ZoneInfo
 
 from serving import format as fmt
@@ -107,7 +108,7 @@ class Assistant:
             if command in ("escala", "relatorio") and "outside the forecast" in exc.message:
                 return [Reply("Ainda não há previsão de movimento para amanhã: o modelo precisa ser treinado de novo.")]
             return [Reply("Não encontrei o que você pediu. Confira e tente de novo.")]
-        except Exception:  # noqa: BLE001 - whatever breaks, the user gets words, the log gets the traceback
+        except Exception:
             log.exception("bot command %s failed", command)
             return [Reply("Algo deu errado do meu lado; já registrei. Tente de novo em instantes.")]
 
@@ -323,33 +324,73 @@ class Assistant:
                       (("Relatório", "/silenciar relatorio"), ("Estoque", "/silenciar estoque")))]
 
     # -- pushes ------------------------------------------------------------------------------------
-    def due_pushes(self) -> list[tuple[int, Reply]]:
-        """What is due now: each manager's daily report once a day from the report time, and stock-out
-        risks above HIGH_RISK not pushed to them before. A manager whose call fails is tried next time."""
+    def due_pushes(self) -> list[Push]:
+        """What is due now: each manager's daily report once a day from the report time, stock-out
+        risks above HIGH_RISK and refused sales not pushed to them before. Each is recorded as sent
+        by its ``delivered`` once Telegram accepted it, so a failed send is due again next time; a
+        manager whose call to the service fails is tried next time too."""
         now = self.clock()
         report_at = datetime.strptime(self.settings.bot_report_time, "%H:%M").time()
         due = []
         for chat in self.chats.managers():
             try:
                 if not chat.mute_report and now.time() >= report_at and chat.last_report != now.date().isoformat():
-                    due.append((chat.chat_id, Reply(self.daily_report(chat))))
-                    self.chats.report_sent(chat.chat_id, now.date())
+                    due.append(Push(chat.chat_id, Reply(self.daily_report(chat)),
+                                    partial(self.chats.report_sent, chat.chat_id, now.date())))
                 if not chat.mute_stock:
                     alerts = self.api.call("stock_alerts", chat.token, store_id=chat.store_id, limit=20)["alerts"]
                     risky = {a["sku"]: a for a in alerts if a["stockout_probability"] >= HIGH_RISK}
-                    new = self.chats.new_stock_alerts(chat.chat_id, list(risky))
+                    new = self.chats.not_pushed("stock_pushed", chat.chat_id, list(risky))
                     if new:
-                        due.append((chat.chat_id, Reply("🚨 Novo risco de ruptura:\n" + "\n".join(
-                            _alert_line(n, risky[s]) for n, s in enumerate(new, 1)), (("📦 Ver estoque", "/estoque"),))))
+                        due.append(Push(chat.chat_id, Reply("🚨 Novo risco de ruptura:\n" + "\n".join(
+                            _alert_line(n, risky[s]) for n, s in enumerate(new, 1)), (("📦 Ver estoque", "/estoque"),)),
+                            partial(self.chats.pushed, "stock_pushed", chat.chat_id, new)))
                 refused = self.api.call("refused_sales", chat.token, store_id=chat.store_id, limit=20)["refused"]
                 by_id = {r["refusal_id"]: r for r in refused}
-                new = self.chats.new_refusals(chat.chat_id, sorted(by_id))
+                new = self.chats.not_pushed("refusals_pushed", chat.chat_id, sorted(by_id))
                 if new:  # never muted: someone may be inflating their sales
-                    due.append((chat.chat_id, Reply("⚠️ Venda recusada pelo caixa (valores implausíveis):\n" + "\n".join(
-                        _refusal_line(by_id[r]) for r in new))))
+                    due.append(Push(chat.chat_id, Reply("⚠️ Venda recusada pelo caixa (valores implausíveis):\n" + "\n".join(
+                        _refusal_line(by_id[r]) for r in new)), partial(self.chats.pushed, "refusals_pushed", chat.chat_id, new)))
             except (ServiceDown, Refused) as exc:
                 log.warning("push for chat %s postponed: %s", chat.chat_id, exc)
         return due
+
+    def due_alerts(self) -> list[Push]:
+        """The alerts raised since each chat last received one (target milestones: serving/live_alerts.py),
+        oldest first; those raised before the chat was linked are skipped, not sent."""
+        due = []
+        for chat in self.chats.people():
+            try:
+                alerts = self.api.call("alerts", chat.token, after_id=self.chats.last_alert(chat.chat_id))["alerts"]
+            except (ServiceDown, Refused) as exc:
+                log.warning("alerts for chat %s postponed: %s", chat.chat_id, exc)
+                continue
+            for alert in alerts:
+                if alert["raised_at"] < chat.linked_at:
+                    self.chats.alert_delivered(chat.chat_id, alert["alert_id"])
+                    continue
+                due.append(Push(chat.chat_id, Reply(_milestone_text(alert, chat)),
+                                partial(self.chats.alert_delivered, chat.chat_id, alert["alert_id"])))
+        return due
+
+
+@dataclass(frozen=True)
+class Push:
+    """A message the bot sends unasked; ``delivered`` records it once Telegram accepted it."""
+
+    chat_id: int
+    reply: Reply
+    delivered: Callable[[], None]
+
+
+def _milestone_text(alert: dict, chat: Chat) -> str:
+    month = fmt.month_name(alert["month"])
+    figures = f"{fmt.money(alert['sales_month'])} de {fmt.money(alert['target'])}"
+    if alert["kind"] == "team_milestone":
+        return f"🏆 A equipe da loja {alert['store_id']} passou de {alert['milestone_pct']}% da meta de {month}: {figures}."
+    if alert["seller_id"] == chat.seller_id:
+        return f"🎯 Você passou de {alert['milestone_pct']}% da sua meta de {month}: {figures}."
+    return f"🎯 {alert['name']} passou de {alert['milestone_pct']}% da meta de {month}: {figures}."
 
 
 def _refusal_line(r: dict) -> str:

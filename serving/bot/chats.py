@@ -31,6 +31,10 @@ CREATE TABLE IF NOT EXISTS stock_pushed (
     at TEXT NOT NULL,
     PRIMARY KEY (chat_id, sku)
 );
+CREATE TABLE IF NOT EXISTS alerts_delivered (
+    chat_id INTEGER PRIMARY KEY,
+    last_alert_id INTEGER NOT NULL
+);
 CREATE TABLE IF NOT EXISTS refusals_pushed (
     chat_id INTEGER NOT NULL,
     refusal_id INTEGER NOT NULL,
@@ -53,6 +57,7 @@ class Chat:
     mute_report: bool
     mute_stock: bool
     last_report: str | None
+    linked_at: str
 
 
 class Chats:
@@ -73,6 +78,7 @@ class Chats:
                        "VALUES (?, ?, ?, ?, ?, ?, ?, ?)", (chat_id, user["user_id"], user["name"], user["role"],
                                                            user["store_id"], user["seller_id"], token, _now()))
             db.execute("DELETE FROM stock_pushed WHERE chat_id = ?", (chat_id,))
+            db.execute("DELETE FROM alerts_delivered WHERE chat_id = ?", (chat_id,))
         return self.get(chat_id)
 
     def get(self, chat_id: int) -> Chat | None:
@@ -89,6 +95,23 @@ class Chats:
             rows = db.execute(f"SELECT {_FIELDS} FROM chats WHERE role = 'manager' ORDER BY chat_id").fetchall()
         return [Chat(*row) for row in rows]
 
+    def people(self) -> list[Chat]:
+        """Every linked chat of a seller or a manager: whom the live alerts go to."""
+        with self._db() as db:
+            rows = db.execute(f"SELECT {_FIELDS} FROM chats WHERE role IN ('seller', 'manager') ORDER BY chat_id").fetchall()
+        return [Chat(*row) for row in rows]
+
+    def last_alert(self, chat_id: int) -> int:
+        """The last alert Telegram accepted for the chat (0: none yet)."""
+        with self._db() as db:
+            row = db.execute("SELECT last_alert_id FROM alerts_delivered WHERE chat_id = ?", (chat_id,)).fetchone()
+        return row[0] if row else 0
+
+    def alert_delivered(self, chat_id: int, alert_id: int) -> None:
+        with self._db() as db:
+            db.execute("INSERT INTO alerts_delivered VALUES (?, ?) ON CONFLICT (chat_id) DO UPDATE SET "
+                       "last_alert_id = max(last_alert_id, excluded.last_alert_id)", (chat_id, alert_id))
+
     def mute(self, chat_id: int, push: str, muted: bool) -> None:
         column = {"relatorio": "mute_report", "estoque": "mute_stock"}[push]
         with self._db() as db:
@@ -98,23 +121,20 @@ class Chats:
         with self._db() as db:
             db.execute("UPDATE chats SET last_report = ? WHERE chat_id = ?", (day.isoformat(), chat_id))
 
-    def new_stock_alerts(self, chat_id: int, skus: list[str]) -> list[str]:
-        """Those of ``skus`` not pushed to the chat before, now marked as pushed."""
-        return self._not_pushed_yet("stock_pushed", "sku", chat_id, skus)
-
-    def new_refusals(self, chat_id: int, refusal_ids: list[int]) -> list[int]:
-        """Those of ``refusal_ids`` (refused sales) not pushed to the chat before, now marked as pushed."""
-        return self._not_pushed_yet("refusals_pushed", "refusal_id", chat_id, refusal_ids)
-
-    def _not_pushed_yet(self, table: str, column: str, chat_id: int, keys: list) -> list:
+    def not_pushed(self, table: str, chat_id: int, keys: list) -> list:
+        """Those of ``keys`` not pushed to the chat before (``table``: stock_pushed, by SKU, or
+        refusals_pushed, by refusal id); :meth:`pushed` records them once Telegram has them."""
         with self._db() as db:
-            known = {r[0] for r in db.execute(f"SELECT {column} FROM {table} WHERE chat_id = ?", (chat_id,))}
-            new = [k for k in keys if k not in known]
-            db.executemany(f"INSERT INTO {table} VALUES (?, ?, ?)", [(chat_id, k, _now()) for k in new])
-        return new
+            known = {r[0] for r in db.execute(f"SELECT {PUSHED[table]} FROM {table} WHERE chat_id = ?", (chat_id,))}
+        return [k for k in keys if k not in known]
+
+    def pushed(self, table: str, chat_id: int, keys: list) -> None:
+        with self._db() as db:
+            db.executemany(f"INSERT OR IGNORE INTO {table} VALUES (?, ?, ?)", [(chat_id, k, _now()) for k in keys])
 
 
-_FIELDS = "chat_id, user_id, name, role, store_id, seller_id, token, mute_report, mute_stock, last_report"
+PUSHED = {"stock_pushed": "sku", "refusals_pushed": "refusal_id"}  # table → what it records as pushed
+_FIELDS = "chat_id, user_id, name, role, store_id, seller_id, token, mute_report, mute_stock, last_report, linked_at"
 
 
 def _now() -> str:

@@ -7,12 +7,20 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Callable
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
 from telegram.error import TelegramError
-from telegram.ext import Application, ApplicationBuilder, CallbackQueryHandler, ContextTypes, MessageHandler, filters
+from telegram.ext import (
+    Application,
+    ApplicationBuilder,
+    CallbackQueryHandler,
+    ContextTypes,
+    MessageHandler,
+    filters,
+)
 
-from serving.bot.assistant import Assistant, Reply
+from serving.bot.assistant import Assistant, Push, Reply
 
 log = logging.getLogger("vitrine.bot")
 
@@ -42,21 +50,34 @@ def build_application(assistant: Assistant, token: str, api_url: str) -> Applica
         replies = await asyncio.to_thread(assistant.handle, update.effective_chat.id, query.data or "")
         await send(context.application, update.effective_chat.id, replies)
 
-    async def push_loop(app: Application) -> None:
+    async def push_loop(app: Application, every: float, due: Callable[[], list[Push]]) -> None:
+        """Send what ``due`` finds every ``every`` seconds; a push counts as delivered only once
+        Telegram accepted it, so one that failed is found due again next round (and a chat's later
+        pushes wait for it, keeping their order)."""
         while True:
-            await asyncio.sleep(assistant.settings.bot_check_seconds)
+            await asyncio.sleep(every)
             try:
-                for chat_id, reply in await asyncio.to_thread(assistant.due_pushes):
-                    await send(app, chat_id, [reply])
-            except TelegramError as exc:
-                log.warning("a push could not be sent: %s", exc)
-            except Exception:  # noqa: BLE001 - the loop outlives one bad round
+                failed: set[int] = set()
+                for push in await asyncio.to_thread(due):
+                    if push.chat_id in failed:
+                        continue
+                    try:
+                        await send(app, push.chat_id, [push.reply])
+                    except TelegramError as exc:
+                        log.warning("a push to chat %s could not be sent, retried next round: %s", push.chat_id, exc)
+                        failed.add(push.chat_id)
+                        continue
+                    await asyncio.to_thread(push.delivered)
+            except Exception:
                 log.exception("the push round failed")
 
     pushes: list[asyncio.Task] = []
 
     async def start_pushes(app: Application) -> None:
-        pushes.append(asyncio.create_task(push_loop(app), name="pushes"))
+        pushes.append(asyncio.create_task(push_loop(app, assistant.settings.bot_check_seconds, assistant.due_pushes),
+                                          name="pushes"))
+        pushes.append(asyncio.create_task(push_loop(app, assistant.settings.bot_alert_seconds, assistant.due_alerts),
+                                          name="alerts"))
 
     async def stop_pushes(_app: Application) -> None:
         for task in pushes:

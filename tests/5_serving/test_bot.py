@@ -37,7 +37,8 @@ class Clock:
 @pytest.fixture(scope="module")
 def bot(service):
     settings, url, tokens = service
-    bot_settings = load_settings(home=settings.home, bot_check_seconds=0.3, bot_report_time="08:00")
+    bot_settings = load_settings(home=settings.home, bot_check_seconds=0.3, bot_alert_seconds=0.3,
+                                 bot_report_time="08:00")
     clock = Clock(datetime(2026, 10, 31, 7, 0, tzinfo=ZONE))
     assistant = Assistant(bot_settings, VitrineApi(url), Chats(bot_settings), clock)
     telegram = FakeBotApi()
@@ -60,6 +61,17 @@ def ask(telegram: FakeBotApi, chat_id: int, text: str, replies: int = 1) -> list
 
 def link(telegram: FakeBotApi, chat_id: int, code: str) -> list:
     return ask(telegram, chat_id, f"/start {code}", 2)
+
+
+def arrived(telegram: FakeBotApi, chat_id: int, wanted, timeout: float = 30) -> object:
+    """The first message to the chat that ``wanted`` accepts, waiting up to ``timeout`` seconds."""
+    deadline = time.monotonic() + timeout
+    while True:
+        found = [s for s in telegram.sent if s.chat_id == chat_id and wanted(s)]
+        if found:
+            return found[0]
+        assert time.monotonic() < deadline, [s.text for s in telegram.sent if s.chat_id == chat_id]
+        time.sleep(0.1)
 
 
 def wait_for_stock_push(telegram: FakeBotApi, chat_id: int, alerts: list[dict]) -> None:
@@ -203,6 +215,50 @@ def test_a_sale_the_point_of_sale_could_not_post_is_pushed_to_the_stores_manager
     assert "V0010" in pushed.text and fmt.money(5000.0) in pushed.text and "catalogue band" in pushed.text
     time.sleep(1.5)  # a few more rounds: pushed once
     assert len([s for s in telegram.sent if s.chat_id == 5002 and "PUSH-1" in s.text]) == 1
+
+
+def test_a_sale_that_passes_a_target_milestone_reaches_the_seller_and_the_manager_once(bot):
+    """The alert is raised when the point of sale posts the line and pushed at the bot's next look;
+    a Telegram outage delays it without losing it, and a replayed sale raises nothing new."""
+    from serving.live_alerts import MILESTONES
+
+    settings, url, tokens, telegram, _, _ = bot
+    team = call(url, "team_summary", tokens["admin"], store_id="L002").json()["sellers"]
+    seller = next(s for s in team if s["target"] and s["attainment_pct"] < MILESTONES[-1] - 5)
+    milestone = next(m for m in MILESTONES if m > seller["attainment_pct"])
+    user, seller_token = auth.add_user(settings, seller["name"], "seller", store_id="L002", seller_id=seller["seller_id"])
+    manager, _ = auth.add_user(settings, "Gerente Metas", "manager", store_id="L002")
+    link(telegram, 8101, auth.issue_link_code(settings, user.user_id, None)[0])
+    link(telegram, 8102, auth.issue_link_code(settings, manager.user_id, None)[0])
+    time.sleep(1)  # a manager's first pushes (stock risks) land before the sale
+
+    product = max(call(url, "products", tokens["admin"], query="perfume", limit=20).json()["products"],
+                  key=lambda p: p["price"] or 0)
+    missing = milestone / 100 * seller["target"] - seller["sales_month"] + 1
+    quantity = min(200, int(missing // product["price"]) + 1)
+    lines = [{"ticket_id": f"META-{n}", "line": 1, "store_id": "L002", "seller_id": seller["seller_id"],
+              "sku": product["sku"], "quantity": quantity, "unit_price": product["price"], "discount": 0,
+              "sold_at": f"{TODAY}T16:{n:02d}:00"} for n in range(int(missing // (quantity * product["price"])) + 1)]
+    telegram.failing = True  # Telegram is down when the alert is raised
+    posted = call(url, "sales", tokens["pos"], lines=lines)
+    assert posted.status_code == 200 and posted.json()["accepted"] == len(lines), posted.text
+    mine = call(url, "alerts", seller_token).json()["alerts"]
+    assert [(a["kind"], a["milestone_pct"]) for a in mine if a["seller_id"] == seller["seller_id"]] == [
+        ("seller_milestone", milestone)]
+    time.sleep(1.5)  # several rounds fail meanwhile
+    telegram.failing = False
+    text = f"passou de {milestone}%"
+    own = arrived(telegram, 8101, lambda s: text in s.text)
+    assert own.text.startswith("🎯 Você") and fmt.money(seller["target"]) in own.text
+    told = arrived(telegram, 8102, lambda s: text in s.text and seller["name"] in s.text)
+    assert told.text.startswith(f"🎯 {seller['name']}")
+
+    assert call(url, "sales", tokens["pos"], lines=lines).json()["accepted"] == 0  # replayed: nothing new
+    time.sleep(1.5)
+    for chat in (8101, 8102):
+        assert len([s for s in telegram.sent if s.chat_id == chat and text in s.text and
+                    (chat == 8101 or seller["name"] in s.text)]) == 1
+    assert call(url, "alerts", tokens["manager"], store_id="L002").status_code == 403  # another store's manager
 
 
 def test_the_service_down_gets_a_friendly_message_and_a_retry_button(bot):
