@@ -23,6 +23,7 @@ class Sent:
     text: str
     buttons: list[tuple[str, str]]
     after_update_s: float | None  # since the last update of this chat was handed out (None: a push)
+    at: float  # time.monotonic() when it arrived
 
 
 class FakeBotApi:
@@ -97,7 +98,7 @@ class FakeBotApi:
             with self._changed:
                 handed = self.handed_out.get(chat_id)
                 self.sent.append(Sent(chat_id, params["text"], buttons,
-                                      None if handed is None else time.monotonic() - handed))
+                                      None if handed is None else time.monotonic() - handed, time.monotonic()))
                 self._changed.notify_all()
             return {"message_id": len(self.sent), "date": int(time.time()), "text": params["text"], **_chat(chat_id)}
         return True  # deleteWebhook, answerCallbackQuery, close, …
