@@ -53,7 +53,11 @@ def sample(process: psutil.Popen, stop: threading.Event, peak: dict[str, int]) -
     while not stop.is_set():
         used = {"python": 0, "java": 0, "workers": 0}
         try:
-            for p in [process, *process.children(recursive=True)]:
+            tree = [process, *process.children(recursive=True)]
+        except psutil.Error:
+            tree = []
+        for p in tree:
+            try:  # a process that ends meanwhile is skipped, not the whole sample
                 rss = p.memory_info().rss
                 if "java" in p.name():
                     used["java"] += rss
@@ -61,8 +65,8 @@ def sample(process: psutil.Popen, stop: threading.Event, peak: dict[str, int]) -
                     used["workers"] += rss
                 else:
                     used["python"] += rss
-        except psutil.Error:
-            pass
+            except psutil.Error:
+                continue
         for kind, rss in used.items():
             peak[kind] = max(peak[kind], rss)
         time.sleep(0.25)

@@ -29,6 +29,7 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 
 from features.build import FeatureRun
 from models.auto_forecast import FittedForecast
@@ -78,15 +79,20 @@ def sample_units(settings: Settings, run: FeatureRun, budget: int) -> tuple[pd.D
     keys = (series.withColumn("rank", F.row_number().over(stratum.orderBy(F.xxhash64("store_id", "sku"))))
             .withColumn("size", F.count("*").over(stratum))
             .where(F.col("rank") <= F.ceil(F.col("size") * F.lit(fraction))).select("store_id", "sku"))
-    units = demand.join(F.broadcast(keys), ["store_id", "sku"]).toPandas()
+    units = demand.join(F.broadcast(keys), ["store_id", "sku"]).toArrow()
     return tidy_units(units), total
 
 
-def tidy_units(units: pd.DataFrame) -> pd.DataFrame:
-    """Units as the forecaster reads them: typed keys and dates, series by series, day by day."""
-    units["date"] = pd.to_datetime(units["date"])
-    units = units.astype({"store_id": str, "sku": str})
-    return units.sort_values(["store_id", "sku", "date"], ignore_index=True)
+def tidy_units(units: pa.Table) -> pd.DataFrame:
+    """Units as the forecaster reads them: series by series, day by day, the keys as Arrow-backed
+    strings (a Python str per row would take several times the memory of the numbers)."""
+    keys = pa.string()
+    units = units.cast(units.schema.set(units.schema.get_field_index("store_id"), pa.field("store_id", keys))
+                       .set(units.schema.get_field_index("sku"), pa.field("sku", keys)))
+    frame = units.sort_by([("store_id", "ascending"), ("sku", "ascending"), ("date", "ascending")]).to_pandas(
+        types_mapper={keys: pd.StringDtype("pyarrow")}.get, date_as_object=False)
+    frame["date"] = pd.to_datetime(frame["date"])
+    return frame
 
 
 def score_and_publish(settings: Settings, run: FeatureRun, fitted: FittedForecast, horizon: int, staging: Path,
@@ -111,7 +117,7 @@ def score_and_publish(settings: Settings, run: FeatureRun, fitted: FittedForecas
     choice, country = fitted.auto.choice(), settings.country
 
     def score_store(rows: pd.DataFrame) -> pd.DataFrame:
-        units = tidy_units(rows)
+        units = tidy_units(pa.Table.from_pandas(rows, preserve_index=False))
         pairs = units[["store_id", "sku"]].drop_duplicates().reset_index(drop=True)
         panel = units_panel(units, pairs, known_ahead(pairs, ahead, horizon, prices, promotions, country), country,
                             start=first)

@@ -175,9 +175,8 @@ def load_units(path: Path) -> pd.DataFrame:
     statistical members and the year-ago lags want long histories)."""
     import pyarrow.dataset as ds
 
-    units = ds.dataset(str(path), format="parquet").to_table(
-        columns=["store_id", "sku", "date", "units", "stockout_days", "price", "promo_depth_pct"]).to_pandas()
-    if units.empty:
+    units = ds.dataset(str(path), format="parquet").to_table(columns=chain_forecast.UNIT_COLUMNS)
+    if units.num_rows == 0:
         raise ForecastTrainingError(f"the feature table {path} is empty")
     return chain_forecast.tidy_units(units)
 
@@ -239,6 +238,8 @@ def _log_run(run, last: pd.Timestamp, config: ForecastConfig, policy: StockPolic
     """Parameters, each member's and the ensemble's scores per level, the weights, the plots."""
     import mlflow
 
+    import matplotlib.pyplot as plt
+
     from training.plots import coverage_plot, forecast_plot, importance_plot
 
     mlflow.log_params({**{f"config.{k}": v for k, v in asdict(config).items()}, **asdict(policy),
@@ -263,11 +264,13 @@ def _log_run(run, last: pd.Timestamp, config: ForecastConfig, policy: StockPolic
     mlflow.log_artifact(str(folder / "level_forecasts.parquet"))
     for name in ("backtest_scores.csv", "weights.json", "backtest_forecasts.parquet", "reconciliation.csv"):
         mlflow.log_artifact(str(folder / name), "backtest")
-    mlflow.log_figure(forecast_plot(curves), "plots/forecast_vs_actual.png")
-    mlflow.log_figure(coverage_plot(summary), "plots/coverage.png")
+    figures = {"plots/forecast_vs_actual.png": forecast_plot(curves), "plots/coverage.png": coverage_plot(summary)}
     importance = gbm_importance(fitted)
     if importance is not None:
-        mlflow.log_figure(importance_plot(importance), "plots/feature_importance.png")
+        figures["plots/feature_importance.png"] = importance_plot(importance)
+    for path, figure in figures.items():
+        mlflow.log_figure(figure, path)
+        plt.close(figure)  # pyplot keeps every figure open otherwise: memory grows run after run
 
 
 def backtest_curves(fitted: FittedForecast, at_levels: dict[str, np.ndarray], pairs: pd.DataFrame) -> pd.DataFrame:

@@ -36,7 +36,7 @@ class Settings(BaseSettings):
         "auto", description="Where the forecaster scores the series: driver (one process), spark (the backtest on a "
         "sample, every series on the Spark executors), auto (spark beyond forecast_driver_series series).")
     forecast_driver_series: int = Field(
-        50_000, ge=10, description="The most series the forecaster fits in one process; beyond it the backtest runs "
+        10_000, ge=10, description="The most series the forecaster fits in one process; beyond it the backtest runs "
         "on a sample of this many, stratified by store and intermittency, and the executors score every series.")
     clickhouse_read_slices: int = Field(
         8, description="Parallel slices Spark reads a ClickHouse server in (by hash of the first key column).")
