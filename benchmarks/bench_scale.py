@@ -1,6 +1,6 @@
 """Chain scale: prints the figures issue 20 asks for, stage by stage and scale by scale.
 
-Stages (each in a fresh process, its memory sampled every 0.25 s; the Python processes and the
+Stages (each in a fresh process, its memory (PSS) sampled every 0.5 s; the Python processes and the
 Spark JVM reported apart, since the goal bounds the driver, not the executors):
 
 * ``generate``: ``vitrine generate --scale S``: wall time, rows, peak memory (flat from medium to
@@ -48,8 +48,10 @@ VITRINE = [sys.executable, "-m", "pipelines.cli"]
 
 
 def sample(process: psutil.Popen, stop: threading.Event, peak: dict[str, int]) -> None:
-    """Peak RSS of the process tree, split into the driver (vitrine's own Python processes), Spark's
-    JVM, and Spark's Python workers (the executors' side of the pandas UDFs)."""
+    """Peak memory of the process tree (proportional set size: a page shared by a forked worker and
+    its parent counts once), split into the driver (vitrine's own Python processes, statsforecast's
+    forked workers included), Spark's JVM, and Spark's Python workers (the executors' side of the
+    pandas UDFs)."""
     while not stop.is_set():
         used = {"python": 0, "java": 0, "workers": 0}
         try:
@@ -58,7 +60,7 @@ def sample(process: psutil.Popen, stop: threading.Event, peak: dict[str, int]) -
             tree = []
         for p in tree:
             try:  # a process that ends meanwhile is skipped, not the whole sample
-                rss = p.memory_info().rss
+                rss = p.memory_full_info().pss  # forked workers share their parent's pages: count them once
                 if "java" in p.name():
                     used["java"] += rss
                 elif any("pyspark" in part for part in p.cmdline()):
@@ -69,7 +71,7 @@ def sample(process: psutil.Popen, stop: threading.Event, peak: dict[str, int]) -
                 continue
         for kind, rss in used.items():
             peak[kind] = max(peak[kind], rss)
-        time.sleep(0.25)
+        time.sleep(0.5)
 
 
 def measured(command: list[str], log: Path, env: dict[str, str] | None = None) -> dict:

@@ -38,9 +38,9 @@ from models.panel import Panel
 from models.pool import default_pool
 from models.reconcile import factors
 from models.stock_advice import Z_90
+from training.units import UNIT_COLUMNS, tidy_units, units_panel
 from warehouse.settings import Settings
 
-UNIT_COLUMNS = ["store_id", "sku", "date", "units", "stockout_days", "price", "promo_depth_pct"]
 INTERMITTENT_ADI = 1.32  # as models.ensemble.segments
 TOP_ALERTS = 5  # per store, back to the driver for the run's report
 SCORES = "store_id string, sku string, step int, mean double, segment string"
@@ -83,18 +83,6 @@ def sample_units(settings: Settings, run: FeatureRun, budget: int) -> tuple[pd.D
     return tidy_units(units), total
 
 
-def tidy_units(units: pa.Table) -> pd.DataFrame:
-    """Units as the forecaster reads them: series by series, day by day, the keys as Arrow-backed
-    strings (a Python str per row would take several times the memory of the numbers)."""
-    keys = pa.string()
-    units = units.cast(units.schema.set(units.schema.get_field_index("store_id"), pa.field("store_id", keys))
-                       .set(units.schema.get_field_index("sku"), pa.field("sku", keys)))
-    frame = units.sort_by([("store_id", "ascending"), ("sku", "ascending"), ("date", "ascending")]).to_pandas(
-        types_mapper={keys: pd.StringDtype("pyarrow")}.get, date_as_object=False)
-    frame["date"] = pd.to_datetime(frame["date"])
-    return frame
-
-
 def score_and_publish(settings: Settings, run: FeatureRun, fitted: FittedForecast, horizon: int, staging: Path,
                       advise: Callable[[pd.DataFrame, pd.DataFrame, date], pd.DataFrame],
                       on_step: Callable[[str], None]) -> pd.DataFrame:
@@ -106,7 +94,6 @@ def score_and_publish(settings: Settings, run: FeatureRun, fitted: FittedForecas
     from features.planned import known_ahead, plan_inputs
     from features.source import TableQuery, read, remove_handoff
     from features.spark import spark_session
-    from training.forecast import units_panel
     from warehouse import forecasts
 
     spark = spark_session(settings)

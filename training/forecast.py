@@ -42,7 +42,7 @@ from features.planned import planned_days
 from features.reference import on_hand_at
 from models.auto_forecast import FittedForecast, fit_demand_panel, store_and_chain
 from models.level_scores import level_scores
-from models.panel import Panel, demand_panel
+from models.panel import Panel
 from models.stock_advice import Z_90, alert_list
 from training import chain_forecast
 from training.tracking import (
@@ -52,6 +52,7 @@ from training.tracking import (
     method_hash,
     tag_backtest,
 )
+from training.units import ForecastTrainingError, load_units, units_panel
 from warehouse import forecasts
 from warehouse.clickhouse import connect
 from warehouse.settings import Settings
@@ -59,10 +60,6 @@ from warehouse.settings import Settings
 MODEL_NAME = "stock-forecaster"
 GATE_METRIC = "sku_store.ensemble.rmsse"  # as logged by _log_run
 LEVELS = ("sku_store", "store", "chain")
-
-
-class ForecastTrainingError(ValueError):
-    """The data cannot support a forecast (no feature run, too short a history)."""
 
 
 @dataclass(frozen=True)
@@ -170,45 +167,12 @@ def train_forecast(settings: Settings, config: ForecastConfig | None = None, pol
                             forecast, alerts, seconds)
 
 
-def load_units(path: Path) -> pd.DataFrame:
-    """Every series' daily units, price, promotion depth and stock-outs (the whole table: the
-    statistical members and the year-ago lags want long histories)."""
-    import pyarrow.dataset as ds
-
-    units = ds.dataset(str(path), format="parquet").to_table(columns=chain_forecast.UNIT_COLUMNS)
-    if units.num_rows == 0:
-        raise ForecastTrainingError(f"the feature table {path} is empty")
-    return chain_forecast.tidy_units(units)
-
-
 def demand_history_panel(settings: Settings, units: pd.DataFrame, horizon: int) -> tuple[pd.DataFrame, Panel]:
     """The store × SKU pairs (row k is the panel's series k) and their panel, with the plan for
     the ``horizon`` days ahead and the out-of-stock days left unscored."""
     pairs = units[["store_id", "sku"]].drop_duplicates().reset_index(drop=True)
     plan = planned_days(settings, pairs, (units["date"].max() + pd.Timedelta(days=1)).date(), horizon)
     return pairs, units_panel(units, pairs, plan, settings.country)
-
-
-def units_panel(units: pd.DataFrame, pairs: pd.DataFrame, plan: pd.DataFrame, country: str,
-                start: pd.Timestamp | None = None) -> Panel:
-    """The panel of ``units`` (``pairs``: its store × SKU pairs as first seen) with ``plan`` (the
-    planned prices and promotions ahead) as covariates and out-of-stock days unscored; ``start``:
-    the grid's first day when the units are part of a longer panel (one store's, on Spark)."""
-    code = units.groupby(["store_id", "sku"], sort=False).ngroup().to_numpy()  # numbered as first seen
-    history = pd.DataFrame({"series_id": code, "date": units["date"], "units": units["units"].astype(float),
-                            "price": units["price"], "on_promo": units["promo_depth_pct"].fillna(0) / 100})
-    plan = plan.merge(pairs.assign(series_id=np.arange(len(pairs))), on=["store_id", "sku"])
-    future = pd.DataFrame({"series_id": plan["series_id"], "date": plan["date"], "price": plan["price"],
-                           "on_promo": plan["promo_depth_pct"] / 100})
-    try:
-        panel = demand_panel(history, "D", country, future, start)
-    except ValueError as exc:
-        raise ForecastTrainingError(str(exc)) from exc
-    assert (panel.ids == np.arange(len(pairs))).all(), "the panel numbers series as first seen"
-    out_of_stock = units["stockout_days"].fillna(0).to_numpy() > 0
-    days = (units.loc[out_of_stock, "date"] - panel.index[0]).dt.days.to_numpy()
-    panel.observed[code[out_of_stock], days] = False
-    return panel
 
 
 def level_groups(pairs: pd.DataFrame) -> dict[str, np.ndarray]:
@@ -236,9 +200,8 @@ def _log_run(run, last: pd.Timestamp, config: ForecastConfig, policy: StockPolic
              summary: pd.DataFrame, at_levels: dict[str, np.ndarray], pairs: pd.DataFrame, key: str,
              folder: Path) -> None:
     """Parameters, each member's and the ensemble's scores per level, the weights, the plots."""
-    import mlflow
-
     import matplotlib.pyplot as plt
+    import mlflow
 
     from training.plots import coverage_plot, forecast_plot, importance_plot
 
