@@ -131,7 +131,7 @@ def train_forecast(settings: Settings, config: ForecastConfig | None = None, pol
     with mlflow.start_run() as active, tempfile.TemporaryDirectory() as scratch:
         folder = Path(scratch)
         on_step("logging to MLflow")
-        _log_run(run, last, config, policy, fitted, summary, at_levels, pairs, key, folder)
+        _log_run(run, last, config, policy, fitted, summary, at_levels, pairs, key, folder, sampled=on_spark)
         mlflow.log_params({"engine": "spark" if on_spark else "driver", "series_total": series})
         if evaluate_only:
             mlflow.set_tag("evaluate_only", "true")
@@ -198,7 +198,7 @@ def config_hash(config: ForecastConfig) -> str:
 
 def _log_run(run, last: pd.Timestamp, config: ForecastConfig, policy: StockPolicy, fitted: FittedForecast,
              summary: pd.DataFrame, at_levels: dict[str, np.ndarray], pairs: pd.DataFrame, key: str,
-             folder: Path) -> None:
+             folder: Path, sampled: bool = False) -> None:
     """Parameters, each member's and the ensemble's scores per level, the weights, the plots."""
     import matplotlib.pyplot as plt
     import mlflow
@@ -213,7 +213,6 @@ def _log_run(run, last: pd.Timestamp, config: ForecastConfig, policy: StockPolic
     reconciliation = fitted.auto.reconciliation  # None for a single series: nothing to add up
     mlflow.set_tag("reconciliation", reconciliation.choice if reconciliation else "none")
     (reconciliation.candidates if reconciliation else pd.DataFrame()).to_csv(folder / "reconciliation.csv")
-    fitted.levels().to_parquet(folder / "level_forecasts.parquet")
     for row in summary.itertuples(index=False):
         for metric in ("rmsse", "wape", "bias", "coverage"):
             value = getattr(row, metric)
@@ -224,7 +223,9 @@ def _log_run(run, last: pd.Timestamp, config: ForecastConfig, policy: StockPolic
     (folder / "weights.json").write_text(json.dumps(fitted.weights, indent=2))
     curves = backtest_curves(fitted, at_levels, pairs)
     curves.to_parquet(folder / "backtest_forecasts.parquet")
-    mlflow.log_artifact(str(folder / "level_forecasts.parquet"))
+    if not sampled:  # a sample's store totals are not the stores' totals: no file that says they are
+        fitted.levels().to_parquet(folder / "level_forecasts.parquet")
+        mlflow.log_artifact(str(folder / "level_forecasts.parquet"))
     for name in ("backtest_scores.csv", "weights.json", "backtest_forecasts.parquet", "reconciliation.csv"):
         mlflow.log_artifact(str(folder / name), "backtest")
     figures = {"plots/forecast_vs_actual.png": forecast_plot(curves), "plots/coverage.png": coverage_plot(summary)}

@@ -259,6 +259,8 @@ def test_beyond_the_driver_budget_the_backtest_runs_on_a_stratified_sample(wareh
     total = int(run.data.params["series_total"])
     assert run.data.params["engine"] == "spark" and total == 180
     assert 60 <= int(run.data.params["series"]) <= 60 + 2 * 3  # rounding up in each store × segment stratum
+    logged = {a.path for a in mlflow.MlflowClient().list_artifacts(chain.run_id)}
+    assert "level_forecasts.parquet" not in logged  # the sample's totals are not the stores'
     published = published_forecasts(warehouse, chain.run_id)
     assert published.groupby(["store_id", "sku"]).ngroups == total  # every series, not only the sample's
     assert published.groupby(["store_id", "sku"]).size().eq(SMALL.horizon).all()
