@@ -33,7 +33,7 @@ import pyarrow as pa
 
 from features.build import FeatureRun
 from models.auto_forecast import FittedForecast
-from models.ensemble import AutoForecast
+from models.ensemble import INTERMITTENT_ADI, AutoForecast
 from models.panel import Panel
 from models.pool import default_pool
 from models.reconcile import factors
@@ -41,7 +41,6 @@ from models.stock_advice import Z_90
 from training.units import UNIT_COLUMNS, tidy_units, units_panel
 from warehouse.settings import Settings
 
-INTERMITTENT_ADI = 1.32  # as models.ensemble.segments
 TOP_ALERTS = 5  # per store, back to the driver for the run's report
 SCORES = "store_id string, sku string, step int, mean double, segment string"
 ALERTS = ("store_id string, sku string, on_hand double, days_of_cover double, stockout_date date, "
@@ -54,7 +53,8 @@ def series_count(run: FeatureRun) -> int:
     import pyarrow.dataset as ds
 
     dataset = ds.dataset(str(run.path), format="parquet")
-    last = pc.max(dataset.to_table(columns=["date"])["date"])
+    days = (pc.max(batch.column(0)).as_py() for batch in dataset.to_batches(columns=["date"]))  # streamed: flat memory
+    last = max(day for day in days if day is not None)
     return dataset.count_rows(filter=ds.field("date") == last)
 
 
