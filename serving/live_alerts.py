@@ -34,25 +34,25 @@ Standing = dict[tuple[str, str], tuple[int | None, dict]]  # (kind, seller or st
 
 
 def standing(figures: LiveFigures, lines: list[live_sales.SaleLine]) -> Standing:
-    """The milestone each seller and store of ``lines`` stands at now, with the figures behind it."""
+    """The milestone each seller and store team of ``lines`` stands at now, with the figures behind
+    it (one team summary per store serves both)."""
     month = figures.today().replace(day=1).isoformat()
+    sellers = {line.seller_id for line in lines}
     found: Standing = {}
-    for seller_id in sorted({line.seller_id for line in lines}):
-        try:
-            summary = figures.seller_summary(seller_id)
-        except UnknownError:  # a seller the published figures do not know yet: no target to judge
-            continue
-        found[("seller_milestone", seller_id)] = (reached(summary.attainment_pct), {
-            "store_id": summary.store_id, "seller_id": seller_id, "name": summary.name,
-            "sales_month": summary.sales_month, "target": summary.target, "month": month})
     for store_id in sorted({line.store_id for line in lines}):
         try:
-            team = [s for s in figures.team_summary(store_id) if s.target]
-        except UnknownError:
+            team = figures.team_summary(store_id)
+        except UnknownError:  # a store the published figures do not know yet: no target to judge
             continue
-        target = sum(s.target for s in team)
+        for summary in team:
+            if summary.seller_id in sellers:
+                found[("seller_milestone", summary.seller_id)] = (reached(summary.attainment_pct), {
+                    "store_id": store_id, "seller_id": summary.seller_id, "name": summary.name,
+                    "sales_month": summary.sales_month, "target": summary.target, "month": month})
+        targeted = [s for s in team if s.target]
+        target = sum(s.target for s in targeted)
         if target:
-            sales = sum(s.sales_month for s in team)
+            sales = sum(s.sales_month for s in targeted)
             found[("team_milestone", store_id)] = (reached(100 * sales / target), {
                 "store_id": store_id, "seller_id": None, "name": store_id, "sales_month": round(sales, 2),
                 "target": round(target, 2), "month": month})

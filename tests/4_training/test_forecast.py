@@ -53,6 +53,12 @@ def warehouse(tmp_path_factory):
 
 
 @pytest.fixture(scope="module")
+def first_run(warehouse):
+    """The module's first training run (one process, SMALL): the registry's first champion."""
+    return train_forecast(warehouse, SMALL)
+
+
+@pytest.fixture(scope="module")
 def panel(warehouse):
     """The product's panel: store × SKU series, the plan as covariates, stock-outs unscored."""
     units = load_units(latest_run(warehouse, "demand_day").path)
@@ -121,8 +127,8 @@ def test_planned_features_match_the_spark_ones_on_past_days(warehouse):
             assert (ours.astype(str) == theirs.astype(str)).all(), column
 
 
-def test_training_logs_registers_gates_and_the_champion_predicts(warehouse):
-    first = train_forecast(warehouse, SMALL)
+def test_training_logs_registers_gates_and_the_champion_predicts(warehouse, first_run):
+    first = first_run
     assert first.promoted and first.reason == "no champion yet"
     summary = first.summary.set_index(["level", "model"])
     assert {"sku_store", "store", "chain"} == set(summary.index.get_level_values(0))
@@ -233,13 +239,14 @@ def published_forecasts(settings, run_id: str) -> pd.DataFrame:
     return frame.sort_values(["store_id", "sku", "date"], ignore_index=True)
 
 
-def test_on_spark_every_store_is_scored_as_one_process_scores_it(warehouse):
+def test_on_spark_every_store_is_scored_as_one_process_scores_it(warehouse, first_run):
     """With room for every series in the sample, the Spark executors (a store per task) apply what
     the backtest chose (blend, LightGBM, reconciliation with the totals, intervals) and publish the
     very forecasts the one-process run makes."""
-    alone = train_forecast(warehouse, SMALL)
+    alone = first_run
     chain = train_forecast(warehouse.model_copy(update={"forecast_engine": "spark"}), SMALL)
-    ours, theirs = published_forecasts(warehouse, chain.run_id), published_forecasts(warehouse, alone.run_id)
+    ours = published_forecasts(warehouse, chain.run_id)
+    theirs = alone.forecast.sort_values(["store_id", "sku", "date"], ignore_index=True)
     assert len(ours) == len(theirs) == len(alone.forecast)
     assert (ours[["store_id", "sku"]].to_numpy() == theirs[["store_id", "sku"]].to_numpy()).all()
     for column in ("mean", "p10", "p90"):
