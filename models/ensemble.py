@@ -239,10 +239,16 @@ class Choice:
 
     def bounds(self, mean: np.ndarray, rows: dict[str, np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
         """(P10, P90) per series × step around ``mean``, from each series' segment."""
-        low, high = np.zeros_like(mean), np.zeros_like(mean)
-        for segment, where in rows.items():
-            low[where], high[where] = self.spreads[segment].bounds(mean[where])
-        return low, high
+        return segment_bounds(self.spreads, mean, rows)
+
+
+def segment_bounds(spreads: dict[str, Spread], mean: np.ndarray, rows: dict[str, np.ndarray]
+                   ) -> tuple[np.ndarray, np.ndarray]:
+    """(P10, P90) around ``mean`` (… × series × step), each segment's series by its own spread."""
+    low, high = np.zeros_like(mean), np.zeros_like(mean)
+    for segment, where in rows.items():
+        low[..., where, :], high[..., where, :] = spreads[segment].bounds(mean[..., where, :])
+    return low, high
 
 
 @dataclass
@@ -319,10 +325,7 @@ class AutoForecast:
     def backtest_bounds(self) -> tuple[np.ndarray, np.ndarray]:
         """The blend's P10 and P90 on every backtest cell (fold × series × step), from each
         segment's calibrated spread."""
-        low, high = np.zeros_like(self.blend), np.zeros_like(self.blend)
-        for segment, rows in self.segment_rows.items():
-            low[:, rows], high[:, rows] = self.spreads[segment].bounds(self.blend[:, rows])
-        return low, high
+        return segment_bounds(self.spreads, self.blend, self.segment_rows)
 
     @property
     def member_seconds(self) -> dict[str, float]:
@@ -333,11 +336,9 @@ class AutoForecast:
         """(mean, P10, P90) per series × step; 0 on periods expected closed."""
         open_ahead = self.panel.open_ahead(self.horizon)
         mean = np.zeros((len(self.panel.ids), self.horizon))
-        low, high = np.zeros_like(mean), np.zeros_like(mean)
         for segment, rows in self.segment_rows.items():
             mean[rows] = np.clip(sum(w * self.forecasts[name][rows] for name, w in self.weights[segment].items()), 0, None)
         if self.reconciliation is not None:
             mean = self.reconciliation.adjust(np.where(open_ahead, mean, 0.0))
-        for segment, rows in self.segment_rows.items():
-            low[rows], high[rows] = self.spreads[segment].bounds(mean[rows])
+        low, high = segment_bounds(self.spreads, mean, self.segment_rows)
         return (np.where(open_ahead, mean, 0.0), np.where(open_ahead, low, 0.0), np.where(open_ahead, high, 0.0))

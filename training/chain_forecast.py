@@ -45,6 +45,7 @@ TOP_ALERTS = 5  # per store, back to the driver for the run's report
 SCORES = "store_id string, sku string, step int, mean double, segment string"
 ALERTS = ("store_id string, sku string, on_hand double, days_of_cover double, stockout_date date, "
           "stockout_probability double, order_quantity long")
+ALERT_COLUMNS = [field.split()[0] for field in ALERTS.split(", ")]
 
 
 def series_count(run: FeatureRun) -> int:
@@ -130,7 +131,7 @@ def score_and_publish(settings: Settings, run: FeatureRun, fitted: FittedForecas
 
         def finish_store(store_scores: pd.DataFrame, stock: pd.DataFrame) -> pd.DataFrame:
             if store_scores.empty:
-                return pd.DataFrame(columns=[c.split()[0] for c in ALERTS.split(", ")])
+                return pd.DataFrame(columns=ALERT_COLUMNS)
             table = store_scores.sort_values(["sku", "step"])
             store = str(table["store_id"].iloc[0])
             skus = table["sku"].to_numpy()[::horizon]
@@ -146,7 +147,7 @@ def score_and_publish(settings: Settings, run: FeatureRun, fitted: FittedForecas
             alerts = advise(forecast, stock.astype({"store_id": str, "sku": str}), last.date())
             forecasts.write_store(staging, store, forecast, alerts)
             top = alerts.sort_values("stockout_probability", ascending=False).head(TOP_ALERTS)
-            return top[[c.split()[0] for c in ALERTS.split(", ")]]
+            return top[ALERT_COLUMNS]
 
         on_step("publishing each store's forecasts and stock alerts")
         risky = (scores.groupBy("store_id").cogroup(on_hand.groupBy("store_id"))
