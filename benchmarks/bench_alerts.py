@@ -39,7 +39,7 @@ def main() -> None:
     from serving.bot.assistant import Assistant
     from serving.bot.chats import Chats
     from serving.bot.telegram import build_application
-    from serving.live_alerts import MILESTONES
+    from warehouse.alert_rules import DEFAULTS
     from tests.conftest import call, start, stop
     from tests.fake_telegram import TOKEN, BotThread, FakeBotApi
     from warehouse.settings import load_settings
@@ -58,13 +58,13 @@ def main() -> None:
             product = max(call(url, "products", admin, query="perfume", limit=20).json()["products"],
                           key=lambda p: p["price"] or 0)
             for seller in call(url, "team_summary", admin, store_id=store).json()["sellers"]:
-                if not seller["target"] or seller["attainment_pct"] >= MILESTONES[-1] - 5:
+                if not seller["target"] or seller["attainment_pct"] >= DEFAULTS.milestones_pct[-1] - 5:
                     continue
                 chat += 1
                 user, _ = auth.add_user(settings, seller["name"], "seller", store_id=store, seller_id=seller["seller_id"])
                 telegram.say(chat, f"/start {auth.issue_link_code(settings, user.user_id, None)[0]}")
                 telegram.wait_for(chat, 2)
-                milestone = next(m for m in MILESTONES if m > seller["attainment_pct"])
+                milestone = next(m for m in DEFAULTS.milestones_pct if m > seller["attainment_pct"])
                 missing = milestone / 100 * seller["target"] - seller["sales_month"] + 1
                 lines, left, n = [], missing, 0
                 while left > 0:
@@ -91,7 +91,7 @@ def main() -> None:
         time.sleep(3 * args.every)
         again = len(telegram.sent) - before
         raised = call(url, "alerts", admin, limit=500).json()["alerts"]
-        keys = [(a["kind"], a["store_id"], a["seller_id"], a["milestone_pct"], a["month"]) for a in raised]
+        keys = [(a["kind"], a["store_id"], a["seller_id"], a["milestone_pct"], a["month"], a["sku"]) for a in raised]
     finally:
         bot.stop()
         telegram.close()

@@ -25,7 +25,6 @@ Usage: python benchmarks/bench_scale.py [--scales medium,large,xlarge] [--stages
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import shutil
 import subprocess
@@ -110,7 +109,6 @@ def made_up_forecasts(scale: str, horizon: int = 28) -> tuple[pd.DataFrame, pd.D
 
 def serve(scale: str, home: Path) -> dict:
     """p50/p99 (ms) of one store's ``forecast`` and ``stock_alerts`` as the service answers them."""
-    from mlflow.pyfunc import PythonModelContext
 
     from models.forecast_pyfunc import StockForecaster
     from warehouse import forecasts
@@ -124,10 +122,7 @@ def serve(scale: str, home: Path) -> dict:
         started = time.perf_counter()
         folder = forecasts.publish(settings, "bench", *made_up_forecasts(scale))
         source = f"made up at the scale's shape, published in {time.perf_counter() - started:.0f} s"
-    pointer = home / "forecasts.json"
-    pointer.write_text(json.dumps({"folder": str(folder)}))
-    model = StockForecaster()
-    model.load_context(PythonModelContext(artifacts={"forecasts": str(pointer)}, model_config={}))
+    model = StockForecaster.reading(folder)
     stores = [p.stem for p in (folder / "forecast").glob("*.parquet")]
     rng = np.random.default_rng(1)
     forecast_ms, alerts_ms = [], []

@@ -37,7 +37,17 @@ class StockForecaster(mlflow.pyfunc.PythonModel):
         if "forecasts" not in context.artifacts:
             raise RuntimeError("this stock-forecaster version keeps its forecasts inside the model, as before "
                                "chain scale: retrain it with `vitrine train forecast`")
-        self.folder = Path(json.loads(Path(context.artifacts["forecasts"]).read_text())["folder"])
+        self._open(Path(json.loads(Path(context.artifacts["forecasts"]).read_text())["folder"]))
+
+    @classmethod
+    def reading(cls, folder: Path) -> StockForecaster:
+        """The forecaster over a published run's folder, as the registry's model loads it."""
+        forecaster = cls()
+        forecaster._open(folder)
+        return forecaster
+
+    def _open(self, folder: Path) -> None:
+        self.folder = folder
         self._stores: OrderedDict[str, tuple[pd.DataFrame, dict]] = OrderedDict()
         self._lock = threading.Lock()
 

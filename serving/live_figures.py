@@ -83,6 +83,8 @@ class Published:
     catalogue: sale_rules.Catalogue | None = None
     sale_keys: np.ndarray = field(default_factory=lambda: np.empty(0, np.uint64))  # sorted key digests
     sale_contents: np.ndarray = field(default_factory=lambda: np.empty(0, np.uint64))  # their content digests
+    seller_days: dict[str, pd.DataFrame] = field(default_factory=dict)  # seller → every day sold (date, revenue, tickets)
+    seller_months: dict[str, pd.DataFrame] = field(default_factory=dict)  # seller → closed months (sales, target, commission)
 
     @classmethod
     def index(cls, meta: dict, frames: dict[str, pd.DataFrame]) -> Published:
@@ -103,6 +105,8 @@ class Published:
         products = frames["products"].assign(name=lambda p: p["name"].astype(str), category=lambda p: p["category"].fillna(""),
                                               brand=lambda p: p["brand"].fillna("").astype(str))
         search_names = {sku: tuple(fold(name).split()) for sku, name in zip(products["sku"], products["name"])}
+        days = frames["seller_day"].assign(date=lambda d: pd.to_datetime(d["date"]))
+        months = frames["seller_month"].assign(month=lambda m: pd.to_datetime(m["month"]))
         return cls(
             meta, frames, sellers=sellers, stores={r["store_id"]: r for r in frames["stores"].to_dict("records")},
             store_sellers=store_sellers, seller_lines=seller_lines,
@@ -110,7 +114,9 @@ class Published:
             products={r["sku"]: r for r in products.to_dict("records")}, search_names=search_names,
             vocabulary=frozenset(word for words in search_names.values() for word in words), rules=CommissionRules.from_frame(frames["rules"]),
             catalogue=sale_rules.Catalogue(frames["prices"], frames["promotion_periods"]),
-            sale_keys=frames["sale_keys"]["key"].to_numpy(np.uint64), sale_contents=frames["sale_keys"]["content"].to_numpy(np.uint64))
+            sale_keys=frames["sale_keys"]["key"].to_numpy(np.uint64), sale_contents=frames["sale_keys"]["content"].to_numpy(np.uint64),
+            seller_days={s: d.reset_index(drop=True) for s, d in days.groupby("seller_id", sort=False)},
+            seller_months={s: m.reset_index(drop=True) for s, m in months.groupby("seller_id", sort=False)})
 
     def warehouse_content(self, sale: live_sales.SaleLine) -> int | None:
         """The content digest of the warehouse's line with the sale's (ticket, line), or None."""
@@ -221,7 +227,7 @@ class LiveFigures:
                  if month_start <= line.date <= today]
         seller_id = seller_ids[0] if store_id is None else None
         posted = live_sales.lines_after(self.settings, published.meta["live_upto"], seller_id, store_id, str(month_start))
-        return lines + _posted_lines(posted, published, today)
+        return lines + posted_lines(posted, published, today)
 
     def seller_summary(self, seller_id: str) -> SellerSummary:
         published = self.published
@@ -387,7 +393,7 @@ class LiveFigures:
             product = published.products.get(r.sku, {})
             category = published.category(r.sku)
             found.append({"promo_id": r.promo_id, "sku": r.sku, "name": product.get("name", r.sku), "category": category,
-                          "discount_pct": round(float(r.discount_pct), 1), "ends_on": r.ends_on,
+                          "discount_pct": round(float(r.discount_pct), 1), "starts_on": r.starts_on, "ends_on": r.ends_on,
                           "price": _num(product.get("price")), "in_your_categories": category in focus})
         return sorted(found, key=lambda p: (not p["in_your_categories"], -p["discount_pct"], p["name"]))
 
@@ -439,7 +445,7 @@ def _num(value) -> float | None:
     return None if value is None or pd.isna(value) else round(float(value), 2)
 
 
-def _posted_lines(posted: list[dict], published: Published, today: date) -> list[Line]:
+def posted_lines(posted: list[dict], published: Published, today: date) -> list[Line]:
     """Posted sale lines up to today as Lines: revenue by seller, day and category, each ticket
     counted once on its first category, as the warehouse publishes them."""
     sold = [(r, date.fromisoformat(r["sold_at"][:10])) for r in posted]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import date, datetime
+from typing import Literal
 
 from pydantic import BaseModel, Field
 
@@ -111,19 +112,64 @@ class SalesReply(BaseModel):
 
 class Alert(BaseModel):
     alert_id: int
-    kind: str = Field(description="seller_milestone | team_milestone")
+    kind: str = Field(description="seller_milestone | team_milestone | behind_pace | stock_risk")
     store_id: str
-    seller_id: str | None = Field(description="the seller it is about; none for the team's")
+    seller_id: str | None = Field(description="the seller it is about; none for the team's or a product's")
     raised_at: str = Field(description="UTC, when the sale that made it true was stored")
-    name: str = Field(description="the seller's name, or the store for the team's")
-    milestone_pct: int = Field(description="the share of the month's target just passed")
-    sales_month: float
-    target: float
-    month: date
+    name: str = Field(description="the seller's name, the store for the team's, or the product's name")
+    month: date | None = None
+    sales_month: float | None = None
+    target: float | None = None
+    milestone_pct: int | None = Field(None, description="milestones: the share of the month's target just passed")
+    expected_sales: float | None = Field(None, description="behind_pace: the sales the target's pace expected by now")
+    daily_pace_needed: float | None = None
+    days_left: int | None = None
+    sku: str | None = Field(None, description="stock_risk: the product")
+    on_hand: float | None = Field(None, description="stock_risk: the run's stock less what was sold since")
+    stockout_probability: float | None = None
+    lead_time_days: int | None = None
+    order_quantity: int | None = None
 
 
 class AlertsReply(BaseModel):
-    alerts: list[Alert] = Field(description="oldest first; ask again with after_id = the last alert_id seen")
+    alerts: list[Alert] = Field(description="oldest first; the kinds the store's rules send to your role")
+    last_id: int = Field(description="ask again with after_id = this (alerts of kinds not for you are skipped)")
+    quiet_now: bool = Field(description="the store's quiet hours: hold the pushes until they end")
+
+
+KIND = Literal["seller_milestone", "team_milestone", "behind_pace", "stock_risk"]
+
+
+class AlertRulesChange(BaseModel):
+    """The rules to change; what is left out stays as it is."""
+    enabled: dict[KIND, bool] | None = None
+    audience: dict[KIND, Literal["seller", "manager", "both"]] | None = None
+    milestones_pct: list[int] | None = Field(None, min_length=1, max_length=6)
+    behind_pace_pct: float | None = Field(None, ge=5, le=90)
+    stock_risk_pct: float | None = Field(None, ge=10, le=99)
+    quiet_from: str | None = Field(None, pattern=r"^([01]\d|2[0-3]):[0-5]\d$")
+    quiet_to: str | None = Field(None, pattern=r"^([01]\d|2[0-3]):[0-5]\d$")
+    no_quiet_hours: bool = Field(False, description="true: push at any hour (clears quiet_from and quiet_to)")
+
+
+class RuleChange(BaseModel):
+    changed_by: str
+    changed_at: str
+    field: str
+    old: object
+    new: object
+
+
+class AlertRulesReply(BaseModel):
+    store_id: str
+    enabled: dict[str, bool]
+    audience: dict[str, str]
+    milestones_pct: list[int]
+    behind_pace_pct: float
+    stock_risk_pct: float
+    quiet_from: str | None
+    quiet_to: str | None
+    changes: list[RuleChange] = Field(description="the latest changes, newest first")
 
 
 class RefusedLine(BaseModel):
@@ -162,6 +208,35 @@ class SellerSummary(BaseModel):
     commission_projected: float
     data_through: date = Field(description="the last day the warehouse holds; later sales come from posted lines")
     live_lines: int
+
+
+class HistoryPeriod(BaseModel):
+    start: date
+    end: date
+    sales: float
+    tickets: int
+    avg_ticket: float | None
+    target: float | None = Field(description="the months' targets spread evenly over their days")
+    attainment_pct: float | None
+    commission: float = Field(description="the period's sales at the commission rate its month reached")
+    sales_last_year: float | None = Field(description="the same weekdays 52 weeks before (months: the same month); "
+                                                      "none when the data does not reach back that far")
+    change_pct: float | None
+    in_progress: bool
+    projected_sales: float | None = Field(description="a period in progress at the pace so far")
+    projected_commission: float | None
+
+
+class SalesHistory(BaseModel):
+    seller_id: str | None = Field(description="the seller; none for a store team's history")
+    store_id: str
+    name: str
+    grain: str
+    start: date
+    end: date
+    today: date
+    data_through: date
+    periods: list[HistoryPeriod]
 
 
 class TeamSummary(BaseModel):
@@ -229,6 +304,7 @@ class Promotion(BaseModel):
     name: str
     category: str
     discount_pct: float
+    starts_on: date
     ends_on: date
     price: float | None
     in_your_categories: bool
@@ -238,6 +314,27 @@ class PromotionsReply(BaseModel):
     store_id: str
     today: date
     promotions: list[Promotion]
+
+
+class Trend(BaseModel):
+    sku: str
+    name: str
+    category: str
+    units: int = Field(description="units sold at the store in the window")
+    expected: float = Field(description="units at the rate of the four weeks before")
+    growth_pct: float | None = Field(description="none for a product new at the store (nothing before)")
+    extra_revenue: float = Field(description="the units above the expected ones, at the list price (R$)")
+    price: float | None
+    on_promotion: bool
+    in_your_categories: bool
+    reason: str
+
+
+class TrendsReply(BaseModel):
+    store_id: str
+    window_start: date
+    window_end: date
+    trends: list[Trend]
 
 
 class ProductMatch(BaseModel):

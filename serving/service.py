@@ -15,9 +15,11 @@ from __future__ import annotations
 import json
 import threading
 from collections.abc import Callable
-from datetime import date
+from dataclasses import asdict
+from datetime import date, datetime, timedelta
+from functools import partial
 from http import HTTPStatus
-from typing import TypeVar
+from typing import Literal, TypeVar
 from zoneinfo import ZoneInfo
 
 import bentoml
@@ -25,12 +27,14 @@ import pandas as pd
 from bentoml.exceptions import BentoMLException
 from pydantic import Field
 
-from serving import auth, live_alerts
+from serving import auth, live_alerts, sales_history, trends
 from serving.champions import Champions
 from serving.live_figures import LiveFigures, UnknownError
 from serving.schemas import (
     STORE,
     Alert,
+    AlertRulesChange,
+    AlertRulesReply,
     AlertsReply,
     CrossSellReply,
     DayForecast,
@@ -56,6 +60,7 @@ from serving.schemas import (
     RefusedLine,
     RefusedReply,
     SaleLineIn,
+    SalesHistory,
     SalesReply,
     SellerSummary,
     SkuHistory,
@@ -67,10 +72,12 @@ from serving.schemas import (
     StoresReply,
     Suggestion,
     TeamSummary,
+    Trend,
+    TrendsReply,
     UserInfo,
 )
+from warehouse import alert_rules, live_sales, sale_rules
 from warehouse import alerts as alerts_store
-from warehouse import live_sales, sale_rules
 from warehouse.local_files import keep_private
 from warehouse.privacy import pseudonym_key, pseudonymise
 from warehouse.settings import load_settings
@@ -313,13 +320,16 @@ class Vitrine:
                 self._deny(user, "sales", request, HTTPStatus(verdict.status), f"lines[{i}].{verdict.field}: {verdict.message}")
             else:
                 rows.append(sale)
-        before = live_alerts.standing(figures, rows)
+        rules = partial(alert_rules.rules_of, self.settings)
+        served = self.champions.get("stock-forecaster")
+        forecaster = served.model.unwrap_python_model() if served is not None else None
+        before = live_alerts.standing(figures, rows, rules, forecaster)
         try:
             new, duplicates = live_sales.accept(self.settings, rows)
         except live_sales.ConflictError as exc:
             self._deny(user, "sales", request, HTTPStatus.CONFLICT, str(exc))
         if new:
-            live_alerts.raise_crossed(self.settings, before, live_alerts.standing(figures, rows))
+            live_alerts.raise_crossed(self.settings, before, live_alerts.standing(figures, rows, rules, forecaster))
         auth.record(self.settings, user, "sales", request, 200)
         return SalesReply(accepted=new, duplicates=duplicates + warehouse_duplicates)
 
@@ -338,8 +348,35 @@ class Vitrine:
                 self._deny(user, "alerts", request, HTTPStatus.FORBIDDEN, f"store {store_id} is not yours to see")
             store_id = user.store_id
         found = alerts_store.listed(self.settings, store_id, seller_id, after_id, limit)
+        rules = {store: alert_rules.rules_of(self.settings, store) for store in {a["store_id"] for a in found} | {store_id}
+                 if store is not None}
+        mine = [Alert(**alert) for alert in found if rules[alert["store_id"]].to(alert["kind"], user.role)]
+        now = datetime.now(ZoneInfo(self.settings.timezone)).time()
         auth.record(self.settings, user, "alerts", request, 200)
-        return AlertsReply(alerts=[Alert(**alert) for alert in found])
+        return AlertsReply(alerts=mine, last_id=found[-1]["alert_id"] if found else after_id,
+                           quiet_now=store_id is not None and rules[store_id].quiet(now))
+
+    @bentoml.api
+    def alert_rules(self, ctx: bentoml.Context, store_id: str = STORE, change: AlertRulesChange | None = None
+                    ) -> AlertRulesReply:
+        """The store's alert rules (which kinds, to whom, thresholds, quiet hours) and their latest
+        changes; with ``change``, the store's manager (or an admin) sets them first, audited."""
+        changes = change.model_dump(exclude_none=True) if change is not None else None
+        if changes is not None and changes.pop("no_quiet_hours"):
+            changes |= {"quiet_from": None, "quiet_to": None}
+        request = {"store_id": store_id, "change": changes}
+        roles = ("manager", "admin") if change is not None else ("manager", "analyst", "admin")
+        user = self._guard(ctx, "alert_rules", request, roles, store_id)
+        self._found(user, "alert_rules", request, "store_id", lambda: self._figures(user, "alert_rules", request).store(store_id))
+        if change is not None:
+            try:
+                alert_rules.change(self.settings, store_id, f"{user.name} (#{user.user_id})", **changes)
+            except alert_rules.RuleError as exc:
+                self._deny(user, "alert_rules", request, HTTPStatus.UNPROCESSABLE_ENTITY, str(exc))
+        rules = alert_rules.rules_of(self.settings, store_id)
+        auth.record(self.settings, user, "alert_rules", request, 200)
+        return AlertRulesReply(store_id=store_id, **asdict(rules),
+                               changes=alert_rules.changes_of(self.settings, store_id))
 
     @bentoml.api
     def refused_sales(self, ctx: bentoml.Context, store_id: str = STORE,
@@ -364,6 +401,36 @@ class Vitrine:
         summary = figures.seller_summary(seller_id)
         auth.record(self.settings, user, "seller_summary", request, 200)
         return summary
+
+    @bentoml.api
+    def seller_history(self, ctx: bentoml.Context, seller_id: str | None = Field(None, max_length=40),
+                       store_id: str | None = Field(None, max_length=40),
+                       grain: Literal["day", "week", "month"] = "month", start: date | None = None,
+                       end: date | None = None) -> SalesHistory:
+        """Sales, tickets, average ticket, attainment and commission by day, week or month over any
+        range the warehouse holds, each period beside the same one a year before, the period in
+        progress projected to its end (serving/sales_history.py). A seller: their own; with
+        ``store_id``, the store team's summed (managers of the store, analysts, admins)."""
+        request = {"seller_id": seller_id, "store_id": store_id, "grain": grain, "start": str(start), "end": str(end)}
+        user = self._guard(ctx, "seller_history", request, auth.PEOPLE)
+        figures = self._figures(user, "seller_history", request)
+        if store_id is not None and seller_id is None:
+            if user.role == "seller" or not user.may_see_store(store_id):
+                self._deny(user, "seller_history", request, HTTPStatus.FORBIDDEN, f"store {store_id} is not yours to see")
+            store = self._found(user, "seller_history", request, "store_id", lambda: figures.store(store_id))
+            team = figures.published.store_sellers.get(store_id, [])
+            subject = {"seller_id": None, "store_id": store_id, "name": str(store["name"])}
+        else:
+            seller_id = self._seller_for(user, "seller_history", request, seller_id)
+            seller = figures.seller(seller_id)
+            team, store_id = [seller_id], None
+            subject = {"seller_id": seller_id, "store_id": seller["store_id"], "name": str(seller["name"])}
+        try:
+            found = sales_history.history(figures, team, grain, start, end, store_id)
+        except sales_history.RangeError as exc:
+            self._deny(user, "seller_history", request, HTTPStatus.UNPROCESSABLE_ENTITY, str(exc))
+        auth.record(self.settings, user, "seller_history", request, 200)
+        return SalesHistory(**subject, **found)
 
     @bentoml.api
     def team_summary(self, ctx: bentoml.Context, store_id: str = STORE) -> TeamSummary:
@@ -392,17 +459,44 @@ class Vitrine:
         request = {"store_id": store_id, "seller_id": seller_id}
         user = self._guard(ctx, "promotions", request, auth.PEOPLE)
         figures = self._figures(user, "promotions", request)
-        if seller_id is not None or user.role == "seller":
-            seller_id = self._seller_for(user, "promotions", request, seller_id)
-            store_id = store_id or figures.seller(seller_id)["store_id"]
-        store_id = store_id or user.store_id
-        if store_id is None:
-            self._deny(user, "promotions", request, HTTPStatus.BAD_REQUEST, "store_id: required for your role")
-        if not user.may_see_store(store_id):
-            self._deny(user, "promotions", request, HTTPStatus.FORBIDDEN, f"store {store_id} is not yours")
+        store_id, seller_id = self._store_and_seller(user, "promotions", request, store_id, seller_id)
         found = self._found(user, "promotions", request, "store_id", lambda: figures.promotions(store_id, seller_id))
         auth.record(self.settings, user, "promotions", request, 200)
         return PromotionsReply(store_id=store_id, today=figures.today(), promotions=[Promotion(**p) for p in found])
+
+    def _store_and_seller(self, user: auth.User, endpoint: str, request: dict, store_id: str | None,
+                          seller_id: str | None) -> tuple[str, str | None]:
+        """The store asked about (a seller: their own; others name one they may see) and the seller
+        whose categories come first, if any."""
+        if seller_id is not None or user.role == "seller":
+            seller_id = self._seller_for(user, endpoint, request, seller_id)
+            store_id = store_id or self.figures.seller(seller_id)["store_id"]
+        store_id = store_id or user.store_id
+        if store_id is None:
+            self._deny(user, endpoint, request, HTTPStatus.BAD_REQUEST, "store_id: required for your role")
+        if not user.may_see_store(store_id):
+            self._deny(user, endpoint, request, HTTPStatus.FORBIDDEN, f"store {store_id} is not yours")
+        return store_id, seller_id
+
+    @bentoml.api
+    def trends(self, ctx: bentoml.Context, store_id: str | None = Field(None, max_length=40),
+               seller_id: str | None = Field(None, max_length=40), k: int = Field(10, ge=1, le=50)) -> TrendsReply:
+        """Products to promote: those whose last two weeks at the store sold clearly above their own
+        four weeks before (serving/trends.py), the most extra sales first; a seller's categories
+        before the rest."""
+        request = {"store_id": store_id, "seller_id": seller_id, "k": k}
+        user = self._guard(ctx, "trends", request, auth.PEOPLE)
+        figures = self._figures(user, "trends", request)
+        store_id, seller_id = self._store_and_seller(user, "trends", request, store_id, seller_id)
+        through = figures.published.meta["data_through"]
+        found = self._found(user, "trends", request, "store_id",
+                            lambda: trends.store_trends(figures.published, store_id, through, figures.today()))
+        focus = set(figures.focus_categories(seller_id)) if seller_id is not None else set()
+        found = found.assign(in_your_categories=found["category"].isin(focus))
+        found = found.sort_values("in_your_categories", ascending=False, kind="stable").head(k)
+        auth.record(self.settings, user, "trends", request, 200)
+        return TrendsReply(store_id=store_id, window_start=through - timedelta(days=trends.WINDOW_DAYS - 1),
+                           window_end=through, trends=[Trend(**{f: _none_if_nan(v) for f, v in t.items()}) for t in found.to_dict("records")])
 
     @bentoml.api
     def products(self, ctx: bentoml.Context, query: str = Field(min_length=1, max_length=100),

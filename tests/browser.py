@@ -18,6 +18,16 @@ import httpx
 from tests.conftest import free_port
 
 
+# the main content's sideways overflow, and the metric tiles and headings whose text is cut (ellipsis)
+LAYOUT = """(() => {
+  const main = document.querySelector('[data-testid="stMain"]') || document.body;
+  const cut = [...document.querySelectorAll('[data-testid="stMetricValue"] div, [data-testid="stMetricLabel"] p, h1, h2, h3')]
+    .filter(e => e.scrollWidth > e.clientWidth + 1).map(e => e.innerText.slice(0, 40));
+  return {overflow_px: Math.max(main.scrollWidth - main.clientWidth, document.documentElement.scrollWidth - window.innerWidth),
+          cut_off: cut};
+})()"""
+
+
 def chromium() -> str | None:
     return shutil.which("chromium") or shutil.which("chromium-browser")
 
@@ -48,9 +58,19 @@ class Browser:
     def visit(self, url: str, screenshot: Path, settle_s: float = 1.5, timeout_s: float = 60) -> tuple[str, float]:
         """Open ``url``; once its text has not changed for ``settle_s`` (and no spinner shows), save a
         screenshot. Returns the page's text and the seconds until it first settled."""
-        return asyncio.run(self._visit(url, screenshot, settle_s, timeout_s))
+        text, seconds, _ = asyncio.run(self._visit(url, screenshot, settle_s, timeout_s, None))
+        return text, seconds
 
-    async def _visit(self, url: str, screenshot: Path, settle_s: float, timeout_s: float) -> tuple[str, float]:
+    def visit_phone(self, url: str, screenshot: Path, size: tuple[int, int] = (390, 844)) -> tuple[str, dict]:
+        """:meth:`visit` in a phone's viewport (touch, device width); returns the page's text and
+        what a phone would get wrong: ``overflow_px``, how far the main content is wider than the
+        screen (a sideways scroll), and ``cut_off``, the tiles, tables and texts whose content
+        does not fit their box (shown truncated)."""
+        text, _, layout = asyncio.run(self._visit(url, screenshot, 1.5, 60, size))
+        return text, layout
+
+    async def _visit(self, url: str, screenshot: Path, settle_s: float, timeout_s: float,
+                     phone: tuple[int, int] | None) -> tuple[str, float, dict]:
         import aiohttp
 
         async with aiohttp.ClientSession() as session, session.ws_connect(self.socket_url, max_msg_size=0) as ws:
@@ -69,6 +89,9 @@ class Browser:
                 found = await send("Runtime.evaluate", expression="document.body ? document.body.innerText : ''")
                 return found["result"].get("value", "")
 
+            width, height = phone or (1400, 1000)
+            await send("Emulation.setDeviceMetricsOverride", width=width, height=height, deviceScaleFactor=1,
+                       mobile=phone is not None)
             started = time.monotonic()
             await send("Page.navigate", url=url)
             last, stable_since, settled = None, time.monotonic(), None
@@ -83,10 +106,11 @@ class Browser:
                 elif now_text.strip() and time.monotonic() - stable_since >= settle_s:
                     settled = stable_since - started
                     break
+            layout = (await send("Runtime.evaluate", returnByValue=True, expression=LAYOUT))["result"].get("value", {})
             shot = await send("Page.captureScreenshot", format="png", captureBeyondViewport=True)
             screenshot.parent.mkdir(parents=True, exist_ok=True)
             screenshot.write_bytes(base64.b64decode(shot["data"]))
-            return last or "", settled if settled is not None else float("inf")
+            return last or "", settled if settled is not None else float("inf"), layout
 
     def close(self) -> None:
         self.process.terminate()

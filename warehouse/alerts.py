@@ -27,17 +27,31 @@ CREATE TABLE IF NOT EXISTS alerts (
     data TEXT NOT NULL
 );
 CREATE INDEX IF NOT EXISTS alerts_by_store ON alerts (store_id, alert_id);
+CREATE TABLE IF NOT EXISTS alert_rules (
+    store_id TEXT PRIMARY KEY,
+    rules TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS alert_rule_changes (
+    change_id INTEGER PRIMARY KEY AUTOINCREMENT,
+    store_id TEXT NOT NULL,
+    changed_by TEXT NOT NULL,
+    changed_at TEXT NOT NULL,
+    field TEXT NOT NULL,
+    old TEXT NOT NULL,
+    new TEXT NOT NULL
+);
 """
 COLUMNS = "alert_id, kind, store_id, seller_id, raised_at, data"
 
 
-def _db(settings: Settings):
+def database(settings: Settings):
+    """The alerts database: the alerts, and each store's rules with their changes (warehouse/alert_rules.py)."""
     return sqlite_database(settings.alerts_db, SCHEMA, "FULL")
 
 
 def raise_alert(settings: Settings, key: str, kind: str, store_id: str, seller_id: str | None, data: dict) -> bool:
     """Store the alert unless one with ``key`` exists; True when it is new."""
-    with _db(settings) as db:
+    with database(settings) as db:
         cursor = db.execute("INSERT OR IGNORE INTO alerts (key, kind, store_id, seller_id, raised_at, data) "
                             "VALUES (?, ?, ?, ?, ?, ?)",
                             (key, kind, store_id, seller_id, datetime.now(UTC).isoformat(timespec="milliseconds"),
@@ -55,7 +69,7 @@ def listed(settings: Settings, store_id: str | None, seller_id: str | None, afte
     if seller_id is not None:
         where.append("(seller_id = ? OR seller_id IS NULL)")
         parameters.append(seller_id)
-    with _db(settings) as db:
+    with database(settings) as db:
         rows = db.execute(f"SELECT {COLUMNS} FROM alerts WHERE {' AND '.join(where)} ORDER BY alert_id LIMIT ?",
                           [*parameters, limit]).fetchall()
     return [{"alert_id": r[0], "kind": r[1], "store_id": r[2], "seller_id": r[3], "raised_at": r[4],

@@ -19,7 +19,7 @@ from datetime import UTC, date, datetime
 import pandas as pd
 from clickhouse_connect.driver.client import Client
 
-from warehouse import live_sales, sale_rules
+from warehouse import gold, live_sales, sale_rules
 from warehouse.local_files import replace_folder
 from warehouse.settings import Settings
 
@@ -58,6 +58,17 @@ QUERIES = {
         FROM lines INNER JOIN (SELECT ticket_id, min(category) AS first_category FROM lines GROUP BY ticket_id) AS t
             USING ticket_id
         GROUP BY seller_id, store_id, date, category""",
+    # every seller's sales per day over all the warehouse holds: the history by period
+    # (serving/sales_history.py); tickets counted as the traffic counts them, sales tickets only
+    "seller_day": f"""
+        SELECT seller_id, toDate(sold_at) AS date, toFloat64(sum({gold.NET})) AS revenue,
+               toUInt32(uniqExactIf(ticket_id, quantity > 0)) AS tickets
+        FROM silver.sales GROUP BY seller_id, date ORDER BY seller_id, date""",
+    # every seller's months as the warehouse closed them: target and commission by the rules
+    "seller_month": """
+        SELECT seller_id, month, toFloat64(sales) AS sales, toFloat64(target) AS target,
+               toFloat64(commission) AS commission
+        FROM gold.seller_month ORDER BY seller_id, month""",
     # promotions running now or lately (the live figures replay a past "today" on generated data)
     "promotions": """
         SELECT promo_id, sku, ifNull(store_id, '') AS store_id, starts_on, ends_on, discount_pct

@@ -18,6 +18,7 @@ from datetime import date, datetime, timedelta
 from functools import partial
 from zoneinfo import ZoneInfo
 
+from models.text import fold
 from serving import format as fmt
 from serving.api_client import Refused, ServiceDown, VitrineApi
 from serving.bot.chats import PUSHES, Chat, Chats
@@ -45,20 +46,36 @@ COMMANDS: dict[str, Command] = {
     "vendas": Command(("seller",), "suas vendas de hoje e do mês", "_sales"),
     "meta": Command(("seller",), "quanto da meta já foi e quanto falta por dia", "_target"),
     "comissao": Command(("seller",), "comissão acumulada e projetada", "_commission"),
+    "historico": Command(("seller", "manager"), "vendas por período: /historico dia, semana ou mes", "_history"),
     "sugestao": Command(("seller", "manager"), "o que oferecer junto: /sugestao shampoo pitanga, P00012", "_cross_sell"),
     "margem": Command(("seller", "manager"), "os produtos de melhor margem", "_margin"),
+    "tendencias": Command(("seller", "manager"), "produtos em alta na loja, para oferecer", "_trends"),
     "promocoes": Command(("seller", "manager"), "promoções de hoje na loja", "_promotions"),
     "estoque": Command(("manager",), "riscos de ruptura e o que pedir", "_stock"),
     "escala": Command(("manager",), "vendedores por hora amanhã e os picos", "_staffing"),
     "equipe": Command(("manager",), "o progresso de cada vendedor", "_team"),
     "ranking": Command(("manager",), "a loja contra a rede e lojas parecidas", "_ranking"),
     "relatorio": Command(("manager",), "o relatório do dia", "_report"),
-    "silenciar": Command(("manager",), "ligar ou desligar os avisos automáticos", "_mute"),
+    "alertas": Command(("manager",), "configurar os alertas da loja: /alertas ajuda", "_alert_rules"),
+    "silenciar": Command(("seller", "manager"), "ligar ou desligar os avisos automáticos", "_mute"),
     "ajuda": Command(("seller", "manager", "analyst", "admin"), "esta lista", "_help"),
 }
 ROLE_NAMES = {"seller": "vendedores", "manager": "gerentes", "analyst": "analistas", "admin": "administradores"}
 NOT_LINKED = ("Olá! Sou o assistente de vendas da CosmeticCo. Este chat ainda não está ligado a ninguém da equipe: "
               "peça um código ao seu gerente e envie /start CÓDIGO.")
+PUSH_BUTTONS = {"relatorio": "Relatório", "estoque": "Estoque", "promocoes": "Promoções"}
+NEW_PROMOTION_DAYS = 7  # a promotion that started this recently is news to a seller who sells its category
+HISTORY_GRAINS = {"dia": "day", "dias": "day", "semana": "week", "semanas": "week", "mes": "month", "meses": "month"}
+HISTORY_WORDS = {"day": "dia", "week": "semana", "month": "mês"}
+HISTORY_SHOWN = {"day": 7, "week": 6, "month": 6}  # what fits a phone screen
+ALERT_KINDS = {"meta": "seller_milestone", "equipe": "team_milestone", "ritmo": "behind_pace", "ruptura": "stock_risk"}
+AUDIENCES = {"vendedores": "seller", "gerentes": "manager", "todos": "both"}
+ALERT_RULES_HELP = ("Para mudar os alertas:\n/alertas desligar ritmo (ou ligar; tipos: meta, equipe, ritmo, ruptura)\n"
+                    "/alertas ruptura 70 — avisar a partir de 70% de chance de faltar\n"
+                    "/alertas ritmo 25 — avisar quem está 25% abaixo do ritmo da meta\n"
+                    "/alertas marcos 50 100 120 — os marcos da meta\n"
+                    "/alertas silencio 21:00 08:00 (ou silencio nenhum)\n"
+                    "/alertas para ritmo gerentes (vendedores, gerentes ou todos)")
 SERVICE_DOWN = "⚠️ O sistema está fora do ar ou lento agora. Tente de novo em instantes."
 
 
@@ -174,6 +191,31 @@ class Assistant:
                       f"Projeção até o fim do mês: {fmt.money(s['commission_projected'])} "
                       f"(se as vendas seguirem no ritmo: {fmt.money(s['projected_sales'])})")]
 
+    def _history(self, chat: Chat, args: str) -> list[Reply]:
+        """The last periods (a seller's own; a manager's team), each against the year before."""
+        grain = HISTORY_GRAINS.get(fold(args.split()[0]) if args.split() else "mes")
+        if grain is None:
+            return [Reply("Use /historico dia, /historico semana ou /historico mes.")]
+        body = {"store_id": chat.store_id} if chat.role == "manager" else {}
+        found = self.api.call("seller_history", chat.token, grain=grain, **body)
+        periods = found["periods"][-HISTORY_SHOWN[grain]:]
+        who = f"equipe da loja {found['store_id']}" if found["seller_id"] is None else found["name"]
+        lines = [f"📈 Histórico por {HISTORY_WORDS[grain]} — {who}"]
+        for p in periods:
+            line = (f"{_period_label(p['start'], grain)}: {fmt.money(p['sales'])} · {fmt.number(p['tickets'])} atend."
+                    f" · ticket {fmt.money(p['avg_ticket'])}")
+            if p["attainment_pct"] is not None:
+                line += f" · meta {fmt.pct(p['attainment_pct'], 0)}"
+            line += f" · comissão {fmt.money(p['commission'])}"
+            if p["change_pct"] is not None:
+                line += f" · {'+' if p['change_pct'] >= 0 else ''}{fmt.pct(p['change_pct'], 0)} vs ano anterior"
+            if p["in_progress"]:
+                line += f" (em andamento; no ritmo atual: {fmt.money(p['projected_sales'])})"
+            lines.append(line)
+        others = tuple((f"Por {HISTORY_WORDS[g]}", f"/historico {w}") for w, g in (("dia", "day"), ("semana", "week"),
+                                                                                  ("mes", "month")) if g != grain)
+        return [Reply("\n".join(lines), others)]
+
     def _cross_sell(self, chat: Chat, args: str) -> list[Reply]:
         terms = [t.strip() for t in args.replace(";", ",").split(",") if t.strip()]
         if not terms:
@@ -224,6 +266,19 @@ class Assistant:
         lines += [f"• {p['name']} — {fmt.pct(p['discount_pct'], 0)} off até {fmt.day(p['ends_on'])}"
                   + (" ⭐" if p["in_your_categories"] else "") for p in answer["promotions"][:10]]
         if any(p["in_your_categories"] for p in answer["promotions"]):
+            lines.append("⭐ nas categorias que você mais vende")
+        return [Reply("\n".join(lines))]
+
+    def _trends(self, chat: Chat, _args: str) -> list[Reply]:
+        body = {"seller_id": chat.seller_id} if chat.role == "seller" else {"store_id": chat.store_id}
+        answer = self.api.call("trends", chat.token, k=5, **body)
+        window = f"{fmt.day(answer['window_start'])} a {fmt.day(answer['window_end'])}"
+        if not answer["trends"]:
+            return [Reply(f"Nenhum produto em alta clara na loja {answer['store_id']} ({window}).")]
+        lines = [f"🔥 Em alta na loja {answer['store_id']} ({window}) — vale oferecer:"]
+        lines += [f"{n}. {t['name']}{' ⭐' if t['in_your_categories'] else ''} — {t['reason']}"
+                  for n, t in enumerate(answer["trends"], 1)]
+        if any(t["in_your_categories"] for t in answer["trends"]):
             lines.append("⭐ nas categorias que você mais vende")
         return [Reply("\n".join(lines))]
 
@@ -310,18 +365,61 @@ class Assistant:
         return "\n\n".join(parts)
 
     def _mute(self, chat: Chat, args: str) -> list[Reply]:
-        what = args.lower().replace("ó", "o").strip()
-        if what in PUSHES:
-            muted = not (chat.mute_report if what == "relatorio" else chat.mute_stock)
-            self.chats.mute(chat.chat_id, what, muted)
+        """Turn one of the role's automatic pushes off or on, and say where each stands."""
+        mine = PUSHES[chat.role]
+        what = fold(args).strip()
+        if what in mine:
+            self.chats.mute(chat.chat_id, what, not _muted(chat, what))
             chat = self.chats.get(chat.chat_id)
         elif what:
-            return [Reply("Use /silenciar relatorio ou /silenciar estoque.")]
-        state = {"relatorio": "desligado" if chat.mute_report else f"ligado (às {self.settings.bot_report_time})",
-                 "estoque": "desligado" if chat.mute_stock else "ligado"}
-        return [Reply(f"🔔 Avisos automáticos:\nRelatório diário: {state['relatorio']}\n"
-                      f"Novos riscos de ruptura: {state['estoque']}\nToque para ligar ou desligar:",
-                      (("Relatório", "/silenciar relatorio"), ("Estoque", "/silenciar estoque")))]
+            return [Reply("Use " + " ou ".join(f"/silenciar {p}" for p in mine) + ".")]
+        labels = {"relatorio": "Relatório diário", "estoque": "Novos riscos de ruptura",
+                  "promocoes": "Promoções novas nas suas categorias"}
+        at = {"relatorio": f" (às {self.settings.bot_report_time})"}
+        lines = [f"{labels[p]}: " + ("desligado" if _muted(chat, p) else "ligado" + at.get(p, "")) for p in mine]
+        return [Reply("🔔 Avisos automáticos:\n" + "\n".join(lines) + "\nToque para ligar ou desligar:",
+                      tuple((PUSH_BUTTONS[p], f"/silenciar {p}") for p in mine))]
+
+    def _alert_rules(self, chat: Chat, args: str) -> list[Reply]:
+        """Show the store's alert rules, or change one: /alertas desligar ritmo, /alertas ruptura 70,
+        /alertas marcos 50 100 120, /alertas silencio 21:00 08:00, /alertas para ritmo gerentes."""
+        words = fold(args).replace("-", " ").split()
+        change: dict = {}
+        if words and words[0] in ("ligar", "desligar") and len(words) == 2 and words[1] in ALERT_KINDS:
+            change = {"enabled": {ALERT_KINDS[words[1]]: words[0] == "ligar"}}
+        elif words and words[0] in ("ruptura", "ritmo") and len(words) == 2 and words[1].rstrip("%").isdigit():
+            change = {{"ruptura": "stock_risk_pct", "ritmo": "behind_pace_pct"}[words[0]]: int(words[1].rstrip("%"))}
+        elif words and words[0] == "marcos" and len(words) > 1 and all(w.rstrip("%").isdigit() for w in words[1:]):
+            change = {"milestones_pct": [int(w.rstrip("%")) for w in words[1:]]}
+        elif words[:2] == ["silencio", "nenhum"]:
+            change = {"no_quiet_hours": True}
+        elif words and words[0] == "silencio" and len(words) == 3:
+            change = {"quiet_from": words[1], "quiet_to": words[2]}
+        elif words and words[0] == "para" and len(words) == 3 and words[1] in ALERT_KINDS and words[2] in AUDIENCES:
+            change = {"audience": {ALERT_KINDS[words[1]]: AUDIENCES[words[2]]}}
+        elif words:
+            return [Reply(ALERT_RULES_HELP)]
+        body = {"store_id": chat.store_id} | ({"change": change} if change else {})
+        try:
+            rules = self.api.call("alert_rules", chat.token, **body)
+        except Refused as exc:
+            if exc.status != 422:
+                raise
+            return [Reply(f"Não mudei nada: {exc.message}\n\n{ALERT_RULES_HELP}")]
+        milestones = ", ".join(f"{m}%" for m in rules["milestones_pct"])
+        details = {"meta": f"marcos {milestones}", "equipe": f"marcos {milestones}",
+                   "ritmo": f"mais de {fmt.pct(rules['behind_pace_pct'], 0)} abaixo do ritmo",
+                   "ruptura": f"a partir de {fmt.pct(rules['stock_risk_pct'], 0)} de chance"}
+        lines = [("✅ Regra alterada.\n" if change else "") + f"🔔 Alertas da loja {rules['store_id']}:"]
+        for word, kind in ALERT_KINDS.items():
+            state = "ligado" if rules["enabled"][kind] else "desligado"
+            to = {"seller": "vendedores", "manager": "gerentes", "both": "vendedores e gerentes"}[rules["audience"][kind]]
+            lines.append(f"• {word}: {state} — {details[word]}; para {to}")
+        quiet = f"das {rules['quiet_from']} às {rules['quiet_to']}" if rules["quiet_from"] else "nenhum"
+        lines.append(f"Silêncio (avisos guardados até o fim): {quiet}")
+        buttons = tuple((f"{'Desligar' if rules['enabled'][k] else 'Ligar'} {w}",
+                         f"/alertas {'desligar' if rules['enabled'][k] else 'ligar'} {w}") for w, k in ALERT_KINDS.items())
+        return [Reply("\n".join(lines), buttons)]
 
     # -- pushes ------------------------------------------------------------------------------------
     def due_pushes(self) -> list[Push]:
@@ -353,6 +451,23 @@ class Assistant:
                         _refusal_line(by_id[r]) for r in new)), partial(self.chats.pushed, "refusals_pushed", chat.chat_id, new)))
             except (ServiceDown, Refused) as exc:
                 log.warning("push for chat %s postponed: %s", chat.chat_id, exc)
+        for chat in self.chats.sellers():
+            if chat.mute_promotions:
+                continue
+            try:
+                answer = self.api.call("promotions", chat.token, seller_id=chat.seller_id)
+            except (ServiceDown, Refused) as exc:
+                log.warning("promotions for chat %s postponed: %s", chat.chat_id, exc)
+                continue
+            since = date.fromisoformat(answer["today"]) - timedelta(days=NEW_PROMOTION_DAYS)
+            fresh = {p["promo_id"]: p for p in answer["promotions"]
+                     if p["in_your_categories"] and date.fromisoformat(p["starts_on"]) > since}
+            new = self.chats.not_pushed("promotions_pushed", chat.chat_id, sorted(fresh))
+            if new:
+                due.append(Push(chat.chat_id, Reply("🏷️ Promoção nova no que você vende:\n" + "\n".join(
+                    f"• {fresh[p]['name']} — {fmt.pct(fresh[p]['discount_pct'], 0)} off até {fmt.day(fresh[p]['ends_on'])}"
+                    for p in new) + "\n(/silenciar promocoes para não receber mais)", (("🏷️ Ver promoções", "/promocoes"),)),
+                    partial(self.chats.pushed, "promotions_pushed", chat.chat_id, new)))
         return due
 
     def due_alerts(self) -> list[Push]:
@@ -360,16 +475,21 @@ class Assistant:
         oldest first; those raised before the chat was linked are skipped, not sent."""
         due = []
         for chat in self.chats.people():
+            seen = self.chats.last_alert(chat.chat_id)
             try:
-                alerts = self.api.call("alerts", chat.token, after_id=self.chats.last_alert(chat.chat_id))["alerts"]
+                found = self.api.call("alerts", chat.token, after_id=seen)
             except (ServiceDown, Refused) as exc:
                 log.warning("alerts for chat %s postponed: %s", chat.chat_id, exc)
                 continue
-            for alert in alerts:
+            if found["quiet_now"]:  # the store's quiet hours: they wait, nothing is lost
+                continue
+            if not found["alerts"] and found["last_id"] > seen:  # only kinds the store's rules keep from this chat
+                self.chats.alert_delivered(chat.chat_id, found["last_id"])
+            for alert in found["alerts"]:
                 if alert["raised_at"] < chat.linked_at:
                     self.chats.alert_delivered(chat.chat_id, alert["alert_id"])
                     continue
-                due.append(Push(chat.chat_id, Reply(_milestone_text(alert, chat)),
+                due.append(Push(chat.chat_id, Reply(_alert_text(alert, chat)),
                                 partial(self.chats.alert_delivered, chat.chat_id, alert["alert_id"])))
         return due
 
@@ -383,14 +503,30 @@ class Push:
     delivered: Callable[[], None]
 
 
-def _milestone_text(alert: dict, chat: Chat) -> str:
+def _alert_text(alert: dict, chat: Chat) -> str:
+    """An alert in a sentence, addressed to the seller it is about or naming them to others."""
+    you = alert["seller_id"] is not None and alert["seller_id"] == chat.seller_id
+    if alert["kind"] == "stock_risk":
+        return (f"🚨 {alert['name']} ({alert['sku']}): com as vendas de hoje, "
+                f"{fmt.pct(alert['stockout_probability'] * 100, 0)} de chance de faltar antes da próxima entrega "
+                f"({alert['lead_time_days']} dias). Restam {fmt.number(alert['on_hand'])} un.; "
+                f"pedir {fmt.number(alert['order_quantity'])} un.")
     month = fmt.month_name(alert["month"])
     figures = f"{fmt.money(alert['sales_month'])} de {fmt.money(alert['target'])}"
+    if alert["kind"] == "behind_pace":
+        who = "Você está" if you else f"{alert['name']} está"
+        return (f"⏱️ {who} abaixo do ritmo da meta de {month}: {fmt.money(alert['sales_month'])} vendidos, e o ritmo "
+                f"pedia {fmt.money(alert['expected_sales'])} até ontem. Faltam {fmt.money(alert['daily_pace_needed'])} "
+                f"por dia nos {alert['days_left']} dia(s) que restam.")
     if alert["kind"] == "team_milestone":
         return f"🏆 A equipe da loja {alert['store_id']} passou de {alert['milestone_pct']}% da meta de {month}: {figures}."
-    if alert["seller_id"] == chat.seller_id:
+    if you:
         return f"🎯 Você passou de {alert['milestone_pct']}% da sua meta de {month}: {figures}."
     return f"🎯 {alert['name']} passou de {alert['milestone_pct']}% da meta de {month}: {figures}."
+
+
+def _muted(chat: Chat, push: str) -> bool:
+    return {"relatorio": chat.mute_report, "estoque": chat.mute_stock, "promocoes": chat.mute_promotions}[push]
 
 
 def _refusal_line(r: dict) -> str:
@@ -403,3 +539,9 @@ def _alert_line(n: int, a: dict) -> str:
     return (f"{n}. {a['name']}: {fmt.pct(a['stockout_probability'] * 100, 0)} de chance de faltar; {when}. "
             f"Pedir {a['order_quantity']} un.")
 
+
+def _period_label(start: str, grain: str) -> str:
+    """"out/26", "sem 20/10" or "sáb 25/10"."""
+    if grain == "month":
+        return f"{fmt.month_name(start)[:3]}/{start[2:4]}"
+    return f"sem {fmt.day(start)}" if grain == "week" else fmt.weekday_day(start)

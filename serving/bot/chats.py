@@ -35,6 +35,12 @@ CREATE TABLE IF NOT EXISTS alerts_delivered (
     chat_id INTEGER PRIMARY KEY,
     last_alert_id INTEGER NOT NULL
 );
+CREATE TABLE IF NOT EXISTS promotions_pushed (
+    chat_id INTEGER NOT NULL,
+    promo_id TEXT NOT NULL,
+    at TEXT NOT NULL,
+    PRIMARY KEY (chat_id, promo_id)
+);
 CREATE TABLE IF NOT EXISTS refusals_pushed (
     chat_id INTEGER NOT NULL,
     refusal_id INTEGER NOT NULL,
@@ -42,7 +48,8 @@ CREATE TABLE IF NOT EXISTS refusals_pushed (
     PRIMARY KEY (chat_id, refusal_id)
 );
 """
-PUSHES = ("relatorio", "estoque")  # what /silenciar can silence
+PUSHES = {"manager": ("relatorio", "estoque"), "seller": ("promocoes",)}  # what /silenciar can silence, by role
+MUTE_COLUMNS = {"relatorio": "mute_report", "estoque": "mute_stock", "promocoes": "mute_promotions"}
 
 
 @dataclass(frozen=True)
@@ -58,14 +65,17 @@ class Chat:
     mute_stock: bool
     last_report: str | None
     linked_at: str
+    mute_promotions: bool
 
 
 class Chats:
     def __init__(self, settings: Settings) -> None:
         self.path = settings.bot_dir / "bot.db"
         self.path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
-        with self._db():
-            pass
+        with self._db() as db:
+            columns = {row[1] for row in db.execute("PRAGMA table_info(chats)")}
+            if "mute_promotions" not in columns:  # a bot.db from before promotion pushes
+                db.execute("ALTER TABLE chats ADD COLUMN mute_promotions INTEGER NOT NULL DEFAULT 0")
         os.chmod(self.path, 0o600)
 
     def _db(self):
@@ -95,6 +105,11 @@ class Chats:
             rows = db.execute(f"SELECT {_FIELDS} FROM chats WHERE role = 'manager' ORDER BY chat_id").fetchall()
         return [Chat(*row) for row in rows]
 
+    def sellers(self) -> list[Chat]:
+        with self._db() as db:
+            rows = db.execute(f"SELECT {_FIELDS} FROM chats WHERE role = 'seller' ORDER BY chat_id").fetchall()
+        return [Chat(*row) for row in rows]
+
     def people(self) -> list[Chat]:
         """Every linked chat of a seller or a manager: whom the live alerts go to."""
         with self._db() as db:
@@ -113,7 +128,7 @@ class Chats:
                        "last_alert_id = max(last_alert_id, excluded.last_alert_id)", (chat_id, alert_id))
 
     def mute(self, chat_id: int, push: str, muted: bool) -> None:
-        column = {"relatorio": "mute_report", "estoque": "mute_stock"}[push]
+        column = MUTE_COLUMNS[push]
         with self._db() as db:
             db.execute(f"UPDATE chats SET {column} = ? WHERE chat_id = ?", (int(muted), chat_id))
 
@@ -122,8 +137,9 @@ class Chats:
             db.execute("UPDATE chats SET last_report = ? WHERE chat_id = ?", (day.isoformat(), chat_id))
 
     def not_pushed(self, table: str, chat_id: int, keys: list) -> list:
-        """Those of ``keys`` not pushed to the chat before (``table``: stock_pushed, by SKU, or
-        refusals_pushed, by refusal id); :meth:`pushed` records them once Telegram has them."""
+        """Those of ``keys`` not pushed to the chat before (``table``: stock_pushed, by SKU,
+        refusals_pushed, by refusal id, or promotions_pushed, by promotion id); :meth:`pushed`
+        records them once Telegram has them."""
         with self._db() as db:
             known = {r[0] for r in db.execute(f"SELECT {PUSHED[table]} FROM {table} WHERE chat_id = ?", (chat_id,))}
         return [k for k in keys if k not in known]
@@ -133,8 +149,9 @@ class Chats:
             db.executemany(f"INSERT OR IGNORE INTO {table} VALUES (?, ?, ?)", [(chat_id, k, _now()) for k in keys])
 
 
-PUSHED = {"stock_pushed": "sku", "refusals_pushed": "refusal_id"}  # table → what it records as pushed
-_FIELDS = "chat_id, user_id, name, role, store_id, seller_id, token, mute_report, mute_stock, last_report, linked_at"
+PUSHED = {"stock_pushed": "sku", "refusals_pushed": "refusal_id", "promotions_pushed": "promo_id"}  # what is recorded
+_FIELDS = ("chat_id, user_id, name, role, store_id, seller_id, token, mute_report, mute_stock, last_report, linked_at, "
+           "mute_promotions")
 
 
 def _now() -> str:

@@ -22,7 +22,9 @@ PAGES = {  # file, title, icon, roles
     "escala": ("Escala", "👥", ("manager", "analyst", "admin")),
     "cross_sell": ("Cross-sell", "🛍️", ("seller", "manager", "analyst", "admin")),
     "metas": ("Metas e comissões", "🎯", ("manager", "analyst", "admin")),
+    "historico": ("Histórico", "📈", ("seller", "manager", "analyst", "admin")),
     "lojas": ("Lojas", "🏆", ("manager", "analyst", "admin")),
+    "alertas": ("Alertas", "🔔", ("manager", "analyst", "admin")),
     "modelos": ("Modelos", "🧪", ("analyst", "admin")),
 }
 

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import subprocess
 import time
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import pandas as pd
@@ -119,6 +119,12 @@ def test_a_manager_links_a_seller_who_then_gets_their_own_figures(bot):
     assert fmt.money(summary["commission_accrued"]) in commission.text
     assert fmt.money(summary["commission_projected"]) in commission.text
     assert ("/meta" in dict(sales.buttons).values()) and "Traceback" not in sales.text
+    weeks = call(url, "seller_history", seller_token, grain="week").json()["periods"][-6:]
+    history = ask(telegram, 2001, "/historico semana")[0]
+    assert history.text.startswith(f"📈 Histórico por semana — {seller['name']}")
+    assert all(f"sem {fmt.day(p['start'])}: {fmt.money(p['sales'])}" in history.text for p in weeks)
+    assert dict(history.buttons) == {"Por dia": "/historico dia", "Por mês": "/historico mes"}
+    assert "Use /historico dia" in ask(telegram, 2001, "/historico ontem")[0].text
 
 
 def test_cross_sell_understands_product_names_and_answers_with_reasons(bot):
@@ -147,6 +153,21 @@ def test_margin_and_promotions_for_the_seller(bot):
     assert all(p["name"] in promotions.text for p in promos["promotions"][:10])
     if not promos["promotions"]:
         assert "Nenhuma promoção ativa" in promotions.text
+    since = (date.fromisoformat(promos["today"]) - timedelta(days=7)).isoformat()
+    fresh = [p for p in promos["promotions"] if p["in_your_categories"] and p["starts_on"] > since]
+    if fresh:  # pushed once, unasked
+        pushed = arrived(telegram, 3101, lambda s: "Promoção nova" in s.text)
+        assert all(p["name"] in pushed.text for p in fresh)
+        time.sleep(1.5)
+        assert len([s for s in telegram.sent if s.chat_id == 3101 and "Promoção nova" in s.text]) == 1
+    muted = ask(telegram, 3101, "/silenciar promocoes")[0]
+    assert "Promoções novas nas suas categorias: desligado" in muted.text
+    assert list(muted.buttons) == [("Promoções", "/silenciar promocoes")]
+    assert "Use /silenciar promocoes." in ask(telegram, 3101, "/silenciar estoque")[0].text  # a manager's push
+    rising = call(url, "trends", token, k=5).json()
+    said = ask(telegram, 3101, "/tendencias")[0].text
+    assert rising["trends"], "the generated data has products taking off"
+    assert all(f"{t['name']}" in said and t["reason"] in said for t in rising["trends"])
 
 
 def test_a_managers_commands_carry_their_stores_figures(bot):
@@ -166,6 +187,21 @@ def test_a_managers_commands_carry_their_stores_figures(bot):
     assert report.startswith("📋 Relatório do dia 31/10 — loja L001") and team[0]["name"] in report
     assert ask(telegram, 4001, "/vendas", 2)[0].text.startswith("O /vendas é para vendedores.")  # a seller's command
     assert "Não conheço esse comando" in ask(telegram, 4001, "/vendass", 2)[0].text
+    link(telegram, 4002, auth.issue_link_code(settings, manager.user_id, None)[0])  # 4001 has had its dozen a minute
+    rules = ask(telegram, 4002, "/alertas")[0]
+    assert rules.text.startswith("🔔 Alertas da loja L001") and "ruptura: ligado — a partir de 80% de chance" in rules.text
+    assert ("Desligar ritmo", "/alertas desligar ritmo") in [tuple(b) for b in rules.buttons]
+    changed = ask(telegram, 4002, "/alertas ruptura 70")[0].text
+    assert changed.startswith("✅ Regra alterada.") and "a partir de 70% de chance" in changed
+    assert "Não mudei nada: milestones_pct" in ask(telegram, 4002, "/alertas marcos 100 50")[0].text
+    assert "/alertas silencio 21:00 08:00" in ask(telegram, 4002, "/alertas ajuda")[0].text
+    stored = call(url, "alert_rules", token, store_id="L001").json()
+    assert stored["stock_risk_pct"] == 70 and stored["changes"][0]["changed_by"].startswith("Gerente Bot")
+    call(url, "alert_rules", token, store_id="L001", change={"stock_risk_pct": 80})
+    months = call(url, "seller_history", token, store_id="L001", grain="month").json()["periods"][-6:]
+    history = ask(telegram, 4002, "/historico")[0].text
+    assert history.startswith("📈 Histórico por mês — equipe da loja L001")
+    assert all(fmt.money(p["sales"]) in history and fmt.money(p["commission"]) in history for p in months)
 
 
 def test_the_daily_report_and_new_stock_risks_are_pushed_at_their_time(bot):
@@ -220,8 +256,9 @@ def test_a_sale_the_point_of_sale_could_not_post_is_pushed_to_the_stores_manager
 def test_a_sale_that_passes_a_target_milestone_reaches_the_seller_and_the_manager_once(bot):
     """The alert is raised when the point of sale posts the line and pushed at the bot's next look;
     a Telegram outage delays it without losing it, and a replayed sale raises nothing new."""
-    from serving.live_alerts import MILESTONES
+    from warehouse.alert_rules import DEFAULTS
 
+    MILESTONES = DEFAULTS.milestones_pct
     settings, url, tokens, telegram, _, _ = bot
     team = call(url, "team_summary", tokens["admin"], store_id="L002").json()["sellers"]
     seller = next(s for s in team if s["target"] and s["attainment_pct"] < MILESTONES[-1] - 5)

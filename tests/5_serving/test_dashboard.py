@@ -85,6 +85,45 @@ def test_metas_and_lojas_show_the_services_figures(dashboard):
     assert comparison["store_name"] in at.title[0].value
 
 
+def test_historico_shows_the_team_or_one_seller_by_period(dashboard):
+    settings, url, tokens, signed_in = dashboard
+    at = signed_in(tokens["manager"], "historico")
+    start, end = at.date_input[0].value
+    team = call(url, "seller_history", tokens["manager"], store_id="L001", grain="month", start=str(start),
+                end=str(end)).json()["periods"]
+    assert at.title[0].value == "📈 Histórico — equipe da loja L001"
+    assert at.metric[0].value == fmt.money_short(sum(p["sales"] for p in team))
+    shown = at.dataframe[0].value
+    assert list(shown["Vendas"]) == [fmt.money(p["sales"]) for p in reversed(team)]  # newest first
+    assert list(shown["Início"]) == [fmt.day(p["start"]) for p in reversed(team)]
+    seller = call(url, "team_summary", tokens["manager"], store_id="L001").json()["sellers"][0]
+    at.selectbox(key="who").set_value(seller["seller_id"]).run()
+    at.segmented_control(key="grain").set_value("week").run()
+    assert not at.exception and at.title[0].value == f"📈 Histórico — {seller['name']}"
+    start, end = at.date_input[0].value
+    weeks = call(url, "seller_history", tokens["manager"], seller_id=seller["seller_id"], grain="week",
+                 start=str(start), end=str(end)).json()["periods"]
+    assert list(at.dataframe[0].value["Atendimentos"]) == [fmt.number(p["tickets"]) for p in reversed(weeks)]
+
+
+def test_alertas_changes_the_rules_and_lists_who_changed_them(dashboard):
+    settings, url, tokens, signed_in = dashboard
+    at = signed_in(tokens["manager"], "alertas")
+    assert at.title[0].value == "🔔 Alertas — loja L001"
+    at.toggle(key="on-behind_pace").set_value(False)
+    at.slider[1].set_value(60)
+    at.form_submit_button[0].click().run()
+    assert not at.exception and [s.value for s in at.success] == ["Regras salvas."]
+    stored = call(url, "alert_rules", tokens["manager"], store_id="L001").json()
+    assert not stored["enabled"]["behind_pace"] and stored["stock_risk_pct"] == 60
+    changes = at.dataframe[-1].value
+    assert set(changes["O quê"]) >= {"Tipos ligados", "Chance de ruptura"}
+    assert changes["Quem"].iloc[0].startswith("Gil (#")  # the newest first
+    assert "Abaixo do ritmo da meta: desligado" in set(changes["Depois"])
+    call(url, "alert_rules", tokens["manager"], store_id="L001",
+         change={"enabled": {"behind_pace": True}, "stock_risk_pct": 80})  # as the other tests expect
+
+
 def test_escala_lists_the_peaks_of_the_plan(dashboard):
     settings, url, tokens, signed_in = dashboard
     plan = call(url, "staffing_plan", tokens["manager"], store_id="L001", plan_on="p90").json()
@@ -120,9 +159,10 @@ def test_modelos_shows_champions_and_is_for_analysts_only(dashboard):
 
 def test_a_seller_sees_cross_sell_only_and_the_service_down_is_a_message(dashboard, monkeypatch):
     settings, url, tokens, signed_in = dashboard
-    with pytest.raises(ValueError, match="Known pages") as refused:  # a seller's menu: cross-sell only
+    with pytest.raises(ValueError, match="Known pages") as refused:  # a seller's menu: cross-sell and history
         signed_in(tokens["seller"], "estoque")
-    assert str(refused.value).split("Known pages: ")[1] == f"['{REPO}/serving/dashboard/views/cross_sell.py']."
+    views = REPO / "serving" / "dashboard" / "views"
+    assert str(refused.value).split("Known pages: ")[1] == f"['{views}/cross_sell.py', '{views}/historico.py']."
     monkeypatch.setenv("VITRINE_SERVICE_URL", f"http://127.0.0.1:{free_port()}")
     down = AppTest.from_file(APP, default_timeout=60)
     down.run()
@@ -142,7 +182,8 @@ def test_the_underperforming_products_are_the_chains_best_selling_less_here(serv
     assert call(url, "me", auth.add_token(settings, user.user_id, "tela")).json()["name"] == "Tela"
 
 
-PAGES_BY_ROLE = {"manager": ["estoque", "escala", "cross_sell", "metas", "lojas"], "analyst": ["modelos"]}
+PAGES_BY_ROLE = {"manager": ["estoque", "escala", "cross_sell", "metas", "historico", "lojas", "alertas"],
+                 "analyst": ["modelos"]}
 RAW_NUMBER = re.compile(r"-?\d{4,}([.,]\d+)?|-?\d+\.\d{1,2}")  # 1234 or 12.5: not how Brazilians write numbers
 UNTRANSLATED = ("nan", "None", "never", "NaN", "Choose options", "Page not found", "champion", "promoted")
 

@@ -17,7 +17,7 @@ from tests.conftest import REPO, VITRINE, free_port, stop
 
 SCREENSHOTS = REPO / "test-output" / "screenshots"
 PAGES = {"estoque": "Estoque", "escala": "Escala", "cross_sell": "Cross-sell", "metas": "Metas e comissões",
-         "lojas": "CosmeticCo", "modelos": "Modelos"}
+         "historico": "Histórico", "lojas": "CosmeticCo", "alertas": "Alertas", "modelos": "Modelos"}
 BROKEN = ("Traceback", "Exception", "Error:", "fora do ar", "não vale", "Não foi possível", "Page not found")
 NOT_PT_BR = re.compile(r"\b(nan|NaN|None|never|Deploy|Choose options)\b")
 
@@ -63,6 +63,17 @@ def test_every_page_renders_in_chromium_without_an_exception(dashboard_server):
         assert not [b for b in BROKEN if b in text], f"{path}: {text[:2000]}"
         assert not NOT_PT_BR.search(text), f"{path} shows {NOT_PT_BR.search(text).group()!r}: {text[:2000]}"
         assert (SCREENSHOTS / f"{path}.png").stat().st_size > 10_000
+
+
+def test_every_page_reads_on_a_phone_without_sideways_scroll_or_cut_tiles(dashboard_server):
+    """390 × 844, a phone's viewport: the main content fits the width, and no tile, label or
+    heading is shown truncated. Screenshots: test-output/screenshots/phone-*.png."""
+    address, browser = dashboard_server
+    for path, title in PAGES.items():
+        text, layout = browser.visit_phone(f"{address}/{path}", SCREENSHOTS / f"phone-{path}.png")
+        assert title in text, f"{path}: {text[:500]}"
+        assert layout["overflow_px"] <= 0, f"{path}: the content is {layout['overflow_px']} px wider than the phone"
+        assert not layout["cut_off"], f"{path}: cut off on a phone: {layout['cut_off']}"
 
 
 def test_a_reload_with_the_session_in_the_address_stays_signed_in(service, dashboard_server):

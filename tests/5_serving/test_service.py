@@ -317,6 +317,34 @@ def test_the_pipeline_runs_while_the_service_answers_and_takes_the_posted_sales_
     assert stored[0][0] == 1 and stored[0][1].startswith("anon-")
 
 
+def test_sales_history_by_period_for_the_seller_and_the_team(service):
+    _, url, tokens = service
+    mine = call(url, "seller_history", tokens["seller"], grain="week").json()
+    assert (mine["seller_id"], mine["store_id"], len(mine["periods"])) == ("V0010", "L002", 13)
+    assert sum(p["sales"] for p in mine["periods"]) > 0
+    team = call(url, "seller_history", tokens["manager"], store_id="L001", grain="month", start="2026-01-01").json()
+    this_month = team["periods"][-1]
+    members = call(url, "team_summary", tokens["manager"], store_id="L001").json()["sellers"]
+    assert this_month["sales"] == pytest.approx(sum(s["sales_month"] for s in members), abs=0.05)
+    assert this_month["in_progress"] == (this_month["end"] > TODAY)
+    assert call(url, "seller_history", tokens["seller"], store_id="L002").status_code == 403
+    assert call(url, "seller_history", tokens["manager"], store_id="L002").status_code == 403
+    assert call(url, "seller_history", tokens["manager"], seller_id="V0002").json()["name"]
+    too_long = call(url, "seller_history", tokens["seller"], grain="day", start="2000-01-01")
+    assert too_long.status_code == 422 and "coarser grain" in too_long.text
+
+
+def test_trends_to_promote_are_scoped_and_explained(service):
+    _, url, tokens = service
+    mine = call(url, "trends", tokens["seller"], k=50).json()
+    assert mine["store_id"] == "L002" and mine["window_end"] == TODAY
+    flags = [t["in_your_categories"] for t in mine["trends"]]
+    assert flags == sorted(flags, reverse=True)  # the seller's categories first
+    assert all(t["units"] >= 5 and t["units"] >= 1.5 * t["expected"] and t["reason"] for t in mine["trends"])
+    assert call(url, "trends", tokens["manager"], store_id="L002").status_code == 403
+    assert call(url, "trends", tokens["seller"], store_id="L001").status_code == 403
+
+
 def test_fuzzing_every_endpoint_from_the_openapi_finds_no_server_error(service):
     """schemathesis generates valid and invalid bodies for every operation of the published OpenAPI
     (as an admin, who may call them all): none may answer 5xx. Except ``run_pipeline``, which takes
