@@ -116,7 +116,8 @@ def main() -> None:
     seller = sellers.iloc[1]
     _, seller_token = auth.add_user(settings, "bench seller", "seller", store_id=seller.store_id,
                                     seller_id=seller.seller_id)
-    sales = pd.read_csv(next((home / "data").rglob("vendas.csv")), usecols=["cod_transacao", "cod_loja", "cod_prod"],
+    exports = [*(home / "data").rglob("vendas.csv"), *(home.parent / "data").rglob("vendas.csv")]  # vitrine run, bench_scale
+    sales = pd.read_csv(exports[0], usecols=["cod_transacao", "cod_loja", "cod_prod"],
                         dtype=str)
     sales = sales[sales["cod_loja"] == seller.store_id]
     grouped = sales.groupby("cod_transacao")["cod_prod"].agg(list)

@@ -83,8 +83,10 @@ class Published:
     catalogue: sale_rules.Catalogue | None = None
     sale_keys: np.ndarray = field(default_factory=lambda: np.empty(0, np.uint64))  # sorted key digests
     sale_contents: np.ndarray = field(default_factory=lambda: np.empty(0, np.uint64))  # their content digests
-    seller_days: dict[str, pd.DataFrame] = field(default_factory=dict)  # seller → every day sold (date, revenue, tickets)
-    seller_months: dict[str, pd.DataFrame] = field(default_factory=dict)  # seller → closed months (sales, target, commission)
+    # seller → every day sold: (days as datetime64[D], sorted; revenue; tickets)
+    seller_days: dict[str, tuple[np.ndarray, np.ndarray, np.ndarray]] = field(default_factory=dict)
+    # seller → month (datetime64[M]) → (target or NaN, sales, commission), as the warehouse closed it
+    seller_months: dict[str, dict[np.datetime64, tuple[float, float, float]]] = field(default_factory=dict)
 
     @classmethod
     def index(cls, meta: dict, frames: dict[str, pd.DataFrame]) -> Published:
@@ -105,8 +107,8 @@ class Published:
         products = frames["products"].assign(name=lambda p: p["name"].astype(str), category=lambda p: p["category"].fillna(""),
                                               brand=lambda p: p["brand"].fillna("").astype(str))
         search_names = {sku: tuple(fold(name).split()) for sku, name in zip(products["sku"], products["name"])}
-        days = frames["seller_day"].assign(date=lambda d: pd.to_datetime(d["date"]))
-        months = frames["seller_month"].assign(month=lambda m: pd.to_datetime(m["month"]))
+        days = frames["seller_day"].assign(date=lambda d: pd.to_datetime(d["date"]).to_numpy("datetime64[D]"))
+        months = frames["seller_month"].assign(month=lambda m: pd.to_datetime(m["month"]).to_numpy("datetime64[M]"))
         return cls(
             meta, frames, sellers=sellers, stores={r["store_id"]: r for r in frames["stores"].to_dict("records")},
             store_sellers=store_sellers, seller_lines=seller_lines,
@@ -115,8 +117,11 @@ class Published:
             vocabulary=frozenset(word for words in search_names.values() for word in words), rules=CommissionRules.from_frame(frames["rules"]),
             catalogue=sale_rules.Catalogue(frames["prices"], frames["promotion_periods"]),
             sale_keys=frames["sale_keys"]["key"].to_numpy(np.uint64), sale_contents=frames["sale_keys"]["content"].to_numpy(np.uint64),
-            seller_days={s: d.reset_index(drop=True) for s, d in days.groupby("seller_id", sort=False)},
-            seller_months={s: m.reset_index(drop=True) for s, m in months.groupby("seller_id", sort=False)})
+            seller_days={s: (d["date"].to_numpy("datetime64[D]"), d["revenue"].to_numpy(float), d["tickets"].to_numpy(np.int64))
+                         for s, d in days.groupby("seller_id", sort=False)},
+            seller_months={s: dict(zip(m["month"].to_numpy("datetime64[M]"),
+                                       zip(m["target"].astype(float), m["sales"].astype(float), m["commission"].astype(float))))
+                           for s, m in months.groupby("seller_id", sort=False)})
 
     def warehouse_content(self, sale: live_sales.SaleLine) -> int | None:
         """The content digest of the warehouse's line with the sale's (ticket, line), or None."""

@@ -81,53 +81,57 @@ def bounds(grain: Grain, start: date | None, end: date | None, today: date) -> t
     return first, period_end(last, grain)
 
 
-def _keys(dates: pd.Series, grain: Grain) -> pd.Series:
-    """Each date's period start, as datetime64."""
+def _keys(days: np.ndarray, grain: Grain) -> np.ndarray:
+    """Each day's period start (``datetime64[D]`` in and out; 01/01/1970 was a Thursday)."""
     if grain == "week":
-        return dates - pd.to_timedelta(dates.dt.weekday, unit="D")
+        return days - ((days.astype(np.int64) + 3) % 7).astype("timedelta64[D]")
     if grain == "month":
-        return dates.dt.to_period("M").dt.start_time
-    return dates
+        return days.astype("datetime64[M]").astype("datetime64[D]")
+    return days
 
 
-def _months(figures: LiveFigures, seller_ids: list[str], store_id: str | None, today: date) -> pd.DataFrame:
-    """Each seller's months: target and commission rate; the month in progress from the live summary."""
+def _rates(figures: LiveFigures, seller_ids: list[str], store_id: str | None, today: date
+           ) -> tuple[dict[tuple[str, np.datetime64], float], dict[np.datetime64, float]]:
+    """Each seller's commission rate per month ((seller, month) → commission / sales), and the
+    team's target per month (the sum of its sellers' targets); the month in progress from the live
+    summary, posted sales included."""
     published = figures.published
-    closed = [published.seller_months[s] for s in seller_ids if s in published.seller_months]
-    months = pd.concat(closed) if closed else pd.DataFrame(columns=["seller_id", "month", "sales", "target", "commission"])
-    this_month = pd.Timestamp(today.replace(day=1))
-    months = months[months["month"] != this_month]
+    this_month = np.datetime64(today.replace(day=1), "M")
     live = figures.team_summary(store_id) if store_id is not None else [figures.seller_summary(seller_ids[0])]
-    current = pd.DataFrame({"seller_id": [x.seller_id for x in live], "month": this_month,
-                            "sales": [x.sales_month for x in live], "target": [x.target for x in live],
-                            "commission": [x.commission_accrued for x in live]})
-    months = pd.concat([months.astype({"target": float}), current.astype({"target": float})], ignore_index=True)
-    rate = months["commission"] / months["sales"].where(months["sales"] != 0)
-    return months.assign(rate=rate.fillna(published.rules.default_rate))
+    rates, targets = {}, {}
+    for seller in seller_ids:
+        months = {m: v for m, v in published.seller_months.get(seller, {}).items() if m != this_month}
+        for summary in live:
+            if summary.seller_id == seller:
+                months[this_month] = (summary.target, summary.sales_month, summary.commission_accrued)
+        for month, (target, sales, commission) in months.items():
+            rates[(seller, month)] = commission / sales if sales else published.rules.default_rate
+            if target is not None and not np.isnan(target):
+                targets[month] = targets.get(month, 0.0) + target
+    return rates, targets
 
 
-def _days(figures: LiveFigures, seller_ids: list[str], store_id: str | None, since: date, today: date) -> pd.DataFrame:
-    """Each seller's days from ``since`` to today: published, plus the lines posted since."""
+def _days(figures: LiveFigures, seller_ids: list[str], store_id: str | None, since: date, today: date
+          ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Each seller's days from ``since`` to today (day, revenue, tickets, the seller's position in
+    ``seller_ids``): published, plus the lines posted since."""
     published = figures.published
-    frames = [d[d["date"] >= pd.Timestamp(since)] for s in seller_ids if (d := published.seller_days.get(s)) is not None]
+    low, high = np.datetime64(since, "D"), np.datetime64(today, "D")
+    parts = []
+    for n, seller in enumerate(seller_ids):
+        if seller in published.seller_days:
+            dates, revenue, tickets = published.seller_days[seller]
+            a, b = np.searchsorted(dates, low), np.searchsorted(dates, high, side="right")
+            parts.append((dates[a:b], revenue[a:b], tickets[a:b], np.full(b - a, n)))
     posted = live_sales.lines_after(figures.settings, published.meta["live_upto"], seller_ids[0] if store_id is None else None,
                                     store_id, str(since))
-    lines = posted_lines(posted, published, today)
+    lines = [x for x in posted_lines(posted, published, today) if x.date >= since]
     if lines:
-        frames.append(pd.DataFrame({"seller_id": [x.seller_id for x in lines], "date": pd.to_datetime([x.date for x in lines]),
-                                    "revenue": [x.revenue for x in lines], "tickets": [x.tickets for x in lines]}))
-    if not frames:
-        return pd.DataFrame({"seller_id": pd.Series(dtype=str), "date": pd.Series(dtype="datetime64[ns]"),
-                             "revenue": pd.Series(dtype=float), "tickets": pd.Series(dtype=int)})
-    days = pd.concat(frames, ignore_index=True)
-    return days[days["date"] <= pd.Timestamp(today)]
-
-
-def _last_year(days: pd.DataFrame, grain: Grain) -> pd.DataFrame:
-    """The days moved forward a year (52 weeks for days and weeks), to line up with this year's periods."""
-    if grain == "month":
-        return days.assign(date=days["date"] + pd.DateOffset(years=1))
-    return days.assign(date=days["date"] + WEEKS_A_YEAR)
+        parts.append((np.array([x.date for x in lines], dtype="datetime64[D]"), np.array([x.revenue for x in lines]),
+                      np.array([x.tickets for x in lines]), np.array([seller_ids.index(x.seller_id) for x in lines])))
+    if not parts:
+        return np.empty(0, "datetime64[D]"), np.empty(0), np.empty(0, np.int64), np.empty(0, np.int64)
+    return tuple(np.concatenate(column) for column in zip(*parts))
 
 
 def history(figures: LiveFigures, seller_ids: list[str], grain: Grain, start: date | None = None,
@@ -136,50 +140,56 @@ def history(figures: LiveFigures, seller_ids: list[str], grain: Grain, start: da
     sellers summed), newest last."""
     today = figures.today()
     first, last = bounds(grain, start, end, today)
-    since = (pd.Timestamp(first) - pd.DateOffset(years=1) - pd.Timedelta(days=7)).date()
-    days = _days(figures, seller_ids, store_id, since, today)
-    months = _months(figures, seller_ids, store_id, today)
-    rate = months.set_index(["seller_id", "month"])["rate"]
-    month_of = days["date"].dt.to_period("M").dt.start_time
-    day_rate = rate.reindex(pd.MultiIndex.from_arrays([days["seller_id"], month_of])).to_numpy()
-    days = days.assign(commission=days["revenue"] * np.nan_to_num(day_rate, nan=figures.published.rules.default_rate))
+    since = (pd.Timestamp(first) - pd.DateOffset(years=1)).date() - timedelta(days=7)
+    dates, revenue, tickets, sellers = _days(figures, seller_ids, store_id, since, today)
+    rates, month_targets = _rates(figures, seller_ids, store_id, today)
+    months = dates.astype("datetime64[M]")
+    default = figures.published.rules.default_rate
+    pairs, which = np.unique(sellers * 1_000_000 + months.astype(np.int64), return_inverse=True)  # (seller, month)
+    rate = np.array([rates.get((seller_ids[p // 1_000_000], np.datetime64(p % 1_000_000, "M")), default) for p in pairs.tolist()])
+    commission = revenue * (rate[which] if len(pairs) else 0.0)
 
-    index = pd.DatetimeIndex(sorted(set(_keys(pd.Series(pd.date_range(first, last)), grain))))
-    this_year = days[(days["date"] >= pd.Timestamp(first)) & (days["date"] <= pd.Timestamp(last))]
-    sums = this_year.groupby(_keys(this_year["date"], grain))[["revenue", "tickets", "commission"]].sum()
-    sums = sums.reindex(index, fill_value=0)
-    before = _last_year(days, grain)
-    before = before[(before["date"] >= pd.Timestamp(first)) & (before["date"] <= pd.Timestamp(last))]
-    starts = [d["date"].iloc[0] for s in seller_ids if len(d := figures.published.seller_days.get(s, ())) > 0]
-    earliest = min(starts).date() if starts else today  # a period a year before this: no comparison
-    last_year = before.groupby(_keys(before["date"], grain))["revenue"].sum().reindex(index, fill_value=0)
-
-    calendar = pd.Series(pd.date_range(first, last))
-    month_target = months.groupby("month")["target"].sum(min_count=1)
-    daily_target = calendar.dt.to_period("M").dt.start_time.map(month_target) / calendar.dt.days_in_month
-    target = daily_target.groupby(_keys(calendar, grain).to_numpy()).sum(min_count=1).reindex(index)
+    calendar = np.arange(np.datetime64(first, "D"), np.datetime64(last, "D") + 1)
+    index = np.unique(_keys(calendar, grain))
+    lo, hi = np.datetime64(first, "D"), np.datetime64(last, "D")
+    now = (dates >= lo) & (dates <= hi)
+    at = np.searchsorted(index, _keys(dates[now], grain))
+    sums = {name: np.bincount(at, weights=values[now], minlength=len(index))
+            for name, values in (("sales", revenue), ("tickets", tickets), ("commission", commission))}
+    moved = (months + 12).astype("datetime64[D]") if grain == "month" else dates + WEEKS_A_YEAR.days
+    before = (moved >= lo) & (moved <= hi)
+    last_year = np.bincount(np.searchsorted(index, _keys(moved[before], grain)), weights=revenue[before],
+                            minlength=len(index))
+    calendar_months = calendar.astype("datetime64[M]")
+    month_days = ((calendar_months + 1).astype("datetime64[D]") - calendar_months.astype("datetime64[D]")).astype(float)
+    daily_target = np.array([month_targets.get(m, np.nan) for m in calendar_months]) / month_days
+    at = np.searchsorted(index, _keys(calendar, grain))
+    target = np.bincount(at, weights=np.nan_to_num(daily_target), minlength=len(index))
+    has_target = np.bincount(at, weights=~np.isnan(daily_target), minlength=len(index)) > 0
+    sold = [figures.published.seller_days[s][0] for s in seller_ids if s in figures.published.seller_days]
+    starts = [days[0] for days in sold if len(days)]
+    earliest = min(starts).astype(date) if starts else today  # a period a year before this: no comparison
 
     periods = []
-    for key, row in sums.iterrows():
-        begins = key.date()
-        ends = period_end(begins, grain)
-        sales, tickets = float(row["revenue"]), int(row["tickets"])
-        goal = None if pd.isna(target[key]) else float(target[key])
-        year_before = begins - WEEKS_A_YEAR if grain != "month" else begins.replace(year=begins.year - 1)
-        ly = float(last_year[key]) if year_before >= earliest else None
+    for n, key in enumerate(index.astype(date)):
+        ends = period_end(key, grain)
+        sales, count, earned = float(sums["sales"][n]), round(sums["tickets"][n]), float(sums["commission"][n])
+        goal = float(target[n]) if has_target[n] else None
+        year_before = key - WEEKS_A_YEAR if grain != "month" else key.replace(year=key.year - 1)
+        ly = float(last_year[n]) if year_before >= earliest else None
         in_progress = ends > today
-        scale = ((ends - begins).days + 1) / ((today - begins).days + 1) if in_progress else None
+        scale = ((ends - key).days + 1) / ((today - key).days + 1) if in_progress else None
         periods.append({
-            "start": begins, "end": ends, "sales": round(sales, 2), "tickets": tickets,
-            "avg_ticket": round(sales / tickets, 2) if tickets else None,
+            "start": key, "end": ends, "sales": round(sales, 2), "tickets": count,
+            "avg_ticket": round(sales / count, 2) if count else None,
             "target": None if goal is None else round(goal, 2),
             "attainment_pct": round(sales / goal * 100, 1) if goal else None,
-            "commission": round(float(row["commission"]), 2),
+            "commission": round(earned, 2),
             "sales_last_year": None if ly is None else round(ly, 2),
             "change_pct": round((sales - ly) / ly * 100, 1) if ly else None,
             "in_progress": in_progress,
             "projected_sales": round(sales * scale, 2) if scale else None,
-            "projected_commission": round(float(row["commission"]) * scale, 2) if scale else None,
+            "projected_commission": round(earned * scale, 2) if scale else None,
         })
     return {"grain": grain, "start": first, "end": last, "today": today,
             "data_through": figures.published.meta["data_through"], "periods": periods}
