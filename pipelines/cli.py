@@ -427,13 +427,19 @@ def doctor() -> None:
 
 
 def publish_figures(settings: Settings) -> None:
-    """Publish the figures the service's live endpoints read (warehouse/figures.py)."""
-    from warehouse import figures, live_sales
+    """Publish the figures the service's live endpoints read (warehouse/figures.py), and raise the
+    alerts for products selling below their forecast (warehouse/expectations.py)."""
+    from datetime import date
+
+    from warehouse import expectations, figures, live_sales
     from warehouse.clickhouse import connect
 
-    meta = figures.publish(connect(settings), settings, live_sales.exported_upto(settings))
+    client = connect(settings)
+    meta = figures.publish(client, settings, live_sales.exported_upto(settings))
     console.print(f"Published the sellers' and stores' figures (data through {meta['data_through']}, "
                   f"posted sales up to #{meta['live_upto']}) to {settings.figures_dir}")
+    below = expectations.raise_below_forecast(client, settings, date.fromisoformat(meta["data_through"]))
+    console.print(f"{below} new alert(s) for products selling below their forecast.")
 
 
 def ingest_posted_sales(settings: Settings) -> None:

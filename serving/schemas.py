@@ -112,7 +112,7 @@ class SalesReply(BaseModel):
 
 class Alert(BaseModel):
     alert_id: int
-    kind: str = Field(description="seller_milestone | team_milestone | behind_pace | stock_risk")
+    kind: str = Field(description="seller_milestone | team_milestone | behind_pace | stock_risk | below_forecast")
     store_id: str
     seller_id: str | None = Field(description="the seller it is about; none for the team's or a product's")
     raised_at: str = Field(description="UTC, when the sale that made it true was stored")
@@ -124,11 +124,19 @@ class Alert(BaseModel):
     expected_sales: float | None = Field(None, description="behind_pace: the sales the target's pace expected by now")
     daily_pace_needed: float | None = None
     days_left: int | None = None
-    sku: str | None = Field(None, description="stock_risk: the product")
+    sku: str | None = Field(None, description="stock_risk, below_forecast: the product")
     on_hand: float | None = Field(None, description="stock_risk: the run's stock less what was sold since")
     stockout_probability: float | None = None
     lead_time_days: int | None = None
     order_quantity: int | None = None
+    units: float | None = Field(None, description="below_forecast: units sold over the window")
+    expected_p10: float | None = Field(None, description="below_forecast: the forecast's P10 over the window")
+    expected_p50: float | None = None
+    window_start: date | None = None
+    window_end: date | None = None
+    actions: list[dict] | None = Field(None, description="below_forecast: what the data supports doing: restock "
+                                                         "(days_out), promotion (margin_pct), placement (store and "
+                                                         "chain share %), pairing (partner_sku, partner_name, baskets)")
 
 
 class AlertsReply(BaseModel):
@@ -137,7 +145,7 @@ class AlertsReply(BaseModel):
     quiet_now: bool = Field(description="the store's quiet hours: hold the pushes until they end")
 
 
-KIND = Literal["seller_milestone", "team_milestone", "behind_pace", "stock_risk"]
+KIND = Literal["seller_milestone", "team_milestone", "behind_pace", "stock_risk", "below_forecast"]
 
 
 class AlertRulesChange(BaseModel):
@@ -147,6 +155,7 @@ class AlertRulesChange(BaseModel):
     milestones_pct: list[int] | None = Field(None, min_length=1, max_length=6)
     behind_pace_pct: float | None = Field(None, ge=5, le=90)
     stock_risk_pct: float | None = Field(None, ge=10, le=99)
+    below_window_days: int | None = Field(None, ge=3, le=28)
     quiet_from: str | None = Field(None, pattern=r"^([01]\d|2[0-3]):[0-5]\d$")
     quiet_to: str | None = Field(None, pattern=r"^([01]\d|2[0-3]):[0-5]\d$")
     no_quiet_hours: bool = Field(False, description="true: push at any hour (clears quiet_from and quiet_to)")
@@ -167,6 +176,7 @@ class AlertRulesReply(BaseModel):
     milestones_pct: list[int]
     behind_pace_pct: float
     stock_risk_pct: float
+    below_window_days: int
     quiet_from: str | None
     quiet_to: str | None
     changes: list[RuleChange] = Field(description="the latest changes, newest first")

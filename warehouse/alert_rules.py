@@ -9,7 +9,9 @@ Kinds (raised on the live path, serving/live_alerts.py):
 * ``behind_pace``: a seller whose month so far trails the pace the target needs by more than
   ``behind_pace_pct`` (told once a day);
 * ``stock_risk``: a sale takes a product's chance of running out before the next delivery past
-  ``stock_risk_pct``.
+  ``stock_risk_pct``;
+* ``below_forecast``: a product sold under the forecast's P10 over the last ``below_window_days``
+  (checked at each pipeline run, warehouse/expectations.py).
 """
 
 from __future__ import annotations
@@ -22,7 +24,7 @@ from datetime import UTC, datetime, time
 from warehouse.alerts import database
 from warehouse.settings import Settings
 
-KINDS = ("seller_milestone", "team_milestone", "behind_pace", "stock_risk")
+KINDS = ("seller_milestone", "team_milestone", "behind_pace", "stock_risk", "below_forecast")
 AUDIENCES = ("seller", "manager", "both")
 CLOCK = re.compile(r"^([01]\d|2[0-3]):[0-5]\d$")
 
@@ -31,10 +33,12 @@ CLOCK = re.compile(r"^([01]\d|2[0-3]):[0-5]\d$")
 class AlertRules:
     enabled: dict[str, bool] = field(default_factory=lambda: dict.fromkeys(KINDS, True))
     audience: dict[str, str] = field(default_factory=lambda: {
-        "seller_milestone": "both", "team_milestone": "both", "behind_pace": "both", "stock_risk": "manager"})
+        "seller_milestone": "both", "team_milestone": "both", "behind_pace": "both", "stock_risk": "manager",
+        "below_forecast": "manager"})
     milestones_pct: tuple[int, ...] = (50, 75, 100, 120)
     behind_pace_pct: float = 20.0  # the month so far this far below the target's pace (%) is worth a word
     stock_risk_pct: float = 80.0  # chance of running out before the next delivery (%)
+    below_window_days: int = 7  # the days a product's sales are held against the forecast's P10
     quiet_from: str | None = None  # "HH:MM", the stores' time zone; both or neither
     quiet_to: str | None = None
 
@@ -76,6 +80,8 @@ def _checked(rules: AlertRules) -> AlertRules:
         raise RuleError("behind_pace_pct: between 5 and 90 (% below the pace the target needs)")
     if not 10 <= rules.stock_risk_pct <= 99:
         raise RuleError("stock_risk_pct: between 10 and 99 (% chance of running out)")
+    if not 3 <= rules.below_window_days <= 28:
+        raise RuleError("below_window_days: between 3 and 28 days")
     if (rules.quiet_from is None) != (rules.quiet_to is None):
         raise RuleError("quiet_from, quiet_to: give both (HH:MM) or neither")
     for name in ("quiet_from", "quiet_to"):

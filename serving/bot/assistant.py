@@ -68,12 +68,15 @@ NEW_PROMOTION_DAYS = 7  # a promotion that started this recently is news to a se
 HISTORY_GRAINS = {"dia": "day", "dias": "day", "semana": "week", "semanas": "week", "mes": "month", "meses": "month"}
 HISTORY_WORDS = {"day": "dia", "week": "semana", "month": "mês"}
 HISTORY_SHOWN = {"day": 7, "week": 6, "month": 6}  # what fits a phone screen
-ALERT_KINDS = {"meta": "seller_milestone", "equipe": "team_milestone", "ritmo": "behind_pace", "ruptura": "stock_risk"}
+ALERT_KINDS = {"meta": "seller_milestone", "equipe": "team_milestone", "ritmo": "behind_pace", "ruptura": "stock_risk",
+               "previsao": "below_forecast"}
 AUDIENCES = {"vendedores": "seller", "gerentes": "manager", "todos": "both"}
-ALERT_RULES_HELP = ("Para mudar os alertas:\n/alertas desligar ritmo (ou ligar; tipos: meta, equipe, ritmo, ruptura)\n"
+ALERT_RULES_HELP = ("Para mudar os alertas:\n/alertas desligar ritmo (ou ligar; tipos: meta, equipe, ritmo, ruptura, "
+                    "previsao)\n"
                     "/alertas ruptura 70 — avisar a partir de 70% de chance de faltar\n"
                     "/alertas ritmo 25 — avisar quem está 25% abaixo do ritmo da meta\n"
                     "/alertas marcos 50 100 120 — os marcos da meta\n"
+                    "/alertas janela 7 — os dias em que um produto vendeu abaixo da previsão\n"
                     "/alertas silencio 21:00 08:00 (ou silencio nenhum)\n"
                     "/alertas para ritmo gerentes (vendedores, gerentes ou todos)")
 SERVICE_DOWN = "⚠️ O sistema está fora do ar ou lento agora. Tente de novo em instantes."
@@ -389,6 +392,8 @@ class Assistant:
             change = {"enabled": {ALERT_KINDS[words[1]]: words[0] == "ligar"}}
         elif words and words[0] in ("ruptura", "ritmo") and len(words) == 2 and words[1].rstrip("%").isdigit():
             change = {{"ruptura": "stock_risk_pct", "ritmo": "behind_pace_pct"}[words[0]]: int(words[1].rstrip("%"))}
+        elif words and words[0] == "janela" and len(words) == 2 and words[1].isdigit():
+            change = {"below_window_days": int(words[1])}
         elif words and words[0] == "marcos" and len(words) > 1 and all(w.rstrip("%").isdigit() for w in words[1:]):
             change = {"milestones_pct": [int(w.rstrip("%")) for w in words[1:]]}
         elif words[:2] == ["silencio", "nenhum"]:
@@ -409,7 +414,8 @@ class Assistant:
         milestones = ", ".join(f"{m}%" for m in rules["milestones_pct"])
         details = {"meta": f"marcos {milestones}", "equipe": f"marcos {milestones}",
                    "ritmo": f"mais de {fmt.pct(rules['behind_pace_pct'], 0)} abaixo do ritmo",
-                   "ruptura": f"a partir de {fmt.pct(rules['stock_risk_pct'], 0)} de chance"}
+                   "ruptura": f"a partir de {fmt.pct(rules['stock_risk_pct'], 0)} de chance",
+                   "previsao": f"vendas abaixo do P10 em {rules['below_window_days']} dias"}
         lines = [("✅ Regra alterada.\n" if change else "") + f"🔔 Alertas da loja {rules['store_id']}:"]
         for word, kind in ALERT_KINDS.items():
             state = "ligado" if rules["enabled"][kind] else "desligado"
@@ -506,6 +512,11 @@ class Push:
 def _alert_text(alert: dict, chat: Chat) -> str:
     """An alert in a sentence, addressed to the seller it is about or naming them to others."""
     you = alert["seller_id"] is not None and alert["seller_id"] == chat.seller_id
+    if alert["kind"] == "below_forecast":
+        return (f"📉 {alert['name']} ({alert['sku']}) vendeu {fmt.number(alert['units'])} un. de {fmt.day(alert['window_start'])} "
+                f"a {fmt.day(alert['window_end'])}; a previsão esperava ao menos {fmt.number(alert['expected_p10'], 1)} "
+                f"(provável: {fmt.number(alert['expected_p50'], 1)})."
+                + "".join(f"\n• {_action_text(a)}" for a in alert["actions"] or ()))
     if alert["kind"] == "stock_risk":
         return (f"🚨 {alert['name']} ({alert['sku']}): com as vendas de hoje, "
                 f"{fmt.pct(alert['stockout_probability'] * 100, 0)} de chance de faltar antes da próxima entrega "
@@ -523,6 +534,18 @@ def _alert_text(alert: dict, chat: Chat) -> str:
     if you:
         return f"🎯 Você passou de {alert['milestone_pct']}% da sua meta de {month}: {figures}."
     return f"🎯 {alert['name']} passou de {alert['milestone_pct']}% da meta de {month}: {figures}."
+
+
+def _action_text(action: dict) -> str:
+    """A corrective action, with the numbers behind it."""
+    if action["action"] == "restock":
+        return f"Repor: o estoque zerou em {action['days_out']} dia(s) da janela."
+    if action["action"] == "promotion":
+        return f"Promover: sem promoção ativa, margem de {fmt.pct(action['margin_pct'], 0)}."
+    if action["action"] == "placement":
+        return (f"Exposição: {fmt.pct(action['store_share_pct'])} das vendas da categoria aqui, "
+                f"{fmt.pct(action['chain_share_pct'])} na rede.")
+    return f"Oferecer junto com {action['partner_name']} (levados juntos em {fmt.number(action['baskets'])} cestas)."
 
 
 def _muted(chat: Chat, push: str) -> bool:

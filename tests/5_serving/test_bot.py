@@ -372,6 +372,25 @@ def test_money_and_dates_are_written_the_brazilian_way():
         "R$ 950,00", "R$ 13,1 mil", "R$ 339 mil", "R$ 1,2 mi"]
 
 
+def test_a_product_below_its_forecast_is_told_with_each_action_and_its_numbers():
+    from serving.bot.assistant import _alert_text
+    from serving.bot.chats import Chat
+
+    manager = Chat(1, 1, "Gil", "manager", "L1", None, "t", False, False, None, "2024-01-01", False)
+    alert = {"kind": "below_forecast", "seller_id": None, "store_id": "L1", "name": "Batom Rosa", "sku": "P1",
+             "units": 0.0, "expected_p10": 7.0, "expected_p50": 14.0, "window_start": "2024-03-04",
+             "window_end": "2024-03-10", "actions": [
+                 {"action": "restock", "days_out": 4}, {"action": "promotion", "margin_pct": 50.0},
+                 {"action": "placement", "store_share_pct": 2.5, "chain_share_pct": 11.0},
+                 {"action": "pairing", "partner_sku": "P2", "partner_name": "Perfume Flor", "baskets": 20}]}
+    assert _alert_text(alert, manager) == (
+        "📉 Batom Rosa (P1) vendeu 0 un. de 04/03 a 10/03; a previsão esperava ao menos 7,0 (provável: 14,0).\n"
+        "• Repor: o estoque zerou em 4 dia(s) da janela.\n"
+        "• Promover: sem promoção ativa, margem de 50%.\n"
+        "• Exposição: 2,5% das vendas da categoria aqui, 11,0% na rede.\n"
+        "• Oferecer junto com Perfume Flor (levados juntos em 20 cestas).")
+
+
 def fmt_loose(name: str) -> str:
     import unicodedata
 

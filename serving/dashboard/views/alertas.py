@@ -14,10 +14,12 @@ from serving.dashboard.widgets import show_table, store_picker
 from warehouse.settings import load_settings
 
 KINDS = {"seller_milestone": "Marco da meta (vendedor)", "team_milestone": "Marco da meta (equipe)",
-         "behind_pace": "Abaixo do ritmo da meta", "stock_risk": "Risco de ruptura"}
+         "behind_pace": "Abaixo do ritmo da meta", "stock_risk": "Risco de ruptura",
+         "below_forecast": "Vendas abaixo da previsão"}
 AUDIENCES = {"seller": "Vendedores", "manager": "Gerentes", "both": "Vendedores e gerentes"}
 FIELDS = {"enabled": "Tipos ligados", "audience": "Para quem", "milestones_pct": "Marcos da meta",
-          "behind_pace_pct": "Abaixo do ritmo", "stock_risk_pct": "Chance de ruptura", "quiet_from": "Silêncio de",
+          "behind_pace_pct": "Abaixo do ritmo", "stock_risk_pct": "Chance de ruptura",
+          "below_window_days": "Janela da previsão (dias)", "quiet_from": "Silêncio de",
           "quiet_to": "Silêncio até"}
 SHOWN = 50
 
@@ -29,8 +31,10 @@ def _changed(value: object, other: object) -> object:
     return value
 
 
-def _shown(value: object) -> str:
-    """A rule's value as a manager reads it: ligado, 70%, 21:00, Vendedores e gerentes."""
+def _shown(value: object, field: str = "") -> str:
+    """A rule's value as a manager reads it: ligado, 70%, 7 dias, 21:00, Vendedores e gerentes."""
+    if field == "below_window_days":
+        return f"{value} dias"
     if isinstance(value, bool):
         return "ligado" if value else "desligado"
     if isinstance(value, dict):
@@ -71,13 +75,14 @@ with st.form("rules"):
                                 placeholder="Escolha os marcos")
     pace = st.slider("Avisar quem está abaixo do ritmo da meta em mais de (%)", 5, 90, int(rules["behind_pace_pct"]))
     risk = st.slider("Avisar risco de ruptura a partir de (%)", 10, 99, int(rules["stock_risk_pct"]))
+    window = st.slider("Vendas abaixo do P10 da previsão ao longo de (dias)", 3, 28, int(rules["below_window_days"]))
     quiet = st.toggle("Horário de silêncio (os avisos esperam até o fim)", rules["quiet_from"] is not None)
     start, end = st.columns(2)
     quiet_from = start.time_input("De", time.fromisoformat(rules["quiet_from"] or "21:00"), step=1800)
     quiet_to = end.time_input("Até", time.fromisoformat(rules["quiet_to"] or "08:00"), step=1800)
     if st.form_submit_button("Salvar", disabled=not may_change):
         change = {"enabled": enabled, "audience": audience, "milestones_pct": sorted(milestones),
-                  "behind_pace_pct": pace, "stock_risk_pct": risk}
+                  "behind_pace_pct": pace, "stock_risk_pct": risk, "below_window_days": window}
         change |= ({"quiet_from": f"{quiet_from:%H:%M}", "quiet_to": f"{quiet_to:%H:%M}"} if quiet
                    else {"no_quiet_hours": True})
         rules = post("alert_rules", store_id=store, change=change)
@@ -90,8 +95,8 @@ if rules["changes"]:
     changes = pd.DataFrame(rules["changes"]).assign(
         when=lambda c: pd.to_datetime(c["changed_at"]).dt.strftime("%d/%m/%Y %H:%M"),
         what=lambda c: c["field"].map(FIELDS),
-        before=lambda c: [_shown(_changed(o, n)) for o, n in zip(c["old"], c["new"])],
-        after=lambda c: [_shown(_changed(n, o)) for o, n in zip(c["old"], c["new"])])
+        before=lambda c: [_shown(_changed(o, n), f) for f, o, n in zip(c["field"], c["old"], c["new"])],
+        after=lambda c: [_shown(_changed(n, o), f) for f, o, n in zip(c["field"], c["old"], c["new"])])
     show_table(changes, {"when": ("Quando (UTC)", "text"), "changed_by": ("Quem", "text"), "what": ("O quê", "text"),
                          "before": ("Antes", "text"), "after": ("Depois", "text")})
 st.caption(f"Alertas chegam pelo bot em até um minuto depois da venda · {fmt.number(len(found))} mostrados")
