@@ -25,6 +25,9 @@ from warehouse import figures, live_sales, sale_rules
 from warehouse.settings import Settings
 
 
+MIN_SURVEY_ANSWERS = 10  # a store's month of satisfaction answers needs this many to be compared
+
+
 class UnknownError(LookupError):
     """A seller or store the figures do not know."""
 
@@ -91,7 +94,7 @@ class Published:
     @classmethod
     def index(cls, meta: dict, frames: dict[str, pd.DataFrame]) -> Published:
         for frame, column in (("seller_sales", "date"), ("targets", "month"), ("store_month", "month"),
-                              ("store_category_month", "month"), ("promotions", "starts_on"), ("promotions", "ends_on"),
+                              ("store_category_month", "month"), ("store_nps_month", "month"), ("promotions", "starts_on"), ("promotions", "ends_on"),
                               ("sku_daily", "date"), ("store_product_month", "month")):
             frames[frame][column] = pd.to_datetime(frames[frame][column]).dt.date
         frames["sku_daily"] = frames["sku_daily"].set_index(["store_id", "sku"]).sort_index()
@@ -288,6 +291,9 @@ class LiveFigures:
             raise UnknownError("no complete month of sales to compare yet")
         month = full[-1]
         now = months[months["month"] == month].set_index("store_id")
+        surveys = published.frames["store_nps_month"]
+        surveys = surveys[(surveys["month"] == month) & (surveys["answers"] >= MIN_SURVEY_ANSWERS)]
+        now = now.assign(nps=surveys.set_index("store_id")["nps"].astype(float))
         if store_id not in now.index:
             raise UnknownError(f"store {store_id!r} sold nothing in {month:%m/%Y}")
         stores = published.frames["stores"].set_index("store_id")
@@ -297,7 +303,9 @@ class LiveFigures:
             gap = (now["revenue"] - now.loc[store_id, "revenue"]).abs().drop(store_id)
             peers = list(gap.nsmallest(5).index)
         kpis = []
-        for kpi in ("revenue", "tickets", "avg_ticket", "items_per_ticket", "growth_pct"):
+        for kpi in ("revenue", "tickets", "avg_ticket", "items_per_ticket", "growth_pct", "nps"):
+            if now[kpi].isna().all():  # no survey answers: the comparison is about sales only
+                continue
             mine = now.loc[store_id, kpi]
             chain = now[kpi].median()
             similar = now.loc[peers, kpi].median() if peers else None
@@ -305,7 +313,7 @@ class LiveFigures:
             versus = similar if similar is not None and pd.notna(similar) else chain
             gap_pct = None if pd.isna(mine) or pd.isna(versus) or not versus else (mine - versus) / abs(versus) * 100
             kpis.append({"kpi": kpi, "store": _num(mine), "chain_median": _num(chain), "similar_median": _num(similar),
-                         "rank": rank, "stores": len(now), "gap_pct": _num(gap_pct)})
+                         "rank": rank, "stores": int(now[kpi].notna().sum()), "gap_pct": _num(gap_pct)})
         weakest = sorted((k for k in kpis if k["gap_pct"] is not None and k["gap_pct"] < 0), key=lambda k: k["gap_pct"])
         categories = published.frames["store_category_month"]
         categories = categories[categories["month"] == month]

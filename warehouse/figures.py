@@ -86,6 +86,13 @@ QUERIES = {
         SELECT store_id, period_start AS month, toFloat64(revenue) AS revenue, tickets, avg_ticket, items_per_ticket,
                growth_pct
         FROM gold.store_kpis WHERE grain = 'month' AND period_start >= toStartOfMonth({through:Date}) - INTERVAL {months:UInt32} MONTH""",
+    # customer satisfaction (optional export): each store's NPS per month, beside its sales KPIs
+    "store_nps_month": """
+        SELECT store_id, toStartOfMonth(answered_on) AS month, count() AS answers,
+               100 * (countIf(score >= 9) - countIf(score <= 6)) / count() AS nps
+        FROM silver.satisfaction
+        WHERE answered_on >= toStartOfMonth({through:Date}) - INTERVAL {months:UInt32} MONTH
+        GROUP BY store_id, month""",
     "store_category_month": """
         SELECT d.store_id AS store_id, toStartOfMonth(d.date) AS month, ifNull(p.category, '') AS category,
                toFloat64(sum(d.revenue)) AS revenue

@@ -181,6 +181,7 @@ def generate(scale: str, seed: int, out_dir: Path) -> dict[str, int]:
                 facts[name] += value
             del tickets, line_ticket, line_sku, qty, sold_ok  # the next chunk starts from flat memory
     _targets_rules_schedules(rng, stores, cal, seller_month, out_dir, rows)
+    store_nps = _satisfaction(seed, stores, cal, out_dir, rows)
     truth = {
         "scale": scale, "seed": seed, "start": start.isoformat(), "end": END_DATE.isoformat(),
         "complementary_pairs": [
@@ -203,6 +204,7 @@ def generate(scale: str, seed: int, out_dir: Path) -> dict[str, int]:
         "retail_dates": {d.isoformat(): {"name": n, "lift": round(f, 3)} for d, (n, f) in sorted(retail.items())},
         "category_season": {c: {"months": months, "lift": lift} for c, (months, lift) in CATEGORY_SEASON.items()},
         "promo_lift_per_discount_pct": PROMO_LIFT_PER_PCT,
+        "store_nps": store_nps,  # 100 × (P(promoter) − P(detractor)) each store's answers are drawn with
         **facts,
     }
     (out_dir / "verdade.json").write_text(json.dumps(truth, ensure_ascii=False, indent=1), encoding="utf-8")
@@ -511,6 +513,27 @@ def _targets_rules_schedules(rng: np.random.Generator, stores: Stores, cal: Cale
         "cod_loja": stores.ids[stores.seller_store[s_sel]], "id_employee": stores.seller_ids[s_sel],
         "inicio": pa.array(shift_start), "fim": pa.array(shift_start + np.timedelta64(6, "h")),
     })
+
+
+def _satisfaction(seed: int, stores: Stores, cal: Calendar, out_dir: Path, rows: dict[str, int]) -> dict[str, float]:
+    """NPS-style survey answers (0-10), about one a day per store of size 1: each store has its own
+    share of promoters (9-10) and detractors (0-6). Drawn from a stream of their own, so the other
+    files stay what they were for a seed. Returns each store's true NPS."""
+    rng = np.random.default_rng([seed, 7])
+    n_stores = len(stores.ids)
+    promoters, detractors = rng.uniform(0.35, 0.7, n_stores), rng.uniform(0.05, 0.25, n_stores)
+    answers = rng.poisson(1.2 * stores.size[:, None], (n_stores, cal.n))
+    store = np.repeat(np.arange(n_stores), answers.sum(axis=1))
+    day = np.concatenate([np.repeat(np.arange(cal.n), a) for a in answers])
+    kind = rng.random(len(store))
+    score = np.where(kind < promoters[store], rng.integers(9, 11, len(store)),
+                     np.where(kind < promoters[store] + detractors[store], rng.integers(0, 7, len(store)),
+                              rng.integers(7, 9, len(store))))
+    rows["satisfacao"] = _write(out_dir / "satisfacao.csv", {
+        "cod_resposta": [f"R{n:08d}" for n in range(len(store))], "cod_loja": _labels(stores.ids, store),
+        "data": cal.days[day].astype(str), "nota": score,
+    })
+    return {s: round(100 * float(p - d), 1) for s, p, d in zip(stores.ids.tolist(), promoters, detractors)}
 
 
 def _simulate_store(rng: np.random.Generator, sku: np.ndarray, day: np.ndarray, second: np.ndarray, qty: np.ndarray,

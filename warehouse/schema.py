@@ -186,6 +186,19 @@ TABLES: dict[str, Table] = {
             month_column="shift_start",
             depends_on=("stores", "sellers"),
         ),
+        Table(  # optional: customer satisfaction survey answers (NPS style, 0 to 10)
+            "satisfaction",
+            (
+                Column("response_id", "String", required=True),
+                Column("store_id", "String", required=True, references="stores"),
+                Column("answered_on", "Date", required=True),
+                Column("score", "Int32", required=True, check="{v} >= 0 AND {v} <= 10", check_reason="score outside 0-10"),
+            ),
+            key=("response_id",),
+            append_only=True,
+            month_column="answered_on",
+            depends_on=("stores",),
+        ),
     ]
 }
 

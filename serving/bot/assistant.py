@@ -336,10 +336,10 @@ class Assistant:
     def _ranking(self, chat: Chat, _args: str) -> list[Reply]:
         c = self.api.call("store_comparison", chat.token, store_id=chat.store_id)
         names = {"revenue": "Faturamento", "tickets": "Atendimentos", "avg_ticket": "Ticket médio",
-                 "items_per_ticket": "Itens por ticket", "growth_pct": "Crescimento"}
+                 "items_per_ticket": "Itens por ticket", "growth_pct": "Crescimento", "nps": "Satisfação (NPS)"}
         lines = [f"🏆 {c['store_name']} em {fmt.month_name(c['month'])} (parecidas: {', '.join(c['similar_stores']) or '–'})"]
         for k in c["kpis"]:
-            value = fmt.pct(k["store"]) if k["kpi"] == "growth_pct" else (
+            value = fmt.pct(k["store"]) if k["kpi"] == "growth_pct" else fmt.number(k["store"]) if k["kpi"] == "nps" else (
                 fmt.money(k["store"]) if k["kpi"] in ("revenue", "avg_ticket") else f"{k['store'] or 0:g}".replace(".", ","))
             rank = f"{k['rank']}º de {k['stores']}" if k["rank"] else "–"
             gap = f", {fmt.pct(k['gap_pct'])} vs parecidas" if k["gap_pct"] is not None else ""

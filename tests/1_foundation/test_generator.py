@@ -84,6 +84,11 @@ def test_stock_outs_censor_sales_and_every_file_ingests_cleanly(client, settings
     assert stockouts > 0
     # sales never exceed what was on hand: a day that ends at zero sold at most its opening stock
     assert client.query("SELECT count() FROM gold.daily_sales WHERE on_hand < 0").result_rows[0][0] == 0
+    # the survey answers give back each store's planted NPS (about 150 answers a store: within 3 σ)
+    truth = json.loads((tiny / "verdade.json").read_text())["store_nps"]
+    measured = dict(client.query("SELECT store_id, 100 * (countIf(score >= 9) - countIf(score <= 6)) / count() "
+                                 "FROM silver.satisfaction GROUP BY store_id").result_rows)
+    assert measured.keys() == truth.keys() and all(abs(measured[s] - truth[s]) < 20 for s in truth)
 
 
 def test_promotions_lift_daily_units(client, settings, tiny):

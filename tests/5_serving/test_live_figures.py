@@ -108,6 +108,21 @@ def test_team_comparison_and_margins(published):
     assert live.promotions("L1", "V2") == []  # none were loaded: an empty table, its columns kept
 
 
+def test_satisfaction_stands_beside_sales_in_the_store_comparison(client, settings, dims, tmp_path):
+    # February 2024 at L1: 6 promoters, 2 passives, 2 detractors = NPS 40; L2 answered 3 times only
+    answers = [[f"R{n}", "L1", "2024-02-10", score] for n, score in enumerate(["10"] * 6 + ["8", "7", "3", "0"])]
+    answers += [[f"S{n}", "L2", "2024-02-11", "10"] for n in range(3)]
+    answers += [["BAD", "L1", "2024-02-12", "11"]]
+    survey = write_csv(tmp_path / "in", "satisfacao.csv", ["cod_resposta", "cod_loja", "data", "nota"], answers)
+    report = load(client, settings, dims, survey, write_csv(tmp_path / "in", "vendas.csv", SALES_HEADER, MARCH))
+    assert report.quarantined == 1 and scalar(client, "SELECT reason FROM meta.quarantine") == "score outside 0-10"
+    figures.publish(client, settings, live_sales.exported_upto(settings))
+    live = LiveFigures(load_settings(home=settings.home, today=date(2024, 3, 10)))
+    kpis = {k["kpi"]: k for k in live.store_comparison("L1")["kpis"]}
+    assert kpis["nps"] == {"kpi": "nps", "store": 40.0, "chain_median": 40.0, "similar_median": None, "rank": 1,
+                           "stores": 1, "gap_pct": 0.0}  # L2's three answers are too few to compare
+
+
 def test_products_are_found_forgivingly(published):
     settings, live = published
     sku, name = next((sku, p["name"]) for sku, p in live.published.products.items())

@@ -12,7 +12,7 @@ from serving.dashboard.client import get
 from serving.dashboard.widgets import show_table, store_picker
 
 KPIS = {"revenue": "Faturamento", "tickets": "Atendimentos", "avg_ticket": "Ticket médio",
-        "items_per_ticket": "Itens por ticket", "growth_pct": "Crescimento"}
+        "items_per_ticket": "Itens por ticket", "growth_pct": "Crescimento", "nps": "Satisfação"}
 store = store_picker()
 c = get("store_comparison", slow=True, store_id=store)
 st.title(f"🏆 {c['store_name']} — {fmt.month_name(c['month'])}")
@@ -21,7 +21,7 @@ kpis = pd.DataFrame(c["kpis"]).assign(indicador=lambda k: k["kpi"].map(KPIS))
 cols = st.columns(len(kpis))
 for col, k in zip(cols, kpis.itertuples()):
     value = {"revenue": fmt.money_short, "avg_ticket": fmt.money, "growth_pct": fmt.pct, "tickets": fmt.number,
-             "items_per_ticket": lambda v: fmt.number(v, 2)}[k.kpi](k.store)
+             "items_per_ticket": lambda v: fmt.number(v, 2), "nps": lambda v: f"NPS {fmt.number(v)}"}[k.kpi](k.store)
     gap = None if fmt.unknown(k.gap_pct) else f"{'+' if k.gap_pct >= 0 else ''}{fmt.pct(k.gap_pct)} vs parecidas"
     col.metric(k.indicador, value, gap, help=f"{int(k.rank)}º de {int(k.stores)} lojas" if pd.notna(k.rank) else None)
 if c["areas_to_improve"]:
