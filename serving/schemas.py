@@ -249,6 +249,42 @@ class SalesHistory(BaseModel):
     periods: list[HistoryPeriod]
 
 
+METRIC = Literal["sales", "tickets", "avg_ticket", "target", "attainment_pct", "commission", "sales_last_year",
+                 "change_pct", "projected_sales"]
+
+
+class ReportIn(BaseModel):
+    """A report as a manager shapes it (warehouse/reports.py)."""
+    report_id: int | None = Field(None, description="to replace one of the store's reports; none for a new one")
+    name: str = Field(min_length=1, max_length=60)
+    metrics: list[METRIC] = Field(min_length=1, max_length=9)
+    grain: Literal["day", "week", "month"] = "day"
+    audience: Literal["self", "team", "each_seller"] = "self"
+    schedule: Literal["daily", "weekly", "monthly", "none"] = "daily"
+
+
+class ReportsReply(BaseModel):
+    store_id: str
+    reports: list[ReportIn]
+
+
+class ReportRow(BaseModel):
+    seller_id: str | None = Field(description="none for the team's line")
+    name: str
+    values: dict[str, float | int | None]
+
+
+class ReportContent(BaseModel):
+    store_id: str
+    name: str
+    grain: str
+    period_start: date
+    period_end: date
+    in_progress: bool
+    metrics: list[str]
+    rows: list[ReportRow] = Field(description="each seller, best sales first, then the team")
+
+
 class TeamSummary(BaseModel):
     store_id: str
     sellers: list[SellerSummary]

@@ -27,7 +27,7 @@ import pandas as pd
 from bentoml.exceptions import BentoMLException
 from pydantic import Field
 
-from serving import auth, live_alerts, sales_history, trends
+from serving import auth, live_alerts, reports, sales_history, trends
 from serving.champions import Champions
 from serving.live_figures import LiveFigures, UnknownError
 from serving.schemas import (
@@ -59,6 +59,9 @@ from serving.schemas import (
     Redeemed,
     RefusedLine,
     RefusedReply,
+    ReportContent,
+    ReportIn,
+    ReportsReply,
     SaleLineIn,
     SalesHistory,
     SalesReply,
@@ -78,6 +81,7 @@ from serving.schemas import (
 )
 from warehouse import alert_rules, live_sales, sale_rules
 from warehouse import alerts as alerts_store
+from warehouse import reports as report_store
 from warehouse.local_files import keep_private
 from warehouse.privacy import pseudonym_key, pseudonymise
 from warehouse.settings import load_settings
@@ -431,6 +435,47 @@ class Vitrine:
             self._deny(user, "seller_history", request, HTTPStatus.UNPROCESSABLE_ENTITY, str(exc))
         auth.record(self.settings, user, "seller_history", request, 200)
         return SalesHistory(**subject, **found)
+
+    @bentoml.api
+    def reports(self, ctx: bentoml.Context, store_id: str = STORE, save: ReportIn | None = None,
+                delete_id: int | None = Field(None, ge=1)) -> ReportsReply:
+        """The store's shaped reports (warehouse/reports.py); with ``save``, its manager (or an admin)
+        adds or replaces one first, with ``delete_id`` removes one."""
+        request = {"store_id": store_id, "save": save.model_dump() if save else None, "delete_id": delete_id}
+        writes = save is not None or delete_id is not None
+        user = self._guard(ctx, "reports", request, ("manager", "admin") if writes else ("manager", "analyst", "admin"),
+                           store_id)
+        self._found(user, "reports", request, "store_id", lambda: self._figures(user, "reports", request).store(store_id))
+        try:
+            if save is not None:
+                report_store.save(self.settings, store_id, report_store.Report(**{**save.model_dump(),
+                                  "metrics": tuple(save.metrics)}), f"{user.name} (#{user.user_id})")
+            if delete_id is not None and not report_store.delete(self.settings, store_id, delete_id):
+                self._deny(user, "reports", request, HTTPStatus.NOT_FOUND, f"delete_id: no report {delete_id} at {store_id}")
+        except report_store.ReportError as exc:
+            self._deny(user, "reports", request, HTTPStatus.UNPROCESSABLE_ENTITY, str(exc))
+        found = report_store.of_store(self.settings, store_id)
+        auth.record(self.settings, user, "reports", request, 200)
+        return ReportsReply(store_id=store_id, reports=[ReportIn(**{k: v for k, v in asdict(r).items() if k != "store_id"})
+                                                        for r in found])
+
+    @bentoml.api
+    def report_preview(self, ctx: bentoml.Context, store_id: str = STORE, report_id: int | None = Field(None, ge=1),
+                       report: ReportIn | None = None) -> ReportContent:
+        """A report's table now: a saved one (``report_id``) or one being shaped (``report``)."""
+        request = {"store_id": store_id, "report_id": report_id}
+        user = self._guard(ctx, "report_preview", request, ("manager", "analyst", "admin"), store_id)
+        figures = self._figures(user, "report_preview", request)
+        if report is not None:
+            shaped = report_store.Report(**{**report.model_dump(), "metrics": tuple(report.metrics)})
+        else:
+            shaped = next((r for r in report_store.of_store(self.settings, store_id) if r.report_id == report_id), None)
+            if shaped is None:
+                self._deny(user, "report_preview", request, HTTPStatus.NOT_FOUND,
+                           f"report_id: no report {report_id} at {store_id}; or send a report to preview")
+        found = self._found(user, "report_preview", request, "store_id", lambda: reports.content(figures, store_id, shaped))
+        auth.record(self.settings, user, "report_preview", request, 200)
+        return ReportContent(**found)
 
     @bentoml.api
     def team_summary(self, ctx: bentoml.Context, store_id: str = STORE) -> TeamSummary:

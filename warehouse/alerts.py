@@ -31,6 +31,13 @@ CREATE TABLE IF NOT EXISTS alert_rules (
     store_id TEXT PRIMARY KEY,
     rules TEXT NOT NULL
 );
+CREATE TABLE IF NOT EXISTS reports (
+    report_id INTEGER PRIMARY KEY AUTOINCREMENT,
+    store_id TEXT NOT NULL,
+    definition TEXT NOT NULL,
+    created_by TEXT NOT NULL,
+    changed_at TEXT NOT NULL
+);
 CREATE TABLE IF NOT EXISTS alert_rule_changes (
     change_id INTEGER PRIMARY KEY AUTOINCREMENT,
     store_id TEXT NOT NULL,
@@ -45,7 +52,8 @@ COLUMNS = "alert_id, kind, store_id, seller_id, raised_at, data"
 
 
 def database(settings: Settings):
-    """The alerts database: the alerts, and each store's rules with their changes (warehouse/alert_rules.py)."""
+    """The alerts database: the alerts, each store's rules with their changes (warehouse/alert_rules.py),
+    and the reports its managers shaped (warehouse/reports.py)."""
     return sqlite_database(settings.alerts_db, SCHEMA, "FULL")
 
 

@@ -22,6 +22,7 @@ from models.text import fold
 from serving import format as fmt
 from serving.api_client import Refused, ServiceDown, VitrineApi
 from serving.bot.chats import PUSHES, Chat, Chats
+from warehouse import reports
 from warehouse.settings import Settings
 
 log = logging.getLogger("vitrine.bot")
@@ -457,6 +458,7 @@ class Assistant:
                         _refusal_line(by_id[r]) for r in new)), partial(self.chats.pushed, "refusals_pushed", chat.chat_id, new)))
             except (ServiceDown, Refused) as exc:
                 log.warning("push for chat %s postponed: %s", chat.chat_id, exc)
+        due += self._due_reports(now)
         for chat in self.chats.sellers():
             if chat.mute_promotions:
                 continue
@@ -474,6 +476,34 @@ class Assistant:
                     f"• {fresh[p]['name']} — {fmt.pct(fresh[p]['discount_pct'], 0)} off até {fmt.day(fresh[p]['ends_on'])}"
                     for p in new) + "\n(/silenciar promocoes para não receber mais)", (("🏷️ Ver promoções", "/promocoes"),)),
                     partial(self.chats.pushed, "promotions_pushed", chat.chat_id, new)))
+        return due
+
+    def _due_reports(self, now: datetime) -> list[Push]:
+        """The reports the stores' managers shaped whose schedule falls today, from the report time:
+        to their audience (the manager; the whole team; each seller their own line), once per
+        report and period. A store is asked once, with the first of its managers' chats."""
+        if now.time() < datetime.strptime(self.settings.bot_report_time, "%H:%M").time():
+            return []
+        due, people = [], self.chats.people()
+        for store_id in sorted({c.store_id for c in people if c.role == "manager"}):
+            managers = [c for c in people if c.role == "manager" and c.store_id == store_id]
+            try:
+                shaped = self.api.call("reports", managers[0].token, store_id=store_id)["reports"]
+                for report in shaped:
+                    if not reports.due(report["schedule"], now.date()):
+                        continue
+                    table = self.api.call("report_preview", managers[0].token, store_id=store_id,
+                                          report_id=report["report_id"])
+                    key = f"{report['report_id']}:{table['period_start']}"
+                    audience = managers if report["audience"] == "self" else [c for c in people if c.store_id == store_id]
+                    for chat in audience:
+                        rows = table["rows"] if chat.role == "manager" or report["audience"] == "team" else [
+                            r for r in table["rows"] if r["seller_id"] == chat.seller_id]
+                        if rows and self.chats.not_pushed("reports_pushed", chat.chat_id, [key]):
+                            due.append(Push(chat.chat_id, Reply(_report_text(table, rows)),
+                                            partial(self.chats.pushed, "reports_pushed", chat.chat_id, [key])))
+            except (ServiceDown, Refused) as exc:
+                log.warning("reports of store %s postponed: %s", store_id, exc)
         return due
 
     def due_alerts(self) -> list[Push]:
@@ -534,6 +564,24 @@ def _alert_text(alert: dict, chat: Chat) -> str:
     if you:
         return f"🎯 Você passou de {alert['milestone_pct']}% da sua meta de {month}: {figures}."
     return f"🎯 {alert['name']} passou de {alert['milestone_pct']}% da meta de {month}: {figures}."
+
+
+REPORT_METRICS = {  # label, how it is written
+    "sales": ("Vendas", fmt.money), "tickets": ("Atend.", fmt.number), "avg_ticket": ("Ticket", fmt.money),
+    "target": ("Meta", fmt.money), "attainment_pct": ("Da meta", fmt.pct), "commission": ("Comissão", fmt.money),
+    "sales_last_year": ("Ano anterior", fmt.money), "change_pct": ("Variação", fmt.pct),
+    "projected_sales": ("Projeção", fmt.money)}
+
+
+def _report_text(table: dict, rows: list[dict]) -> str:
+    """A shaped report for Telegram: the period, then a line per person with the chosen figures."""
+    start, end = table["period_start"], table["period_end"]
+    period = fmt.day(start) if start == end else f"{fmt.day(start)} a {fmt.day(end)}"
+    lines = [f"📊 {table['name']} — {period}" + (" (em andamento)" if table["in_progress"] else "")]
+    for row in rows:
+        figures = " · ".join(f"{REPORT_METRICS[m][0]} {REPORT_METRICS[m][1](row['values'][m])}" for m in table["metrics"])
+        lines.append(f"{row['name']}: {figures}")
+    return "\n".join(lines)
 
 
 def _action_text(action: dict) -> str:

@@ -41,6 +41,12 @@ CREATE TABLE IF NOT EXISTS promotions_pushed (
     at TEXT NOT NULL,
     PRIMARY KEY (chat_id, promo_id)
 );
+CREATE TABLE IF NOT EXISTS reports_pushed (
+    chat_id INTEGER NOT NULL,
+    report_key TEXT NOT NULL,
+    at TEXT NOT NULL,
+    PRIMARY KEY (chat_id, report_key)
+);
 CREATE TABLE IF NOT EXISTS refusals_pushed (
     chat_id INTEGER NOT NULL,
     refusal_id INTEGER NOT NULL,
@@ -149,7 +155,8 @@ class Chats:
             db.executemany(f"INSERT OR IGNORE INTO {table} VALUES (?, ?, ?)", [(chat_id, k, _now()) for k in keys])
 
 
-PUSHED = {"stock_pushed": "sku", "refusals_pushed": "refusal_id", "promotions_pushed": "promo_id"}  # what is recorded
+PUSHED = {"stock_pushed": "sku", "refusals_pushed": "refusal_id", "promotions_pushed": "promo_id",  # what is recorded
+          "reports_pushed": "report_key"}
 _FIELDS = ("chat_id, user_id, name, role, store_id, seller_id, token, mute_report, mute_stock, last_report, linked_at, "
            "mute_promotions")
 

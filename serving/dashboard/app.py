@@ -25,6 +25,7 @@ PAGES = {  # file, title, icon, roles
     "historico": ("Histórico", "📈", ("seller", "manager", "analyst", "admin")),
     "lojas": ("Lojas", "🏆", ("manager", "analyst", "admin")),
     "alertas": ("Alertas", "🔔", ("manager", "analyst", "admin")),
+    "relatorios": ("Relatórios", "📊", ("manager", "analyst", "admin")),
     "modelos": ("Modelos", "🧪", ("analyst", "admin")),
 }
 

@@ -217,12 +217,19 @@ def test_the_daily_report_and_new_stock_risks_are_pushed_at_their_time(bot):
         pushed = next(s for s in telegram.wait_for(5001, 3) if "Novo risco" in s.text)
         assert all(a["name"] in pushed.text for a in risky) and pushed.after_update_s is not None
 
+    shaped = call(url, "reports", token, store_id="L002", save={
+        "name": "Fechamento L002", "metrics": ["sales", "attainment_pct"], "grain": "day", "audience": "self",
+        "schedule": "daily"}).json()["reports"][-1]
+    table = call(url, "report_preview", token, store_id="L002", report_id=shaped["report_id"]).json()
     clock.now = datetime(2026, 10, 31, 8, 0, tzinfo=ZONE)
     deadline = time.monotonic() + 10
     while not [s for s in telegram.sent if s.chat_id == 5001 and "Relatório do dia" in s.text]:
         assert time.monotonic() < deadline, "no report pushed at 08:00"
         time.sleep(0.1)
+    shaped_push = arrived(telegram, 5001, lambda s: s.text.startswith("📊 Fechamento L002 — 30/10"))
+    assert all(f"{r['name']}: Vendas {fmt.money(r['values']['sales'])}" in shaped_push.text for r in table["rows"])
     time.sleep(1)
+    assert len([s for s in telegram.sent if s.chat_id == 5001 and s.text.startswith("📊 Fechamento")]) == 1  # once
     assert len([s for s in telegram.sent if s.chat_id == 5001 and "Relatório do dia" in s.text]) == 1  # once a day
     assert len([s for s in telegram.sent if s.chat_id == 5001 and "Novo risco" in s.text]) == (1 if risky else 0)
 

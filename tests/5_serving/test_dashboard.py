@@ -124,6 +124,24 @@ def test_alertas_changes_the_rules_and_lists_who_changed_them(dashboard):
          change={"enabled": {"behind_pace": True}, "stock_risk_pct": 80})  # as the other tests expect
 
 
+def test_relatorios_previews_saves_and_exports_a_shaped_report(dashboard):
+    settings, url, tokens, signed_in = dashboard
+    at = signed_in(tokens["manager"], "relatorios")
+    shaped = {"name": "Prévia", "metrics": ["sales", "tickets", "attainment_pct"], "grain": "day", "audience": "self",
+              "schedule": "daily", "report_id": None}
+    table = call(url, "report_preview", tokens["manager"], store_id="L001", report=shaped).json()
+    shown = at.dataframe[0].value
+    assert list(shown["Quem"]) == [r["name"] for r in table["rows"]]
+    assert list(shown["Vendas"]) == [fmt.money(r["values"]["sales"]) for r in table["rows"]]
+    at.text_input[0].input("Semana da equipe")
+    at.selectbox[1].set_value("week")
+    at.form_submit_button[0].click().run()
+    assert not at.exception and [s.value for s in at.success] == ["Relatório salvo."]
+    saved = call(url, "reports", tokens["manager"], store_id="L001").json()["reports"]
+    assert any(r["name"] == "Semana da equipe" and r["grain"] == "week" for r in saved)
+    assert [b.label for b in at.get("download_button")] == ["Baixar CSV", "Baixar PDF"]
+
+
 def test_escala_lists_the_peaks_of_the_plan(dashboard):
     settings, url, tokens, signed_in = dashboard
     plan = call(url, "staffing_plan", tokens["manager"], store_id="L001", plan_on="p90").json()
@@ -182,7 +200,7 @@ def test_the_underperforming_products_are_the_chains_best_selling_less_here(serv
     assert call(url, "me", auth.add_token(settings, user.user_id, "tela")).json()["name"] == "Tela"
 
 
-PAGES_BY_ROLE = {"manager": ["estoque", "escala", "cross_sell", "metas", "historico", "lojas", "alertas"],
+PAGES_BY_ROLE = {"manager": ["estoque", "escala", "cross_sell", "metas", "historico", "lojas", "alertas", "relatorios"],
                  "analyst": ["modelos"]}
 RAW_NUMBER = re.compile(r"-?\d{4,}([.,]\d+)?|-?\d+\.\d{1,2}")  # 1234 or 12.5: not how Brazilians write numbers
 UNTRANSLATED = ("nan", "None", "never", "NaN", "Choose options", "Page not found", "champion", "promoted")

@@ -17,7 +17,8 @@ from tests.conftest import REPO, VITRINE, free_port, stop
 
 SCREENSHOTS = REPO / "test-output" / "screenshots"
 PAGES = {"estoque": "Estoque", "escala": "Escala", "cross_sell": "Cross-sell", "metas": "Metas e comissões",
-         "historico": "Histórico", "lojas": "CosmeticCo", "alertas": "Alertas", "modelos": "Modelos"}
+         "historico": "Histórico", "lojas": "CosmeticCo", "alertas": "Alertas", "relatorios": "Relatórios",
+         "modelos": "Modelos"}
 BROKEN = ("Traceback", "Exception", "Error:", "fora do ar", "não vale", "Não foi possível", "Page not found")
 NOT_PT_BR = re.compile(r"\b(nan|NaN|None|never|Deploy|Choose options)\b")
 

@@ -100,6 +100,20 @@ def test_the_team_sums_its_sellers(live):
     assert march["commission"] == pytest.approx(19.0 + ana)
 
 
+def test_a_shaped_report_is_the_history_of_yesterdays_period_for_each_seller_and_the_team(live):
+    from serving import reports
+    from warehouse.reports import Report
+
+    table = reports.content(live, "L1", Report("Mês", ("sales", "attainment_pct", "commission"), grain="month"))
+    assert (table["period_start"], table["period_end"], table["in_progress"]) == (date(2024, 3, 1), date(2024, 3, 31), True)
+    assert [(r["seller_id"], r["values"]["sales"]) for r in table["rows"]] == [("V2", 300.0), ("V1", 60.0), (None, 360.0)]
+    bruno = by_start(sales_history.history(live, ["V2"], "month", date(2024, 3, 1)))[date(2024, 3, 1)]
+    assert table["rows"][0]["values"] == {m: bruno[m] for m in ("sales", "attainment_pct", "commission")}
+    assert table["rows"][-1]["name"] == "Equipe Loja Centro"
+    day = reports.content(live, "L1", Report("Ontem", ("sales",)))  # today is 10/03: yesterday, 09/03
+    assert day["period_start"] == day["period_end"] == date(2024, 3, 9) and not day["in_progress"]
+
+
 def test_ranges_it_cannot_show_are_refused_with_the_reason(live):
     with pytest.raises(sales_history.RangeError, match="at most 400"):
         sales_history.history(live, ["V2"], "day", date(2022, 1, 1))

@@ -334,6 +334,28 @@ def test_sales_history_by_period_for_the_seller_and_the_team(service):
     assert too_long.status_code == 422 and "coarser grain" in too_long.text
 
 
+def test_a_manager_shapes_reports_and_previews_them(service):
+    _, url, tokens = service
+    shaped = {"name": "Fechamento", "metrics": ["sales", "tickets", "attainment_pct"], "grain": "week",
+              "audience": "team", "schedule": "weekly"}
+    saved = call(url, "reports", tokens["manager"], store_id="L001", save=shaped).json()["reports"]
+    report_id = saved[-1]["report_id"]
+    assert saved[-1] | {"report_id": None} == shaped | {"report_id": None}
+    table = call(url, "report_preview", tokens["manager"], store_id="L001", report_id=report_id).json()
+    team = call(url, "seller_history", tokens["manager"], store_id="L001", grain="week", start=table["period_start"],
+                end=table["period_start"]).json()["periods"][-1]
+    assert table["rows"][-1]["seller_id"] is None and table["rows"][-1]["values"]["sales"] == team["sales"]
+    assert len(table["rows"]) == 9 and list(table["rows"][0]["values"]) == shaped["metrics"]
+    assert call(url, "reports", tokens["analyst"], store_id="L001").json()["reports"][-1]["name"] == "Fechamento"
+    assert call(url, "reports", tokens["analyst"], store_id="L001", save=shaped).status_code == 403  # reads only
+    assert call(url, "reports", tokens["seller"], store_id="L002").status_code == 403
+    assert call(url, "reports", tokens["manager"], store_id="L002").status_code == 403
+    stranger = call(url, "reports", tokens["admin"], store_id="L002", save=shaped | {"report_id": report_id})
+    assert stranger.status_code == 422 and "no report" in stranger.text  # another store's report
+    assert call(url, "reports", tokens["manager"], store_id="L001", delete_id=report_id).json()["reports"] == saved[:-1]
+    assert call(url, "report_preview", tokens["manager"], store_id="L001", report_id=report_id).status_code == 404
+
+
 def test_trends_to_promote_are_scoped_and_explained(service):
     _, url, tokens = service
     mine = call(url, "trends", tokens["seller"], k=50).json()
