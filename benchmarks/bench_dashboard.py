@@ -59,7 +59,7 @@ def main() -> None:
     try:
         for round_ in ("cold", "cached"):
             for n, page in enumerate(PAGES):
-                _, seconds = browser.visit(f"{address}/{page if n else ''}", shots / f"{page}-{round_}.png")
+                seconds = browser.visit(f"{address}/{page if n else ''}", shots / f"{page}-{round_}.png").seconds
                 results.setdefault(page, []).append(seconds)
     finally:
         browser.close()

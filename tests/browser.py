@@ -12,10 +12,20 @@ import subprocess
 import tempfile
 import time
 from pathlib import Path
+from typing import NamedTuple
 
 import httpx
 
 from tests.conftest import free_port
+
+LAPTOP, PHONE = (1280, 900), (390, 844)
+
+
+class Visit(NamedTuple):
+    text: str
+    seconds: float
+    overflow_px: int
+    cut_off: list[str]
 
 
 # the main content's sideways overflow, and the metric tiles and headings whose text is cut (ellipsis)
@@ -55,22 +65,17 @@ class Browser:
                     raise RuntimeError("Chromium's DevTools did not come up in 30 s") from None
                 time.sleep(0.3)
 
-    def visit(self, url: str, screenshot: Path, settle_s: float = 1.5, timeout_s: float = 60) -> tuple[str, float]:
-        """Open ``url``; once its text has not changed for ``settle_s`` (and no spinner shows), save a
-        screenshot. Returns the page's text and the seconds until it first settled."""
-        text, seconds, _ = asyncio.run(self._visit(url, screenshot, settle_s, timeout_s, None))
-        return text, seconds
-
-    def visit_phone(self, url: str, screenshot: Path, size: tuple[int, int] = (390, 844)) -> tuple[str, dict]:
-        """:meth:`visit` in a phone's viewport (touch, device width); returns the page's text and
-        what a phone would get wrong: ``overflow_px``, how far the main content is wider than the
-        screen (a sideways scroll), and ``cut_off``, the tiles, tables and texts whose content
-        does not fit their box (shown truncated)."""
-        text, _, layout = asyncio.run(self._visit(url, screenshot, 1.5, 60, size))
-        return text, layout
+    def visit(self, url: str, screenshot: Path, size: tuple[int, int] = LAPTOP, phone: bool = False,
+              settle_s: float = 1.5, timeout_s: float = 60) -> Visit:
+        """Open ``url`` in a ``size`` viewport (a phone's: touch, device width); once its text has
+        not changed for ``settle_s`` (and no spinner shows), save a screenshot. Returns the page's
+        text, the seconds until it first settled, and what the layout gets wrong: ``overflow_px``,
+        how far the main content is wider than the screen (a sideways scroll), and ``cut_off``, the
+        tiles and headings whose text does not fit their box (shown truncated)."""
+        return asyncio.run(self._visit(url, screenshot, settle_s, timeout_s, size, phone))
 
     async def _visit(self, url: str, screenshot: Path, settle_s: float, timeout_s: float,
-                     phone: tuple[int, int] | None) -> tuple[str, float, dict]:
+                     size: tuple[int, int], phone: bool) -> Visit:
         import aiohttp
 
         async with aiohttp.ClientSession() as session, session.ws_connect(self.socket_url, max_msg_size=0) as ws:
@@ -89,9 +94,8 @@ class Browser:
                 found = await send("Runtime.evaluate", expression="document.body ? document.body.innerText : ''")
                 return found["result"].get("value", "")
 
-            width, height = phone or (1400, 1000)
-            await send("Emulation.setDeviceMetricsOverride", width=width, height=height, deviceScaleFactor=1,
-                       mobile=phone is not None)
+            await send("Emulation.setDeviceMetricsOverride", width=size[0], height=size[1], deviceScaleFactor=1,
+                       mobile=phone)
             started = time.monotonic()
             await send("Page.navigate", url=url)
             last, stable_since, settled = None, time.monotonic(), None
@@ -110,7 +114,8 @@ class Browser:
             shot = await send("Page.captureScreenshot", format="png", captureBeyondViewport=True)
             screenshot.parent.mkdir(parents=True, exist_ok=True)
             screenshot.write_bytes(base64.b64decode(shot["data"]))
-            return last or "", settled if settled is not None else float("inf"), layout
+            return Visit(last or "", settled if settled is not None else float("inf"), layout.get("overflow_px", 0),
+                         layout.get("cut_off", []))
 
     def close(self) -> None:
         self.process.terminate()

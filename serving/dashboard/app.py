@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
+from urllib.parse import urlparse
 
 import streamlit as st
 
@@ -44,6 +45,27 @@ def login() -> None:
             st.error("Token inválido ou revogado.")
 
 
+def requested_page() -> str:
+    """The page the address asks for ('' for the main page), under any base path the server has."""
+    path = urlparse(st.context.url or "").path.strip("/")
+    base = (st.get_option("server.baseUrlPath") or "").strip("/")
+    if base and path.startswith(base):
+        path = path[len(base):].strip("/")
+    return path.split("/")[-1] if path else ""
+
+
+def answering(asked: str, known: set[str], page) -> list:
+    """A hidden page at an address the menu does not know, so Streamlit shows ``page`` there rather
+    than its English "Page not found" dialog."""
+    return [] if not asked or asked in known else [st.Page(page, title="Vitrine", url_path=asked, visibility="hidden")]
+
+
+def not_found() -> None:
+    st.title("Página não encontrada")
+    st.write(f"O endereço /{requested_page()} não é uma página do painel, ou não é para o seu perfil. "
+             "Escolha uma página no menu ao lado.")
+
+
 def sign_out() -> None:
     if "session_id" in st.session_state:
         sessions.close_session(settings, st.session_state["session_id"])
@@ -73,8 +95,10 @@ if user is None and kiosk:
     if user is None:
         st.error("VITRINE_DASHBOARD_TOKEN não vale (revogado?): crie outro com `vitrine users add`.")
         st.stop()
-if user is None:
-    st.navigation([st.Page(login, title="Entrar", icon="🔑")]).run()
+asked = requested_page()
+if user is None:  # any address shows the sign-in; once in, the same address shows its page
+    entrance = st.Page(login, title="Entrar", icon="🔑")
+    st.navigation([entrance, *answering(asked, {entrance.url_path}, login)]).run()
 else:
     pages = [st.Page(HERE / "views" / f"{name}.py", title=title, icon=icon, url_path=name)
              for name, (title, icon, roles) in PAGES.items() if user["role"] in roles]
@@ -84,4 +108,4 @@ else:
         st.markdown(f"**{user['name']}** · {ROLES.get(user['role'], user['role'])}"
                     + (f" · loja {user['store_id']}" if user["store_id"] else ""))
         st.button("Sair", on_click=sign_out)
-    st.navigation(pages).run()
+    st.navigation([*pages, *answering(asked, {p.url_path for p in pages}, not_found)]).run()

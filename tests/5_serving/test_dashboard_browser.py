@@ -12,7 +12,7 @@ import httpx
 import pytest
 
 from serving import auth
-from tests.browser import Browser
+from tests.browser import PHONE, Browser
 from tests.conftest import REPO, VITRINE, free_port, stop
 
 SCREENSHOTS = REPO / "test-output" / "screenshots"
@@ -58,12 +58,16 @@ def dashboard_server(service):
 def test_every_page_renders_in_chromium_without_an_exception(dashboard_server):
     address, browser = dashboard_server
     for n, (path, title) in enumerate(PAGES.items()):
-        text, seconds = browser.visit(f"{address}/{path if n else ''}", SCREENSHOTS / f"{path}.png")  # the first is /
-        assert seconds < 60, f"{path} never settled: {text[-500:]}"
+        text, seconds, overflow, cut_off = browser.visit(f"{address}/{path if n else ''}", SCREENSHOTS / f"{path}.png")
+        assert seconds < 60, f"{path} never settled: {text[-500:]}"  # (the first is /)
+        assert overflow <= 0 and not cut_off, f"{path} at 1280 px: {overflow} px too wide, cut off: {cut_off}"
         assert title in text, f"{path}: {text[:500]}"
         assert not [b for b in BROKEN if b in text], f"{path}: {text[:2000]}"
         assert not NOT_PT_BR.search(text), f"{path} shows {NOT_PT_BR.search(text).group()!r}: {text[:2000]}"
         assert (SCREENSHOTS / f"{path}.png").stat().st_size > 10_000
+    for unknown in ("nao-existe", "login"):  # an address the menu does not have: a pt-BR page, not a dialog
+        text = browser.visit(f"{address}/{unknown}", SCREENSHOTS / f"unknown-{unknown}.png").text
+        assert "Página não encontrada" in text and f"/{unknown}" in text and "Page not found" not in text, text[:500]
 
 
 def test_every_page_reads_on_a_phone_without_sideways_scroll_or_cut_tiles(dashboard_server):
@@ -71,10 +75,10 @@ def test_every_page_reads_on_a_phone_without_sideways_scroll_or_cut_tiles(dashbo
     heading is shown truncated. Screenshots: test-output/screenshots/phone-*.png."""
     address, browser = dashboard_server
     for path, title in PAGES.items():
-        text, layout = browser.visit_phone(f"{address}/{path}", SCREENSHOTS / f"phone-{path}.png")
-        assert title in text, f"{path}: {text[:500]}"
-        assert layout["overflow_px"] <= 0, f"{path}: the content is {layout['overflow_px']} px wider than the phone"
-        assert not layout["cut_off"], f"{path}: cut off on a phone: {layout['cut_off']}"
+        seen = browser.visit(f"{address}/{path}", SCREENSHOTS / f"phone-{path}.png", PHONE, phone=True)
+        assert title in seen.text, f"{path}: {seen.text[:500]}"
+        assert seen.overflow_px <= 0, f"{path}: the content is {seen.overflow_px} px wider than the phone"
+        assert not seen.cut_off, f"{path}: cut off on a phone: {seen.cut_off}"
 
 
 def test_a_reload_with_the_session_in_the_address_stays_signed_in(service, dashboard_server):
@@ -86,9 +90,9 @@ def test_a_reload_with_the_session_in_the_address_stays_signed_in(service, dashb
     process, address = start_dashboard(settings, url, {})
     try:
         session = sessions.open_session(settings, tokens["manager"])
-        text, _ = browser.visit(f"{address}/metas?s={session}", SCREENSHOTS / "reload.png")
+        text = browser.visit(f"{address}/metas?s={session}", SCREENSHOTS / "reload.png").text
         assert "Metas e comissões" in text and "Entrar" not in text, text[:1000]
-        text, _ = browser.visit(f"{address}/metas?s=forged", SCREENSHOTS / "reload-forged.png")
-        assert "Entrar" in text and "Metas e comissões" not in text, text[:1000]
+        text = browser.visit(f"{address}/metas?s=forged", SCREENSHOTS / "reload-forged.png").text
+        assert "Entrar" in text and "Metas e comissões" not in text and "Page not found" not in text, text[:1000]
     finally:
         stop(process)
