@@ -35,9 +35,9 @@ WITH (SELECT argMax(run_id, first_day) FROM (SELECT run_id, min(date) AS first_d
                                              GROUP BY run_id) WHERE first_day <= {start:Date}) AS chosen
 SELECT f.store_id AS store_id, f.sku AS sku, toFloat64(sum(f.p10)) AS p10, toFloat64(sum(f.p50)) AS p50,
        toFloat64(sum(ifNull(d.units, 0))) AS units, countIf(d.on_hand = 0) AS days_out, count() AS days
-FROM gold.demand_forecasts AS f
-LEFT JOIN gold.daily_sales AS d ON d.store_id = f.store_id AND d.sku = f.sku AND d.date = f.date
-WHERE f.run_id = chosen AND f.date BETWEEN {start:Date} AND {through:Date}
+FROM (SELECT * FROM gold.demand_forecasts WHERE run_id = chosen AND date BETWEEN {start:Date} AND {through:Date}) AS f
+LEFT JOIN (SELECT store_id, sku, date, units, on_hand FROM gold.daily_sales WHERE date BETWEEN {start:Date} AND {through:Date})
+    AS d ON d.store_id = f.store_id AND d.sku = f.sku AND d.date = f.date
 GROUP BY store_id, sku
 HAVING days = {days:UInt32} AND p10 >= {min_expected:Float64} AND units < p10
 ORDER BY store_id, p10 - units DESC
