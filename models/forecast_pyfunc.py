@@ -48,7 +48,7 @@ class StockForecaster(mlflow.pyfunc.PythonModel):
 
     def _open(self, folder: Path) -> None:
         self.folder = folder
-        self._stores: OrderedDict[str, tuple[pd.DataFrame, dict]] = OrderedDict()
+        self._stores: OrderedDict[tuple[str, str], object] = OrderedDict()  # (kind, store) → its table
         self._lock = threading.Lock()
 
     def predict(self, context, model_input: pd.DataFrame, params=None) -> pd.DataFrame:
@@ -58,27 +58,33 @@ class StockForecaster(mlflow.pyfunc.PythonModel):
 
     def store(self, store_id: str) -> tuple[pd.DataFrame, dict]:
         """One store's forecast table and its (store_id, sku) → rows index."""
-        from warehouse.forecasts import read_store
+        def load(table: pd.DataFrame | None) -> tuple[pd.DataFrame, dict]:
+            table = pd.DataFrame(columns=COLUMNS) if table is None else table.astype({"store_id": str, "sku": str})
+            return table, table.groupby(["store_id", "sku"], sort=False).indices
 
-        with self._lock:
-            if store_id in self._stores:
-                self._stores.move_to_end(store_id)
-                return self._stores[store_id]
-        table = read_store(self.folder, "forecast", store_id)
-        table = pd.DataFrame(columns=COLUMNS) if table is None else table.astype({"store_id": str, "sku": str})
-        loaded = (table, table.groupby(["store_id", "sku"], sort=False).indices)
-        with self._lock:
-            self._stores[store_id] = loaded
-            while len(self._stores) > STORES_IN_MEMORY:
-                self._stores.popitem(last=False)
-        return loaded
+        return self._cached("forecast", store_id, load)
 
     def alerts(self, store_id: str) -> pd.DataFrame:
-        """The store's ranked stock alerts (riskiest first); empty when none."""
+        """The store's ranked stock alerts (riskiest first); empty when none. Read for every posted
+        sale (the live stock-risk alert), so kept like the forecasts."""
+        return self._cached("alerts", store_id, lambda found: found if found is not None else pd.DataFrame(
+            columns=["store_id", "sku", "stockout_probability"]))
+
+    def _cached(self, kind: str, store_id: str, load):
+        """``load`` of the store's ``kind`` file, the last STORES_IN_MEMORY stores' kept in memory."""
         from warehouse.forecasts import read_store
 
-        found = read_store(self.folder, "alerts", store_id)
-        return found if found is not None else pd.DataFrame(columns=["store_id", "sku", "stockout_probability"])
+        key = (kind, store_id)
+        with self._lock:
+            if key in self._stores:
+                self._stores.move_to_end(key)
+                return self._stores[key]
+        loaded = load(read_store(self.folder, kind, store_id))
+        with self._lock:
+            self._stores[key] = loaded
+            while len(self._stores) > 2 * STORES_IN_MEMORY:
+                self._stores.popitem(last=False)
+        return loaded
 
 
 def forecast(table: pd.DataFrame, index: dict, request: pd.DataFrame) -> pd.DataFrame:
