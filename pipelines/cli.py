@@ -6,6 +6,7 @@ import os
 import signal
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -31,6 +32,21 @@ app.add_typer(pipeline_app, name="pipeline")
 users_app = typer.Typer(help="Who may use the service: tokens by role.")
 app.add_typer(users_app, name="users")
 console = Console()
+os.environ.setdefault("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "false")  # its bars would bury the status lines
+
+
+def quiet_libraries(settings: Settings) -> None:
+    """MLflow's and Spark's chatter (model signatures, pickling warnings) goes to
+    ``logs/libraries.log``, not between vitrine's own lines."""
+    import logging
+
+    settings.logs_dir.mkdir(parents=True, exist_ok=True)
+    handler = logging.FileHandler(settings.logs_dir / "libraries.log")
+    handler.setFormatter(logging.Formatter("%(asctime)s %(name)s %(levelname)s %(message)s"))
+    for name in ("mlflow", "py4j", "alembic"):
+        logger = logging.getLogger(name)
+        logger.handlers = [handler]
+        logger.propagate = False
 
 @app.callback()
 def private_files() -> None:
@@ -201,16 +217,33 @@ def forecast_step(settings: Settings, config, policy, evaluate_only: bool = Fals
     from pipelines.report import print_forecast_training
     from training.forecast import ForecastTrainingError, train_forecast
 
+    quiet_libraries(settings)  # after the imports: MLflow sets up its own logger when imported
     _training("Loading features…", "Forecaster", ForecastTrainingError, print_forecast_training,
               lambda on_step: train_forecast(settings, config, policy, on_step=on_step, evaluate_only=evaluate_only))
 
 
 def _training(first: str, label: str, errors: type[Exception], show, train) -> None:
-    """Run ``train(on_step)`` under a status line that names each step, then show its result; a
+    """Run ``train(on_step)`` under a status line that names each step and counts the seconds, so
+    no step looks like a hang (into a log, each step is a line instead), then show its result; a
     training error is a one-line message, not a traceback."""
+    started, doing, stop = time.monotonic(), [first], threading.Event()
+
+    def step(name: str) -> None:
+        doing[0] = f"{label}: {name}…"
+        if not console.is_terminal:
+            console.print(f"{doing[0]} ({time.monotonic() - started:.0f} s)")
+
     try:
         with console.status(first) as status:
-            result = train(lambda step: status.update(f"{label}: {step}…"))
+            def tick() -> None:
+                while not stop.wait(1.0):
+                    status.update(f"{doing[0]} {time.monotonic() - started:.0f} s")
+
+            threading.Thread(target=tick, daemon=True, name="status-clock").start()
+            try:
+                result = train(step)
+            finally:
+                stop.set()
     except errors as exc:
         _fail(str(exc))
     show(console, result)
@@ -241,6 +274,7 @@ def crosssell_step(settings: Settings, config, rules, evaluate_only: bool = Fals
     from pipelines.report import print_crosssell_training
     from training.crosssell import CrossSellTrainingError, train_crosssell
 
+    quiet_libraries(settings)
     _training("Loading baskets…", "Cross-sell", CrossSellTrainingError, print_crosssell_training,
               lambda on_step: train_crosssell(settings, config, rules, on_step=on_step, evaluate_only=evaluate_only))
 
@@ -280,6 +314,7 @@ def staffing_step(settings: Settings, config, policy, evaluate_only: bool = Fals
     from pipelines.report import print_staffing_training
     from training.staffing import StaffingTrainingError, train_staffing
 
+    quiet_libraries(settings)
     _training("Loading hourly traffic…", "Staffing", StaffingTrainingError, print_staffing_training,
               lambda on_step: train_staffing(settings, config, policy, on_step=on_step, evaluate_only=evaluate_only))
 

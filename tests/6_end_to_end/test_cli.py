@@ -34,6 +34,10 @@ def test_main_job_generates_ingests_and_reports(main_job):
     assert "Hourly traffic backtest" in out and "ensemble" in out and "Sellers needed at L001" in out
     assert out.count("promoted to champion (no champion yet)") == 3 and "Suggestions for a basket with" in out
     assert "No new sales posted to the service." in out and "Published the sellers' and stores' figures" in out
+    # each training step is a line with its seconds (no terminal here); MLflow's chatter goes to a log file
+    assert re.search(r"Forecaster: .+… \(\d+ s\)", out) and re.search(r"Staffing: .+… \(\d+ s\)", out)
+    assert "Downloading artifacts" not in out + result.stderr and "mlflow.pyfunc" not in out + result.stderr
+    assert "mlflow" in (home / "logs" / "libraries.log").read_text()
     again = run("ingest", str(home / "data" / "tiny"), home=home)
     assert again.returncode == 0 and out.count("vendas.csv") == 1
     assert "already ingested, skipped" in again.stdout
