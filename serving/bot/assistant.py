@@ -496,7 +496,7 @@ class Assistant:
                                           report_id=report["report_id"])
                     key = f"{report['report_id']}:{table['period_start']}"
                     audience = managers if report["audience"] == "self" else [c for c in people if c.store_id == store_id]
-                    for chat in audience:
+                    for chat in [c for c in audience if not c.mute_report]:  # /silenciar relatorio: these too
                         rows = table["rows"] if chat.role == "manager" or report["audience"] == "team" else [
                             r for r in table["rows"] if r["seller_id"] == chat.seller_id]
                         if rows and self.chats.not_pushed("reports_pushed", chat.chat_id, [key]):
