@@ -59,6 +59,7 @@ class CrossSellConfig:
     k: int = 10
     max_eval_baskets: int = 20_000
     seed: int = 7
+    max_lines: int = 5_000_000  # the newest baskets up to this many lines (all of medium's): bounded memory at chain scale
 
 
 @dataclass
@@ -75,12 +76,26 @@ class CrossSellTraining:
     recommender: CrossSell | None
 
 
-def load_lines(path: Path) -> pd.DataFrame:
-    """Basket lines of a ``basket_lines`` feature run (ticket, SKU, day, store, customer)."""
+def load_lines(path: Path, max_lines: int | None = None) -> pd.DataFrame:
+    """Basket lines of a ``basket_lines`` feature run (ticket, SKU, day, store, customer): the
+    newest whole days up to ``max_lines`` lines, so the one process that fits the recommender holds
+    a bounded number of baskets however long the history and large the chain (the newest baskets
+    say most about what sells together now)."""
+    import pyarrow.compute as pc
     import pyarrow.dataset as ds
 
-    lines = ds.dataset(str(path), format="parquet").to_table(
-        columns=["ticket_id", "sku", "sold_on", "store_id", "customer_id"]).to_pandas()
+    dataset = ds.dataset(str(path), format="parquet")
+    newest_first = None
+    if max_lines is not None:
+        counted = pc.value_counts(dataset.to_table(columns=["sold_on"]).column("sold_on"))
+        per_day = pd.Series(counted.field("counts").to_numpy(), index=counted.field("values").to_pandas())
+        per_day = per_day.sort_index(ascending=False)
+        within = (per_day.cumsum() <= max_lines).to_numpy()
+        within[:1] = True  # the newest day whatever its size
+        if not within.all():
+            newest_first = ds.field("sold_on") >= per_day.index[within].min()
+    lines = dataset.to_table(columns=["ticket_id", "sku", "sold_on", "store_id", "customer_id"],
+                             filter=newest_first).to_pandas()
     if lines.empty:
         raise CrossSellTrainingError(f"the feature table {path} is empty")
     lines["sold_on"] = pd.to_datetime(lines["sold_on"])
@@ -118,7 +133,7 @@ def train_crosssell(settings: Settings, config: CrossSellConfig | None = None, r
     run = latest_run(settings, "basket_lines")
     if run is None:
         raise CrossSellTrainingError("no basket_lines features yet: run `vitrine features build` first")
-    lines = load_lines(run.path)
+    lines = load_lines(run.path, config.max_lines)
     days = lines["sold_on"].nunique()
     if days < 2 * config.test_days:
         raise CrossSellTrainingError(f"the baskets span {days} days; choosing and testing need at least "

@@ -96,6 +96,21 @@ def test_a_refit_with_the_same_configuration_takes_over(trained):
     assert evaluation.version == "" and evaluation.recommender is None
 
 
+def test_a_line_budget_keeps_the_newest_whole_days(trained):
+    from features.build import latest_run
+    from training.crosssell import load_lines
+
+    settings, _ = trained
+    path = latest_run(settings, "basket_lines").path
+    every = load_lines(path)
+    per_day = every.groupby("sold_on").size().sort_index(ascending=False)
+    budget = int(per_day.iloc[:40].sum()) + 5  # 40 days and a bit: the 41st day would not fit
+    kept = load_lines(path, budget)
+    assert sorted(kept["sold_on"].unique()) == sorted(per_day.index[:40]) and len(kept) == budget - 5
+    assert len(load_lines(path, 1)) == per_day.iloc[0]  # the newest day whatever its size
+    assert len(load_lines(path, 10 ** 9)) == len(every)
+
+
 def test_too_few_days_of_baskets_is_a_clear_error(trained):
     settings, _ = trained
     with pytest.raises(CrossSellTrainingError, match="at least 200"):
