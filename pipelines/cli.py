@@ -40,6 +40,8 @@ def quiet_libraries(settings: Settings) -> None:
     ``logs/libraries.log``, not between vitrine's own lines."""
     import logging
 
+    import mlflow  # noqa: F401 - importing it sets its loggers up; they are replaced after
+
     settings.logs_dir.mkdir(parents=True, exist_ok=True)
     handler = logging.FileHandler(settings.logs_dir / "libraries.log")
     handler.setFormatter(logging.Formatter("%(asctime)s %(name)s %(levelname)s %(message)s"))
@@ -217,7 +219,7 @@ def forecast_step(settings: Settings, config, policy, evaluate_only: bool = Fals
     from pipelines.report import print_forecast_training
     from training.forecast import ForecastTrainingError, train_forecast
 
-    quiet_libraries(settings)  # after the imports: MLflow sets up its own logger when imported
+    quiet_libraries(settings)
     _training("Loading features…", "Forecaster", ForecastTrainingError, print_forecast_training,
               lambda on_step: train_forecast(settings, config, policy, on_step=on_step, evaluate_only=evaluate_only))
 

@@ -13,12 +13,13 @@ from serving.dashboard.widgets import show_table, store_picker
 
 KPIS = {"revenue": "Faturamento", "tickets": "Atendimentos", "avg_ticket": "Ticket médio",
         "items_per_ticket": "Itens por ticket", "growth_pct": "Crescimento", "nps": "Satisfação"}
+TILES_PER_ROW = 3
 store = store_picker()
 c = get("store_comparison", slow=True, store_id=store)
 st.title(f"🏆 {c['store_name']} — {fmt.month_name(c['month'])}")
 st.caption(f"Região {c['region'] or '–'} · lojas parecidas: {', '.join(c['similar_stores']) or 'nenhuma'}")
 kpis = pd.DataFrame(c["kpis"]).assign(indicador=lambda k: k["kpi"].map(KPIS))
-cols = st.columns(len(kpis))
+cols = [c for row in range(0, len(kpis), TILES_PER_ROW) for c in st.columns(TILES_PER_ROW)]  # values fit at 1280 px
 for col, k in zip(cols, kpis.itertuples()):
     value = {"revenue": fmt.money_short, "avg_ticket": fmt.money, "growth_pct": fmt.pct, "tickets": fmt.number,
              "items_per_ticket": lambda v: fmt.number(v, 2), "nps": lambda v: f"NPS {fmt.number(v)}"}[k.kpi](k.store)
