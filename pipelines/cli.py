@@ -8,7 +8,8 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Annotated
 
@@ -169,9 +170,8 @@ def features_step(settings: Settings, sets: tuple[str, ...], as_of) -> None:
 
     started = time.perf_counter()
     try:
-        with console.status("Starting Spark…") as status:
-            runs = build(settings, sets, as_of,
-                         on_step=lambda name: status.update(f"Building {name} in Spark ({settings.spark_master})…"))
+        with clocked_status("Starting Spark…") as step:
+            runs = build(settings, sets, as_of, on_step=lambda name: step(f"Building {name} in Spark ({settings.spark_master})…"))
     except (FeatureInputError, SparkSetupError, WarehouseError, KeyError) as exc:
         _fail(str(exc).strip('"'))
     for r in runs:
@@ -224,28 +224,35 @@ def forecast_step(settings: Settings, config, policy, evaluate_only: bool = Fals
               lambda on_step: train_forecast(settings, config, policy, on_step=on_step, evaluate_only=evaluate_only))
 
 
-def _training(first: str, label: str, errors: type[Exception], show, train) -> None:
-    """Run ``train(on_step)`` under a status line that names each step and counts the seconds, so
-    no step looks like a hang (into a log, each step is a line instead), then show its result; a
-    training error is a one-line message, not a traceback."""
+@contextmanager
+def clocked_status(first: str) -> Iterator[Callable[[str], None]]:
+    """A status line naming the step under way with its running seconds, so no step looks like a
+    hang; yields the function that names the next step. Into a log, each step is a line instead."""
     started, doing, stop = time.monotonic(), [first], threading.Event()
 
-    def step(name: str) -> None:
-        doing[0] = f"{label}: {name}…"
+    def step(text: str) -> None:
+        doing[0] = text
         if not console.is_terminal:
-            console.print(f"{doing[0]} ({time.monotonic() - started:.0f} s)")
+            console.print(f"{text} ({time.monotonic() - started:.0f} s)")
 
+    with console.status(first) as status:
+        def tick() -> None:
+            while not stop.wait(1.0):
+                status.update(f"{doing[0]} {time.monotonic() - started:.0f} s")
+
+        threading.Thread(target=tick, daemon=True, name="status-clock").start()
+        try:
+            yield step
+        finally:
+            stop.set()
+
+
+def _training(first: str, label: str, errors: type[Exception], show, train) -> None:
+    """Run ``train(on_step)`` under a clocked status line naming each step, then show its result;
+    a training error is a one-line message, not a traceback."""
     try:
-        with console.status(first) as status:
-            def tick() -> None:
-                while not stop.wait(1.0):
-                    status.update(f"{doing[0]} {time.monotonic() - started:.0f} s")
-
-            threading.Thread(target=tick, daemon=True, name="status-clock").start()
-            try:
-                result = train(step)
-            finally:
-                stop.set()
+        with clocked_status(first) as step:
+            result = train(lambda name: step(f"{label}: {name}…"))
     except errors as exc:
         _fail(str(exc))
     show(console, result)
