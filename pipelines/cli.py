@@ -43,8 +43,11 @@ def quiet_libraries(settings: Settings) -> None:
 
     import mlflow  # noqa: F401 - importing it sets its loggers up; they are replaced after
 
+    path = (settings.logs_dir / "libraries.log").resolve()
+    if any(getattr(h, "baseFilename", None) == str(path) for h in logging.getLogger("mlflow").handlers):
+        return  # each training step asks; one open file serves every run of a scheduled `vitrine up`
     settings.logs_dir.mkdir(parents=True, exist_ok=True)
-    handler = logging.FileHandler(settings.logs_dir / "libraries.log")
+    handler = logging.FileHandler(path)
     handler.setFormatter(logging.Formatter("%(asctime)s %(name)s %(levelname)s %(message)s"))
     for name in ("mlflow", "py4j", "alembic"):
         logger = logging.getLogger(name)

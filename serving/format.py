@@ -62,6 +62,11 @@ def day(value: date | str | None) -> str:
     return f"{value:%d/%m}"
 
 
+def span(start: date | str, end: date | str) -> str:
+    """A run of days: "30/10", or "20/10 a 26/10"."""
+    return day(start) if str(start) == str(end) else f"{day(start)} a {day(end)}"
+
+
 def month_name(value: date | str) -> str:
     value = date.fromisoformat(str(value)[:10]) if not isinstance(value, date) else value
     return MONTHS[value.month - 1]

@@ -448,8 +448,8 @@ class Vitrine:
         self._found(user, "reports", request, "store_id", lambda: self._figures(user, "reports", request).store(store_id))
         try:
             if save is not None:
-                report_store.save(self.settings, store_id, report_store.Report(**{**save.model_dump(),
-                                  "metrics": tuple(save.metrics)}), f"{user.name} (#{user.user_id})")
+                report_store.save(self.settings, store_id, report_store.Report(**save.model_dump()),
+                                  f"{user.name} (#{user.user_id})")
             if delete_id is not None and not report_store.delete(self.settings, store_id, delete_id):
                 self._deny(user, "reports", request, HTTPStatus.NOT_FOUND, f"delete_id: no report {delete_id} at {store_id}")
         except report_store.ReportError as exc:
@@ -467,7 +467,7 @@ class Vitrine:
         user = self._guard(ctx, "report_preview", request, ("manager", "analyst", "admin"), store_id)
         figures = self._figures(user, "report_preview", request)
         if report is not None:
-            shaped = report_store.Report(**{**report.model_dump(), "metrics": tuple(report.metrics)})
+            shaped = report_store.Report(**report.model_dump())
         else:
             shaped = next((r for r in report_store.of_store(self.settings, store_id) if r.report_id == report_id), None)
             if shaped is None:

@@ -14,7 +14,7 @@ sales history's (serving/sales_history.py), so a report says what the history sa
 from __future__ import annotations
 
 import json
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from datetime import UTC, date, datetime
 
 from warehouse.alerts import database
@@ -40,6 +40,9 @@ class Report:
     schedule: str = "daily"
     report_id: int | None = None
     store_id: str | None = None
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "metrics", tuple(self.metrics))  # a list from JSON or a request reads the same
 
     def checked(self) -> Report:
         if not 1 <= len(self.name.strip()) <= 60:
@@ -80,7 +83,7 @@ def save(settings: Settings, store_id: str, report: Report, by: str) -> Report:
             if cursor.rowcount == 0:
                 raise ReportError(f"report_id: no report {report.report_id} at store {store_id}")
             report_id = report.report_id
-    return Report(**{**json.loads(body), "metrics": tuple(report.metrics)}, report_id=report_id, store_id=store_id)
+    return replace(report, report_id=report_id, store_id=store_id)
 
 
 def delete(settings: Settings, store_id: str, report_id: int) -> bool:
@@ -93,5 +96,4 @@ def of_store(settings: Settings, store_id: str) -> list[Report]:
     with database(settings) as db:
         rows = db.execute("SELECT report_id, definition FROM reports WHERE store_id = ? ORDER BY report_id",
                           (store_id,)).fetchall()
-    return [Report(**{**(d := json.loads(body)), "metrics": tuple(d["metrics"])}, report_id=rid, store_id=store_id)
-            for rid, body in rows]
+    return [Report(**json.loads(body), report_id=rid, store_id=store_id) for rid, body in rows]

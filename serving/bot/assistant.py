@@ -21,7 +21,7 @@ from zoneinfo import ZoneInfo
 from models.text import fold
 from serving import format as fmt
 from serving.api_client import Refused, ServiceDown, VitrineApi
-from serving.bot.chats import PUSHES, Chat, Chats
+from serving.bot.chats import MUTE_COLUMNS, PUSHES, Chat, Chats
 from warehouse import reports
 from warehouse.settings import Settings
 
@@ -276,7 +276,7 @@ class Assistant:
     def _trends(self, chat: Chat, _args: str) -> list[Reply]:
         body = {"seller_id": chat.seller_id} if chat.role == "seller" else {"store_id": chat.store_id}
         answer = self.api.call("trends", chat.token, k=5, **body)
-        window = f"{fmt.day(answer['window_start'])} a {fmt.day(answer['window_end'])}"
+        window = fmt.span(answer["window_start"], answer["window_end"])
         if not answer["trends"]:
             return [Reply(f"Nenhum produto em alta clara na loja {answer['store_id']} ({window}).")]
         lines = [f"🔥 Em alta na loja {answer['store_id']} ({window}) — vale oferecer:"]
@@ -458,7 +458,8 @@ class Assistant:
                         _refusal_line(by_id[r]) for r in new)), partial(self.chats.pushed, "refusals_pushed", chat.chat_id, new)))
             except (ServiceDown, Refused) as exc:
                 log.warning("push for chat %s postponed: %s", chat.chat_id, exc)
-        due += self._due_reports(now)
+        if now.time() >= report_at:
+            due += self._due_reports(now)
         for chat in self.chats.sellers():
             if chat.mute_promotions:
                 continue
@@ -479,11 +480,9 @@ class Assistant:
         return due
 
     def _due_reports(self, now: datetime) -> list[Push]:
-        """The reports the stores' managers shaped whose schedule falls today, from the report time:
-        to their audience (the manager; the whole team; each seller their own line), once per
+        """The reports the stores' managers shaped whose schedule falls today (asked from the report
+        time): to their audience (the manager; the whole team; each seller their own line), once per
         report and period. A store is asked once, with the first of its managers' chats."""
-        if now.time() < datetime.strptime(self.settings.bot_report_time, "%H:%M").time():
-            return []
         due, people = [], self.chats.people()
         for store_id in sorted({c.store_id for c in people if c.role == "manager"}):
             managers = [c for c in people if c.role == "manager" and c.store_id == store_id]
@@ -575,9 +574,7 @@ REPORT_METRICS = {  # label, how it is written
 
 def _report_text(table: dict, rows: list[dict]) -> str:
     """A shaped report for Telegram: the period, then a line per person with the chosen figures."""
-    start, end = table["period_start"], table["period_end"]
-    period = fmt.day(start) if start == end else f"{fmt.day(start)} a {fmt.day(end)}"
-    lines = [f"📊 {table['name']} — {period}" + (" (em andamento)" if table["in_progress"] else "")]
+    lines = [f"📊 {table['name']} — {fmt.span(table['period_start'], table['period_end'])}" + (" (em andamento)" if table["in_progress"] else "")]
     for row in rows:
         figures = " · ".join(f"{REPORT_METRICS[m][0]} {REPORT_METRICS[m][1](row['values'][m])}" for m in table["metrics"])
         lines.append(f"{row['name']}: {figures}")
@@ -597,7 +594,7 @@ def _action_text(action: dict) -> str:
 
 
 def _muted(chat: Chat, push: str) -> bool:
-    return {"relatorio": chat.mute_report, "estoque": chat.mute_stock, "promocoes": chat.mute_promotions}[push]
+    return bool(getattr(chat, MUTE_COLUMNS[push]))  # a Chat's fields are named as the chats table's columns
 
 
 def _refusal_line(r: dict) -> str:

@@ -107,19 +107,19 @@ class Chats:
             db.execute("DELETE FROM chats WHERE chat_id = ?", (chat_id,))
 
     def managers(self) -> list[Chat]:
-        with self._db() as db:
-            rows = db.execute(f"SELECT {_FIELDS} FROM chats WHERE role = 'manager' ORDER BY chat_id").fetchall()
-        return [Chat(*row) for row in rows]
+        return self._with_roles("manager")
 
     def sellers(self) -> list[Chat]:
-        with self._db() as db:
-            rows = db.execute(f"SELECT {_FIELDS} FROM chats WHERE role = 'seller' ORDER BY chat_id").fetchall()
-        return [Chat(*row) for row in rows]
+        return self._with_roles("seller")
 
     def people(self) -> list[Chat]:
         """Every linked chat of a seller or a manager: whom the live alerts go to."""
+        return self._with_roles("seller", "manager")
+
+    def _with_roles(self, *roles: str) -> list[Chat]:
         with self._db() as db:
-            rows = db.execute(f"SELECT {_FIELDS} FROM chats WHERE role IN ('seller', 'manager') ORDER BY chat_id").fetchall()
+            rows = db.execute(f"SELECT {_FIELDS} FROM chats WHERE role IN ({', '.join('?' * len(roles))}) ORDER BY chat_id",
+                              roles).fetchall()
         return [Chat(*row) for row in rows]
 
     def last_alert(self, chat_id: int) -> int:
@@ -143,9 +143,8 @@ class Chats:
             db.execute("UPDATE chats SET last_report = ? WHERE chat_id = ?", (day.isoformat(), chat_id))
 
     def not_pushed(self, table: str, chat_id: int, keys: list) -> list:
-        """Those of ``keys`` not pushed to the chat before (``table``: stock_pushed, by SKU,
-        refusals_pushed, by refusal id, or promotions_pushed, by promotion id); :meth:`pushed`
-        records them once Telegram has them."""
+        """Those of ``keys`` not pushed to the chat before (``table``: one of ``PUSHED``, each keyed
+        by what it names); :meth:`pushed` records them once Telegram has them."""
         with self._db() as db:
             known = {r[0] for r in db.execute(f"SELECT {PUSHED[table]} FROM {table} WHERE chat_id = ?", (chat_id,))}
         return [k for k in keys if k not in known]

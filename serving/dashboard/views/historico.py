@@ -12,7 +12,7 @@ import streamlit as st
 
 from serving import format as fmt
 from serving.dashboard.client import get
-from serving.dashboard.widgets import show_table, store_picker, table
+from serving.dashboard.widgets import excel_csv, show_table, store_picker, table
 
 GRAINS = {"month": "Mês", "week": "Semana", "day": "Dia"}
 SPAN_DAYS = {"month": 365, "week": 91, "day": 30}  # the range shown until the user picks one
@@ -62,6 +62,6 @@ show_table(shown, COLUMNS)
 if periods["in_progress"].any():
     st.caption("Projeção: o período em andamento no ritmo até hoje. Ano anterior: os mesmos dias da semana 52 "
                "semanas antes (no mês, o mesmo mês).")
-st.download_button("Baixar CSV", table(shown, COLUMNS).to_csv(index=False, sep=";").encode("utf-8-sig"),
+st.download_button("Baixar CSV", excel_csv(table(shown, COLUMNS)),
                    file_name=f"historico-{found['store_id']}-{found['seller_id'] or 'equipe'}-{grain}.csv",
                    mime="text/csv")

@@ -10,7 +10,7 @@ import streamlit as st
 
 from serving import format as fmt
 from serving.dashboard.client import get, post
-from serving.dashboard.widgets import show_table, store_picker, table
+from serving.dashboard.widgets import excel_csv, show_table, store_picker, table
 
 METRICS = {"sales": ("Vendas", "money"), "tickets": ("Atendimentos", "int"), "avg_ticket": ("Ticket médio", "money"),
            "target": ("Meta", "money"), "attainment_pct": ("Da meta", "pct"), "commission": ("Comissão", "money"),
@@ -23,13 +23,12 @@ NEW = 0
 
 
 def pdf(title: str, shown: pd.DataFrame) -> bytes:
-    """The table as a one-page PDF (landscape A4), as written on the screen."""
-    import matplotlib
+    """The table as a one-page PDF (landscape A4), as written on the screen. Built when the button is
+    pressed, on Streamlit's own thread: a bare Figure, not pyplot's global state."""
+    from matplotlib.figure import Figure
 
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    figure, axes = plt.subplots(figsize=(11.69, 8.27))
+    figure = Figure(figsize=(11.69, 8.27))
+    axes = figure.subplots()
     axes.axis("off")
     axes.set_title(title, loc="left", fontsize=14)
     grid = axes.table(cellText=shown.to_numpy(), colLabels=list(shown.columns), loc="upper left", cellLoc="right")
@@ -38,7 +37,6 @@ def pdf(title: str, shown: pd.DataFrame) -> bytes:
     grid.auto_set_column_width(list(range(shown.shape[1])))
     out = io.BytesIO()
     figure.savefig(out, format="pdf", bbox_inches="tight")
-    plt.close(figure)
     return out.getvalue()
 
 
@@ -79,15 +77,15 @@ if chosen and may_change and st.button("Excluir este relatório"):
 preview = get("report_preview", store_id=store, report={**shaped, "report_id": None})
 frame = pd.DataFrame([{"name": r["name"], **r["values"]} for r in preview["rows"]])
 columns = {"name": ("Quem", "text"), **{m: METRICS[m] for m in preview["metrics"]}}
-start, end = preview["period_start"], preview["period_end"]
-period = fmt.day(start) if start == end else f"{fmt.day(start)} a {fmt.day(end)}"
+start = preview["period_start"]
+period = fmt.span(start, preview["period_end"])
 st.subheader(f"Prévia — {period}" + (" (em andamento)" if preview["in_progress"] else ""))
 show_table(frame, columns)
 shown = table(frame, columns)
 csv_column, pdf_column = st.columns(2)
-csv_column.download_button("Baixar CSV", shown.to_csv(index=False, sep=";").encode("utf-8-sig"),
+csv_column.download_button("Baixar CSV", excel_csv(shown),
                            file_name=f"relatorio-{store}-{start}.csv", mime="text/csv")
-pdf_column.download_button("Baixar PDF", pdf(f"{preview['name']} — loja {store} — {period}", shown),
+pdf_column.download_button("Baixar PDF", lambda: pdf(f"{preview['name']} — loja {store} — {period}", shown),  # on click
                            file_name=f"relatorio-{store}-{start}.pdf", mime="application/pdf")
 st.caption("O bot envia no horário do relatório diário. Valores como no histórico: a meta do mês repartida pelos "
            "dias, a comissão na taxa que o mês atingiu.")
