@@ -67,8 +67,8 @@ ACTIONS_SQL = {
             SELECT sku_a AS sku, sku_b AS partner, lift, baskets_together FROM gold.basket_pairs
             UNION ALL SELECT sku_b, sku_a, lift, baskets_together FROM gold.basket_pairs)
         WHERE sku IN {skus:Array(String)} AND baskets_together >= {min_baskets:UInt32} GROUP BY sku""",
-    "names": "SELECT sku, ifNull(name, sku) FROM silver.products WHERE sku IN {skus:Array(String)}",
 }
+NAMES_SQL = "SELECT sku, ifNull(name, sku) FROM silver.products WHERE sku IN {skus:Array(String)}"
 
 
 def below_forecast(client: Client, through: date, window_days: int) -> list[dict]:
@@ -88,7 +88,8 @@ def below_forecast(client: Client, through: date, window_days: int) -> list[dict
     median_margin = known[len(known) // 2] if known else None
     shares = {(store, sku): (mine, chain) for store, sku, mine, chain in found["shares"]}
     partners = {sku: (partner, baskets) for sku, partner, baskets in found["partners"]}
-    names = dict(found["names"])
+    named = sorted(set(params["skus"]) | {partner for partner, _ in partners.values()})  # the partners' names too
+    names = dict(client.query(NAMES_SQL, parameters={"skus": named}).result_rows)
     below = []
     for store_id, sku, p10, p50, units, days_out, _ in rows:
         actions = []

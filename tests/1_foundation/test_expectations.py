@@ -43,7 +43,7 @@ def test_products_under_their_p10_are_flagged_with_the_actions_their_numbers_sup
     assert [(b["store_id"], b["sku"], b["units"], b["expected_p10"]) for b in below] == [("L1", "P1", 0.0, 7.0)]
     actions = {a["action"]: a for a in below[0]["actions"]}
     assert actions["restock"]["days_out"] == 4  # 07/03 to 10/03
-    assert actions["pairing"]["partner_sku"] == "P2" and actions["pairing"]["baskets"] == 20
+    assert actions["pairing"] == {"action": "pairing", "partner_sku": "P2", "partner_name": "Perfume Flor", "baskets": 20}
     assert "placement" not in actions  # the only lipstick: all of its category here as across the chain
     assert "promotion" in actions  # the lipstick's 50% margin is the catalogue's median or more, no promotion runs
 
