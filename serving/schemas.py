@@ -140,7 +140,8 @@ class Alert(BaseModel):
 
 
 class AlertsReply(BaseModel):
-    alerts: list[Alert] = Field(description="oldest first; the kinds the store's rules send to your role")
+    alerts: list[Alert] = Field(description="oldest first (or newest first when asked); the kinds the store's rules "
+                                            "send to your role")
     last_id: int = Field(description="ask again with after_id = this (alerts of kinds not for you are skipped)")
     quiet_now: bool = Field(description="the store's quiet hours: hold the pushes until they end")
 

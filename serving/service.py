@@ -339,10 +339,12 @@ class Vitrine:
 
     @bentoml.api
     def alerts(self, ctx: bentoml.Context, store_id: str | None = Field(None, max_length=40),
-               after_id: int = Field(0, ge=0), limit: int = Field(50, ge=1, le=500)) -> AlertsReply:
-        """Alerts raised by posted sales (target milestones), oldest first after ``after_id``: a
-        seller's own and their team's, a manager's store's, any store's for analysts and admins."""
-        request = {"store_id": store_id, "after_id": after_id, "limit": limit}
+               after_id: int = Field(0, ge=0), limit: int = Field(50, ge=1, le=500),
+               newest_first: bool = False) -> AlertsReply:
+        """Alerts after ``after_id``, oldest first (``newest_first``: the latest ``limit``), of the
+        kinds the store's rules send to the caller's role: a seller's own and their team's, a
+        manager's store's, any store's for analysts and admins."""
+        request = {"store_id": store_id, "after_id": after_id, "limit": limit, "newest_first": newest_first}
         user = self._guard(ctx, "alerts", request, auth.PEOPLE)
         seller_id = None
         if user.role == "seller":
@@ -351,13 +353,13 @@ class Vitrine:
             if store_id not in (None, user.store_id):
                 self._deny(user, "alerts", request, HTTPStatus.FORBIDDEN, f"store {store_id} is not yours to see")
             store_id = user.store_id
-        found = alerts_store.listed(self.settings, store_id, seller_id, after_id, limit)
+        found = alerts_store.listed(self.settings, store_id, seller_id, after_id, limit, newest_first)
         rules = {store: alert_rules.rules_of(self.settings, store) for store in {a["store_id"] for a in found} | {store_id}
                  if store is not None}
         mine = [Alert(**alert) for alert in found if rules[alert["store_id"]].to(alert["kind"], user.role)]
         now = datetime.now(ZoneInfo(self.settings.timezone)).time()
         auth.record(self.settings, user, "alerts", request, 200)
-        return AlertsReply(alerts=mine, last_id=found[-1]["alert_id"] if found else after_id,
+        return AlertsReply(alerts=mine, last_id=max((a["alert_id"] for a in found), default=after_id),
                            quiet_now=store_id is not None and rules[store_id].quiet(now))
 
     @bentoml.api

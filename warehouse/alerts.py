@@ -67,9 +67,11 @@ def raise_alert(settings: Settings, key: str, kind: str, store_id: str, seller_i
         return cursor.rowcount == 1
 
 
-def listed(settings: Settings, store_id: str | None, seller_id: str | None, after_id: int, limit: int) -> list[dict]:
-    """Alerts after ``after_id``, oldest first: a store's (``store_id``), narrowed to what one seller
-    may see (``seller_id``: their own and the team's), or every store's (both None)."""
+def listed(settings: Settings, store_id: str | None, seller_id: str | None, after_id: int, limit: int,
+           newest_first: bool = False) -> list[dict]:
+    """Alerts after ``after_id``, oldest first (what a pusher walks through) or newest first (what a
+    screen shows): a store's (``store_id``), narrowed to what one seller may see (``seller_id``:
+    their own and the team's), or every store's (both None)."""
     where, parameters = ["alert_id > ?"], [after_id]
     if store_id is not None:
         where.append("store_id = ?")
@@ -78,7 +80,7 @@ def listed(settings: Settings, store_id: str | None, seller_id: str | None, afte
         where.append("(seller_id = ? OR seller_id IS NULL)")
         parameters.append(seller_id)
     with database(settings) as db:
-        rows = db.execute(f"SELECT {COLUMNS} FROM alerts WHERE {' AND '.join(where)} ORDER BY alert_id LIMIT ?",
+        rows = db.execute(f"SELECT {COLUMNS} FROM alerts WHERE {' AND '.join(where)} ORDER BY alert_id {'DESC' if newest_first else ''} LIMIT ?",
                           [*parameters, limit]).fetchall()
     return [{"alert_id": r[0], "kind": r[1], "store_id": r[2], "seller_id": r[3], "raised_at": r[4],
              **json.loads(r[5])} for r in rows]

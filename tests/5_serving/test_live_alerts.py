@@ -83,3 +83,12 @@ def test_a_sale_that_takes_the_stock_risk_past_the_threshold_is_alerted_once(liv
     assert raised[0]["stockout_probability"] == pytest.approx(0.31, abs=0.01)
     assert raised[0]["order_quantity"] == 4 + 4  # the run's order, plus what was sold since
     assert not [a for a in sell(settings, figures_, forecaster, line("C3", "P2", 1, 100.0)) if a["kind"] == "stock_risk"]
+
+
+def test_a_screen_gets_the_newest_alerts_first(live):
+    settings, figures_, forecaster = live
+    sell(settings, figures_, forecaster, line("D1", "P3", 1, 20.0))  # Ana behind pace
+    sell(settings, figures_, forecaster, line("D2", "P1", 2, 50.0))  # Bruno past 120%
+    every = alerts.listed(settings, "L1", None, 0, 100)
+    assert len(every) >= 2 and [a["alert_id"] for a in every] == sorted(a["alert_id"] for a in every)
+    assert alerts.listed(settings, "L1", None, 0, 1, newest_first=True) == every[-1:]

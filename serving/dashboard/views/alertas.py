@@ -51,10 +51,10 @@ def _shown(value: object, field: str = "") -> str:
 store = store_picker()
 user = st.session_state["user"]
 st.title(f"🔔 Alertas — loja {store}")
-found = get("alerts", store_id=store, limit=500)["alerts"][-SHOWN:]
+found = get("alerts", store_id=store, limit=SHOWN, newest_first=True)["alerts"]
 st.subheader("Últimos alertas")
 if found:
-    latest = pd.DataFrame(found[::-1]).assign(
+    latest = pd.DataFrame(found).assign(
         when=lambda a: pd.to_datetime(a["raised_at"]).dt.tz_convert(load_settings().timezone).dt.strftime("%d/%m %H:%M"),
         kind=lambda a: a["kind"].map(KINDS))
     show_table(latest, {"when": ("Quando", "text"), "kind": ("Tipo", "text"), "name": ("Sobre", "text")})
