@@ -51,6 +51,26 @@ def spark_session(settings: Settings, app: str = "vitrine-features") -> SparkSes
     return spark
 
 
+def spark_tasks() -> str:
+    """Where the running Spark stages are ("Spark: 37/200 tasks"), for a progress line; "" when
+    no stage runs or no Spark was started here."""
+    from pyspark import SparkContext
+
+    context = SparkContext._active_spark_context
+    if context is None:
+        return ""
+    try:
+        tracker = context.statusTracker()
+        stages = [tracker.getStageInfo(stage) for stage in tracker.getActiveStageIds()]
+    except Exception:  # noqa: BLE001 - the JVM going away mid-call only costs the detail
+        return ""
+    stages = [s for s in stages if s is not None and s.numTasks]
+    if not stages:
+        return ""
+    done, total = sum(s.numCompletedTasks for s in stages), sum(s.numTasks for s in stages)
+    return f"Spark: {done}/{total} tasks"
+
+
 def stop_spark() -> None:
     """Stop this process's Spark session and the JVM it started (over a gigabyte): the pipeline
     needs Spark for the features only, and `vitrine run` then serves for hours. Under spark-submit

@@ -6,18 +6,16 @@ import os
 import signal
 import subprocess
 import sys
-import threading
 import time
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from pathlib import Path
 from typing import Annotated
 
 import typer
 from rich.console import Console
-from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
 from features.definitions import DEFAULT_SETS
+from pipelines.progress import clocked
 from warehouse.local_files import keep_private, make_private
 from warehouse.settings import Settings, java_version, load_settings
 
@@ -68,6 +66,11 @@ def _settings(home: Path | None, url: str | None) -> Settings:
     return load_settings(home=home, clickhouse_url=url)
 
 
+def step_record(settings: Settings, job: str) -> Path:
+    """Where a job's step times are kept, for the next run's estimate of the time left."""
+    return settings.logs_dir / "steps" / f"{job}.json"
+
+
 def _say_error(message: str) -> None:
     console.print(f"[red]error:[/red] {message}", soft_wrap=True)  # one line: the terminal wraps it, a grep finds it
 
@@ -91,7 +94,7 @@ def generate(
     if scale not in SCALES:
         _fail(f"unknown scale {scale!r}: use one of {', '.join(SCALES)}")
     out = out or load_settings(home=home).data_dir / scale
-    with console.status(f"Generating the {scale} dataset (seed {seed}) into {out}…"):
+    with clocked(console, f"Generating the {scale} dataset (seed {seed}) into {out}…"):
         started = time.perf_counter()
         rows = run_generate(scale, seed, out)
     console.print(f"Wrote {sum(rows.values()):,} rows in {len(rows)} files to {out} "
@@ -112,7 +115,7 @@ def ingest(
 def ingest_step(settings: Settings, paths: list[Path], mapping: str) -> None:
     """Ingest files or folders with a mapping, showing progress, then print what was loaded."""
     from pipelines.report import print_ingest
-    from warehouse.clickhouse import WarehouseError, connect
+    from warehouse.clickhouse import connect
     from warehouse.ingest import IngestError, expand_paths
     from warehouse.ingest import ingest as run_ingest
     from warehouse.mapping import MappingError, load_mapping
@@ -121,15 +124,15 @@ def ingest_step(settings: Settings, paths: list[Path], mapping: str) -> None:
         chosen = load_mapping(mapping)
         files = expand_paths(paths)
         client = connect(settings)
-        with Progress(TextColumn("{task.description}"), BarColumn(), TextColumn("{task.completed}/{task.total} files"),
-                      TimeElapsedColumn(), console=console, transient=True) as progress:
-            task = progress.add_task("Ingesting", total=len(files))
+        with clocked(console, f"Ingesting {len(files)} files…", step_record(settings, "ingest")) as step:
+            done = [0]
 
             def advance(path: Path) -> None:
-                progress.update(task, description=f"Ingesting {path.name}", advance=1)
+                done[0] += 1
+                step(f"Ingesting {path.name} ({done[0]}/{len(files)} files)…")
 
             report = run_ingest(client, settings, files, chosen, progress=advance)
-    except (IngestError, MappingError, WarehouseError) as exc:
+    except (IngestError, MappingError) as exc:
         _fail(str(exc))
     print_ingest(console, report)
 
@@ -168,14 +171,13 @@ def features_build(
 def features_step(settings: Settings, sets: tuple[str, ...], as_of) -> None:
     """Build feature sets in Spark, showing each step, then print each run."""
     from features.build import FeatureInputError, build
-    from features.spark import SparkSetupError
-    from warehouse.clickhouse import WarehouseError
+    from features.spark import SparkSetupError, spark_tasks
 
     started = time.perf_counter()
     try:
-        with clocked_status("Starting Spark…") as step:
+        with clocked(console, "Starting Spark…", step_record(settings, "features"), detail=spark_tasks) as step:
             runs = build(settings, sets, as_of, on_step=lambda name: step(f"Building {name} in Spark ({settings.spark_master})…"))
-    except (FeatureInputError, SparkSetupError, WarehouseError, KeyError) as exc:
+    except (FeatureInputError, SparkSetupError, KeyError) as exc:
         _fail(str(exc).strip('"'))
     for r in runs:
         console.print(f"{r.feature_set}: {r.rows:,} rows in {r.seconds:.1f} s -> {r.path}")
@@ -223,38 +225,15 @@ def forecast_step(settings: Settings, config, policy, evaluate_only: bool = Fals
     from training.forecast import ForecastTrainingError, train_forecast
 
     quiet_libraries(settings)
-    _training("Loading features…", "Forecaster", ForecastTrainingError, print_forecast_training,
+    _training(settings, "Loading features…", "Forecaster", ForecastTrainingError, print_forecast_training,
               lambda on_step: train_forecast(settings, config, policy, on_step=on_step, evaluate_only=evaluate_only))
 
 
-@contextmanager
-def clocked_status(first: str) -> Iterator[Callable[[str], None]]:
-    """A status line naming the step under way with its running seconds, so no step looks like a
-    hang; yields the function that names the next step. Into a log, each step is a line instead."""
-    started, doing, stop = time.monotonic(), [first], threading.Event()
-
-    def step(text: str) -> None:
-        doing[0] = text
-        if not console.is_terminal:
-            console.print(f"{text} ({time.monotonic() - started:.0f} s)")
-
-    with console.status(first) as status:
-        def tick() -> None:
-            while not stop.wait(1.0):
-                status.update(f"{doing[0]} {time.monotonic() - started:.0f} s")
-
-        threading.Thread(target=tick, daemon=True, name="status-clock").start()
-        try:
-            yield step
-        finally:
-            stop.set()
-
-
-def _training(first: str, label: str, errors: type[Exception], show, train) -> None:
-    """Run ``train(on_step)`` under a clocked status line naming each step, then show its result;
+def _training(settings: Settings, first: str, label: str, errors: type[Exception], show, train) -> None:
+    """Run ``train(on_step)`` under the progress clock naming each step, then show its result;
     a training error is a one-line message, not a traceback."""
     try:
-        with clocked_status(first) as step:
+        with clocked(console, first, step_record(settings, f"train-{label.lower().replace(' ', '-')}")) as step:
             result = train(lambda name: step(f"{label}: {name}…"))
     except errors as exc:
         _fail(str(exc))
@@ -287,7 +266,7 @@ def crosssell_step(settings: Settings, config, rules, evaluate_only: bool = Fals
     from training.crosssell import CrossSellTrainingError, train_crosssell
 
     quiet_libraries(settings)
-    _training("Loading baskets…", "Cross-sell", CrossSellTrainingError, print_crosssell_training,
+    _training(settings, "Loading baskets…", "Cross-sell", CrossSellTrainingError, print_crosssell_training,
               lambda on_step: train_crosssell(settings, config, rules, on_step=on_step, evaluate_only=evaluate_only))
 
 
@@ -327,7 +306,7 @@ def staffing_step(settings: Settings, config, policy, evaluate_only: bool = Fals
     from training.staffing import StaffingTrainingError, train_staffing
 
     quiet_libraries(settings)
-    _training("Loading hourly traffic…", "Staffing", StaffingTrainingError, print_staffing_training,
+    _training(settings, "Loading hourly traffic…", "Staffing", StaffingTrainingError, print_staffing_training,
               lambda on_step: train_staffing(settings, config, policy, on_step=on_step, evaluate_only=evaluate_only))
 
 
@@ -517,22 +496,24 @@ def run_pipeline(settings: Settings, inputs: list[Path], mapping: str, quick: bo
     from warehouse.clickhouse import close_all
 
     try:
-        if inputs:
-            ingest_step(settings, inputs, mapping)
-        ingest_posted_sales(settings)
-        try:
-            features_step(settings, DEFAULT_SETS, None)
-        finally:
-            stop_spark()  # its JVM would hold over a gigabyte through the serving hours that follow
-        publish_figures(settings)
-        if on_published:
-            on_published()
-        try:
-            forecast_step(settings, ForecastConfig(horizon=14 if quick else 28), StockPolicy())
-        finally:
-            stop_spark()  # at chain scale the forecaster scores every series on Spark
-        crosssell_step(settings, CrossSellConfig(), Rules())
-        staffing_step(settings, StaffingConfig(), StaffingPolicy())
+        with clocked(console, "Pipeline run: new sales in…", step_record(settings, "pipeline")) as step:
+            if inputs:
+                ingest_step(settings, inputs, mapping)
+            ingest_posted_sales(settings)
+            try:
+                features_step(settings, DEFAULT_SETS, None)
+            finally:
+                stop_spark()  # its JVM would hold over a gigabyte through the serving hours that follow
+            step("Publishing the live figures…")
+            publish_figures(settings)
+            if on_published:
+                on_published()
+            try:
+                forecast_step(settings, ForecastConfig(horizon=14 if quick else 28), StockPolicy())
+            finally:
+                stop_spark()  # at chain scale the forecaster scores every series on Spark
+            crosssell_step(settings, CrossSellConfig(), Rules())
+            staffing_step(settings, StaffingConfig(), StaffingPolicy())
     finally:
         close_all()
         make_private(settings.home.resolve())  # what MLflow and Spark wrote with their own modes
@@ -581,14 +562,20 @@ def run(
     serve the API and re-run the pipeline on its schedule."""
     settings = _settings(home, clickhouse_url)
     out = settings.data_dir / scale
-    generate(scale=scale, seed=seed, out=out, home=home)
-    ingest_step(settings, [out], "cosmeticco")
-    report(home=home, clickhouse_url=clickhouse_url)
     quick = scale == "tiny"
+
+    def everything(serve: Callable[[], None] | None) -> None:
+        """Data in and the pipeline through, under one clock: the estimate covers the whole job."""
+        with clocked(console, "Starting…", step_record(settings, f"run-{scale}")):
+            generate(scale=scale, seed=seed, out=out, home=home)
+            ingest_step(settings, [out], "cosmeticco")
+            report(home=home, clickhouse_url=clickhouse_url)
+            run_pipeline(settings, [], "cosmeticco", quick, serve)
+
     if not serve_after:
-        run_pipeline(settings, [], "cosmeticco", quick)
+        everything(None)
         return
-    _serve_with_schedule(settings, quick, first=lambda serve: run_pipeline(settings, [], "cosmeticco", quick, serve))
+    _serve_with_schedule(settings, quick, first=everything)
 
 
 @app.command()
@@ -703,14 +690,15 @@ def summary_box(settings: Settings) -> None:
 
 def main() -> None:
     """The ``vitrine`` command. A warehouse that cannot be opened (another process holds the
-    embedded one, a server down) is one line saying so, whichever command met it, not a traceback."""
+    embedded one, a server down) is one line saying so, whichever command met it, not a traceback,
+    and exit code 2: a script can tell "try again later" from a failed step (1)."""
     from warehouse.clickhouse import WarehouseError
 
     try:
         app()
     except WarehouseError as exc:
         _say_error(str(exc))  # outside the commands: typer.Exit would not be caught here
-        sys.exit(1)
+        sys.exit(2)
 
 
 if __name__ == "__main__":

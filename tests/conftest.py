@@ -11,6 +11,7 @@ import sys
 import threading
 import time
 from pathlib import Path
+from typing import NamedTuple
 
 import httpx
 import pytest
@@ -151,11 +152,17 @@ def generated_warehouse(home: Path, scale, seed: int, feature_sets: tuple[str, .
 SUMMARY_END = "`vitrine up` starts it again with new codes."  # the summary box's last line
 
 
+class MainJob(NamedTuple):
+    home: Path  # with the three champions trained
+    result: subprocess.CompletedProcess  # stdout: what it printed up to the summary box; stderr: after
+    longest_silence: tuple[float, str]  # seconds without a line before the box, and the line that ended it
+
+
 @pytest.fixture(scope="session")
-def main_job(tmp_path_factory) -> tuple[Path, subprocess.CompletedProcess]:
+def main_job(tmp_path_factory) -> MainJob:
     """The main job on tiny data as `make run` runs it, once per session: it serves as soon as the
     figures are out, trains the three champions, prints the summary box, and is stopped (SIGTERM)
-    once the box is out. A home with the three champions trained, and everything it printed."""
+    once the box is out."""
     home = tmp_path_factory.mktemp("main-job")
     api, dashboard = free_port(), free_port()
     process = subprocess.Popen(
@@ -163,7 +170,14 @@ def main_job(tmp_path_factory) -> tuple[Path, subprocess.CompletedProcess]:
         text=True, start_new_session=True, env={"COLUMNS": "200", "PATH": "/usr/bin:/bin",
                                                 "VITRINE_SERVICE_PORT": str(api), "VITRINE_DASHBOARD_PORT": str(dashboard)})
     lines: list[str] = []
-    reader = threading.Thread(target=lambda: lines.extend(process.stdout), daemon=True)
+    arrivals = [time.monotonic()]  # when each line came, after the start
+
+    def read() -> None:
+        for line in process.stdout:
+            arrivals.append(time.monotonic())
+            lines.append(line)
+
+    reader = threading.Thread(target=read, daemon=True)
     reader.start()
     deadline = time.monotonic() + 1500  # ~4 min on 2 quiet cores; a busy machine runs several times slower
     while time.monotonic() < deadline and process.poll() is None and not any(SUMMARY_END in line for line in lines):
@@ -178,8 +192,11 @@ def main_job(tmp_path_factory) -> tuple[Path, subprocess.CompletedProcess]:
         kill_tree(process)
         code = process.wait()
     reader.join(timeout=10)
-    return home, subprocess.CompletedProcess(process.args, code, "".join(lines[:printed_before_stop]),
-                                             "".join(lines[printed_before_stop:]))
+    box = next((k for k, line in enumerate(lines) if "vitrine is up" in line), len(lines))
+    gaps = [(arrivals[k + 1] - arrivals[k], lines[k]) for k in range(min(box, len(lines)))]
+    return MainJob(home, subprocess.CompletedProcess(process.args, code, "".join(lines[:printed_before_stop]),
+                                                     "".join(lines[printed_before_stop:])),
+                   max(gaps, default=(0.0, "")))
 
 
 # -- the real service on a free localhost port ---------------------------------------------------
@@ -240,7 +257,7 @@ def service(main_job):
     """The real API over the main job's home, with a user of each role: (settings, url, tokens)."""
     from serving import auth
 
-    home, result = main_job
+    home, result, _ = main_job
     assert result.returncode == 0, result.stdout[-2000:]
     settings = load_settings(home=home)
     tokens = {

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 import subprocess
 import sys
@@ -19,7 +20,7 @@ from tests.conftest import run_vitrine as run
 
 
 def test_main_job_generates_ingests_and_reports(main_job):
-    home, result = main_job
+    home, result, _ = main_job
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
     out = result.stdout
     assert "Files ingested" in out and "vendas.csv" in out
@@ -34,19 +35,31 @@ def test_main_job_generates_ingests_and_reports(main_job):
     assert "Hourly traffic backtest" in out and "ensemble" in out and "Sellers needed at L001" in out
     assert out.count("promoted to champion (no champion yet)") == 3 and "Suggestions for a basket with" in out
     assert "No new sales posted to the service." in out and "Published the sellers' and stores' figures" in out
-    # each training step is a line with its seconds (no terminal here); MLflow's chatter goes to a log file
-    assert re.search(r"Forecaster: .+… \(\d+ s\)", out) and re.search(r"Staffing: .+… \(\d+ s\)", out)
+    # each training step is a line with the job's seconds (no terminal here); MLflow's chatter goes to a log file
+    assert re.search(r"Forecaster: .+… \((\d+ min )?\d+ s in", out) and re.search(r"Staffing: .+… \((\d+ min )?\d+ s in", out)
     assert "Downloading artifacts" not in out + result.stderr and "mlflow.pyfunc" not in out + result.stderr
     assert "mlflow" in (home / "logs" / "libraries.log").read_text()
     again = run("ingest", str(home / "data" / "tiny"), home=home)
-    assert again.returncode == 0 and out.count("vendas.csv") == 1
+    assert again.returncode == 0 and len(re.findall(r"│ vendas\.csv ", out)) == 1  # one row of the files table
     assert "already ingested, skipped" in again.stdout
+
+
+def test_the_main_job_is_never_silent_and_records_its_steps_for_the_next_estimate(main_job):
+    """No step leaves the terminal (here a log) without a line for over 10 s: a newcomer can tell
+    progress from a hang. Every step's seconds are kept for the next run's estimate of the time left."""
+    home, _, (silence, line) = main_job
+    assert silence <= 10, f"{silence:.1f} s without a line before: {line!r}"
+    steps = json.loads((home / "logs" / "steps" / "run-tiny.json").read_text())["steps"]
+    names = [text for text, _ in steps]
+    assert names[0] == "Starting…" and any(n.startswith("Building demand_day") for n in names)
+    assert any(n.startswith("Forecaster: backtest fold") for n in names) and names[-1].startswith("Staffing: ")
+    assert all(seconds >= 0 for _, seconds in steps)
 
 
 def test_make_run_serves_before_training_and_ends_with_a_summary_box_that_works(main_job, service):
     """`make run`'s terminal: the API and dashboard start once the figures are out (the models
     train after), and the last thing printed is the summary box, whose link codes and token work."""
-    home, result = main_job
+    home, result, _ = main_job
     out = result.stdout
     assert out.index("Published the sellers' and stores' figures") < out.index("Serving after") < out.index("Backtest")
     box = out[out.index("vitrine is up"):]
@@ -67,7 +80,7 @@ def test_make_run_serves_before_training_and_ends_with_a_summary_box_that_works(
 def test_the_home_is_its_users_only(main_job, service):
     """Token hashes and the audit trail (service.db), posted sales, MLflow's registry and the models,
     the warehouse: no file under the home is readable by anyone else, and the home is 0700."""
-    home, _ = main_job
+    home, _, _ = main_job
     assert home.stat().st_mode & 0o777 == 0o700
     harness_logs = {p.name for p in [*home.glob("service-*.log"), *home.glob("dashboard*.log")]}  # these tests' own
     written = [p for p in home.rglob("*") if not p.is_symlink() and p.name not in harness_logs]
