@@ -28,6 +28,7 @@ never one that is clearly more relevant, and nothing outside the pool can enter.
 
 from __future__ import annotations
 
+import copy
 import json
 import pickle
 import re
@@ -138,6 +139,13 @@ class CrossSell:
         self.stock = stock if stock is not None else pd.DataFrame(columns=["store_id", "sku", "on_hand"])
         self.in_stock = {store: np.isin(self.skus, part.loc[part["on_hand"] > 0, "sku"].astype(str))
                          for store, part in self.stock.groupby("store_id", observed=True)}
+
+    def with_rules(self, rules: Rules) -> CrossSell:
+        """The same fitted recommender under other rules (a rule's cost is measured this way)."""
+        other = copy.copy(self)
+        other.rules = rules
+        other.suppress_variants = rules.drop_near_duplicates and self.variant_lift < 1.0
+        return other
 
     def _group_scores(self) -> None:
         """Subcategory × subcategory P(group b | group a) and each SKU's share of its group: cold start."""

@@ -110,6 +110,16 @@ def print_crosssell_training(console: Console, result) -> None:
                   + (f" (HitRate@10 {chosen:.3f} there)." if chosen is not None else " (too few baskets to validate)."))
     for rule, cost in result.rule_costs.items():
         console.print(f"Rule {rule}: costs {cost:.1%} of the validation hits.")
+    check = result.rules_check
+    if check is not None:
+        for rule, cost in check.costs.items():
+            console.print(f"Rule {rule}: costs {cost:.1%} of the test window's hits, the other rules on.")
+        text = (f"As served (margin boost {check.rules.margin_weight:g}, near-duplicates "
+                f"{'dropped' if check.rules.drop_near_duplicates else 'kept'}): HitRate@10 {check.served['hit_rate_10']:.3f}")
+        margin = check.served["margin_hit_rate_10"]
+        if margin == margin:  # a catalogue with costs
+            text += f", margin-weighted {margin:.3f} ({check.without_margin['margin_hit_rate_10']:.3f} without the boost)"
+        console.print(text + ".")
     if not result.version:
         console.print(f"Evaluation logged as MLflow run {result.run_id} ({result.reason}).")
         return

@@ -35,7 +35,13 @@ from features.reference import on_hand_at, products_with_margin
 from models.basket_models import Cooccurrence
 from models.crosssell import CrossSell, Rules, catalogue_table
 from models.recommend import RULE_BUDGET, Recommender, candidates, fit_recommender
-from training.crosssell_eval import ItemIndex, evaluate, hide_items, temporal_split
+from training.crosssell_eval import (
+    ItemIndex,
+    evaluate,
+    hide_items,
+    served_metrics,
+    temporal_split,
+)
 from training.tracking import (
     configure,
     gate_against_champion,
@@ -47,6 +53,8 @@ from warehouse.settings import Settings
 MODEL_NAME = "cross-sell"
 GATE_METRIC = "served.hit_rate_10"
 HISTORY_PER_CUSTOMER = 20  # a known customer's most recent SKUs kept for the fold-in
+RULE_BASKETS = 5_000  # test baskets the served rules are measured on, each asked as a seller asks
+MARGIN_SHARES = (1.0, 0.5, 0.25)  # of the configured margin weight, tried largest first
 
 
 class CrossSellTrainingError(ValueError):
@@ -74,6 +82,17 @@ class CrossSellTraining:
     evaluation: pd.DataFrame  # the test window: served and every scorer alone
     seconds: dict[str, float]
     recommender: CrossSell | None
+    rules_check: RulesCheck | None = None
+
+
+@dataclass
+class RulesCheck:
+    """The served recommender's soft rules measured on the test window (see :func:`check_rules`)."""
+
+    rules: Rules  # as served: a rule over budget is off, the margin boost at the largest weight within it
+    costs: dict[str, float]  # rule → relative HitRate@k it costs, the other rules on (negative: it helps)
+    served: dict[str, float]  # HitRate@k and margin-weighted HitRate@k with ``rules``
+    without_margin: dict[str, float]  # the same with the margin boost off
 
 
 def load_lines(path: Path, max_lines: int | None = None) -> pd.DataFrame:
@@ -152,13 +171,18 @@ def train_crosssell(settings: Settings, config: CrossSellConfig | None = None, r
         except ValueError as exc:
             raise CrossSellTrainingError(str(exc)) from exc
         seconds["choose_and_test"] = time.perf_counter() - started
+        on_step("measuring the business rules")
+        started = time.perf_counter()
+        rules_check = check_rules(*temporal_split(lines, config.test_days), blend, catalogue, rules, config)
+        rules = rules_check.rules
+        seconds["rules"] = time.perf_counter() - started
         key = f"{run.run_id}:{config.test_days}:{config.seed}"
         tag_backtest(config_hash(), key)
-        _log_choice(blend, evaluation, folder)
+        _log_choice(blend, evaluation, rules_check, folder)
         if evaluate_only:
             mlflow.set_tag("evaluate_only", "true")
             return CrossSellTraining(active.info.run_id, "", False, "evaluation only: nothing registered", blend.weights,
-                                     blend.validation, blend.rule_costs, evaluation, seconds, None)
+                                     blend.validation, blend.rule_costs, evaluation, seconds, None, rules_check)
         on_step("final model")
         started = time.perf_counter()
         recommender = fit_served(settings, lines, catalogue, rules, config)
@@ -173,7 +197,7 @@ def train_crosssell(settings: Settings, config: CrossSellConfig | None = None, r
         decision = gate_against_champion(MODEL_NAME, version, GATE_METRIC, candidate, config_hash(), key,
                                          rescore=lambda champion: None, lower_is_better=False, blockers=blockers)
     return CrossSellTraining(active.info.run_id, version, decision.promoted, decision.reason, blend.weights,
-                             blend.validation, blend.rule_costs, evaluation, seconds, recommender)
+                             blend.validation, blend.rule_costs, evaluation, seconds, recommender, rules_check)
 
 
 def fit_served(settings: Settings, lines: pd.DataFrame, catalogue: pd.DataFrame, rules: Rules,
@@ -181,7 +205,7 @@ def fit_served(settings: Settings, lines: pd.DataFrame, catalogue: pd.DataFrame,
     """The served recommender: the selection refitted on every basket, with the catalogue, the last
     stock and the rules (the diversity cap off when validation found it too costly)."""
     chosen = fit_recommender(baskets_of(lines), catalogue, seed=config.seed)
-    if chosen.rule_costs.get("max_per_group", 0.0) > RULE_BUDGET:
+    if chosen.rule_costs.get("max_per_group", 0.0) > RULE_BUDGET:  # on every basket, it may decide otherwise
         rules = replace(rules, max_per_group=0)
     index = ItemIndex.of(lines)
     cooc = Cooccurrence().fit(index.matrix(lines))
@@ -189,9 +213,56 @@ def fit_served(settings: Settings, lines: pd.DataFrame, catalogue: pd.DataFrame,
     return CrossSell(chosen.skus, chosen, cooc, catalogue_table(catalogue), stock, rules)
 
 
-def _log_choice(blend: Recommender, evaluation: pd.DataFrame, folder: Path) -> None:
-    """The test window's metrics per scorer, the validation hit rates, the weights and the rules' costs."""
+def check_rules(train: pd.DataFrame, test: pd.DataFrame, blend: Recommender, catalogue: pd.DataFrame, rules: Rules,
+                config: CrossSellConfig) -> RulesCheck:
+    """The soft rules of the served wrapper (near-duplicates, the margin boost) measured, not assumed:
+    the recommender chosen on ``train`` (``blend``), wrapped with the catalogue and ``rules``, asked
+    for each test basket as a seller asks. A rule whose cost is over ``RULE_BUDGET`` of the hits is
+    switched off; the margin boost keeps the largest share of its weight within the budget. Out of
+    stock is a hard rule (never measured: it is not for sale). The diversity cap was decided on the
+    validation windows (``blend.rule_costs``)."""
+    if blend.rule_costs.get("max_per_group", 0.0) > RULE_BUDGET:
+        rules = replace(rules, max_per_group=0)
+    index = ItemIndex(blend.skus)
+    items = hide_items(test, index, None, config.seed, min(config.max_eval_baskets, RULE_BASKETS))
+    served = CrossSell(blend.skus, blend, Cooccurrence().fit(index.matrix(train)), catalogue_table(catalogue),
+                       None, rules)
+
+    def measure(chosen: Rules) -> dict[str, float]:
+        return served_metrics(served.with_rules(chosen), items, config.k)
+
+    def cost(on: dict[str, float], off: dict[str, float]) -> float:
+        hit = f"hit_rate_{config.k}"
+        return 1.0 - on[hit] / off[hit] if off[hit] > 0 else 0.0
+
+    costs: dict[str, float] = {}
+    without_margin = measure(replace(rules, margin_weight=0.0))
+    weight, with_margin = 0.0, without_margin
+    for share in MARGIN_SHARES if rules.margin_weight else ():
+        trial = measure(replace(rules, margin_weight=rules.margin_weight * share))
+        if share == 1.0:
+            costs["margin_boost"] = cost(trial, without_margin)
+        if cost(trial, without_margin) <= RULE_BUDGET:
+            weight, with_margin = rules.margin_weight * share, trial
+            break
+    rules = replace(rules, margin_weight=weight)
+    if rules.drop_near_duplicates and served.variant_lift < 1.0:  # otherwise the rule removes nothing
+        costs["near_duplicates"] = cost(with_margin, measure(replace(rules, drop_near_duplicates=False)))
+        if costs["near_duplicates"] > RULE_BUDGET:
+            rules = replace(rules, drop_near_duplicates=False)
+            with_margin = measure(rules)
+    return RulesCheck(rules, costs, with_margin, without_margin)
+
+
+def _log_choice(blend: Recommender, evaluation: pd.DataFrame, rules_check: RulesCheck, folder: Path) -> None:
+    """The test window's metrics per scorer, the validation hit rates, the weights and the rules'
+    costs (the diversity cap's on validation; the served wrapper's on the test window)."""
     import mlflow
+
+    mlflow.log_metrics({**{f"served_rules.{name}": value for name, value in rules_check.served.items()},
+                        **{f"no_margin_boost.{name}": value for name, value in rules_check.without_margin.items()},
+                        **{f"rule_cost.{name}": value for name, value in rules_check.costs.items()},
+                        "rules.served_margin_weight": rules_check.rules.margin_weight})
 
     for row in evaluation.itertuples(index=False):
         for metric, value in row._asdict().items():
@@ -202,7 +273,8 @@ def _log_choice(blend: Recommender, evaluation: pd.DataFrame, folder: Path) -> N
     mlflow.set_tag("weights", json.dumps(blend.weights))
     evaluation.to_csv(folder / "evaluation.csv", index=False)
     (folder / "choice.json").write_text(json.dumps({"weights": blend.weights, "validation": blend.validation,
-                                                    "rule_costs": blend.rule_costs}, indent=2))
+                                                    "rule_costs": {**blend.rule_costs, **rules_check.costs},
+                                                    "served_rules": asdict(rules_check.rules)}, indent=2))
     mlflow.log_artifact(str(folder / "evaluation.csv"))
     mlflow.log_artifact(str(folder / "choice.json"))
 

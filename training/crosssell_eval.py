@@ -18,12 +18,16 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
 import scipy.sparse as sp
 
 from models.basket_models import basket_matrix
+
+if TYPE_CHECKING:
+    from models.crosssell import CrossSell
 
 Scorer = Callable[[sp.csr_matrix], np.ndarray]
 CHUNK = 2048
@@ -161,3 +165,27 @@ def evaluate(scorers: dict[str, Scorer], one: HiddenItems, half: HiddenItems, k:
         rows.append({"model": name, **rank_metrics(scorer, one, k), f"recall_{k}": recall_at(scorer, half, k),
                      "baskets": one.queries.shape[0]})
     return pd.DataFrame(rows)
+
+
+def served_metrics(served: CrossSell, items: HiddenItems, k: int = 10) -> dict[str, float]:
+    """HitRate@k of the served recommender, business rules included, asked as a seller asks it
+    (``complete`` on each query basket), and the margin-weighted hit rate: hits weighted by the
+    hidden SKU's margin share, over the baskets whose hidden SKU has a known margin (NaN when
+    none has: a catalogue without costs)."""
+    n = items.queries.shape[0]
+    if n == 0:
+        raise ValueError("no test basket with two or more SKUs to evaluate on")
+    hits = np.zeros(n)
+    margins = np.full(n, np.nan)
+    for row in range(n):
+        hidden = items.hidden.indices[items.hidden.indptr[row]:items.hidden.indptr[row + 1]]
+        if not len(hidden):
+            continue  # a hidden SKU the training baskets never saw: a miss
+        basket = served.skus[items.queries.indices[items.queries.indptr[row]:items.queries.indptr[row + 1]]]
+        suggested = {s.sku for s in served.complete(list(basket), None, k).items}
+        hits[row] = served.skus[hidden[0]] in suggested
+        margins[row] = served.margin[served.column[served.skus[hidden[0]]]]
+    known = np.isfinite(margins)
+    weight = np.clip(margins[known], 0, None)
+    margin_hits = float((hits[known] * weight).sum() / weight.sum()) if weight.sum() > 0 else float("nan")
+    return {f"hit_rate_{k}": float(hits.mean()), f"margin_hit_rate_{k}": margin_hits}

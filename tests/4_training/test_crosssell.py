@@ -18,6 +18,9 @@ from training.crosssell import (
     CrossSellTrainingError,
     train_crosssell,
 )
+from models.crosssell import Rules
+from models.recommend import RULE_BUDGET
+from training.crosssell_eval import temporal_split
 from training.tracking import configure
 from warehouse import generator
 from warehouse.clickhouse import close_all
@@ -70,6 +73,41 @@ def test_the_blend_beats_popularity_on_held_out_baskets_and_its_choice_is_logged
     assert json.loads(run.data.tags["weights"]) == result.weights
     assert {f"validation.{name}.hit_rate_10" for name in result.validation} <= set(run.data.metrics)
     assert "served.hit_rate_10" in run.data.metrics
+
+
+def test_the_served_rules_are_measured_on_held_out_baskets_and_logged(trained):
+    """The margin boost and the near-duplicate rule are costed on the test window as a seller asks
+    (``complete``), kept only within the budget, and the margin-weighted hit rate is reported."""
+    settings, result = trained
+    check = result.rules_check
+    assert set(check.costs) >= {"margin_boost"} and check.rules.margin_weight in (0.2, 0.1, 0.05, 0.0)
+    assert 0 < check.served["hit_rate_10"] <= 1 and 0 < check.served["margin_hit_rate_10"] <= 1
+    assert 1 - check.served["hit_rate_10"] / check.without_margin["hit_rate_10"] <= RULE_BUDGET + 1e-9
+    assert result.recommender.rules == check.rules  # the served model carries the measured rules
+    configure(settings, MODEL_NAME)
+    metrics = mlflow.get_run(result.run_id).data.metrics
+    assert {"rule_cost.margin_boost", "served_rules.hit_rate_10", "served_rules.margin_hit_rate_10",
+            "no_margin_boost.margin_hit_rate_10"} <= set(metrics)
+
+
+def test_a_margin_boost_that_costs_hits_is_turned_down(trained):
+    """A boost ten times the default reorders the lists by margin alone: it costs far more than the
+    budget, so the served weight is a smaller share of it, within the budget, or none."""
+    from features.build import latest_run
+    from features.reference import products_with_margin
+    from training.crosssell import check_rules, compare, load_lines
+
+    settings, _ = trained
+    lines = load_lines(latest_run(settings, "basket_lines").path)
+    catalogue = products_with_margin(settings)
+    _, blend = compare(lines, catalogue, CONFIG)
+    train, test = temporal_split(lines, CONFIG.test_days)
+    greedy = check_rules(train, test, blend, catalogue, Rules(margin_weight=2.0), CONFIG)
+    assert greedy.costs["margin_boost"] > 5 * RULE_BUDGET  # measured at the full weight
+    assert greedy.rules.margin_weight < 2.0
+    assert 1 - greedy.served["hit_rate_10"] / greedy.without_margin["hit_rate_10"] <= RULE_BUDGET + 1e-9
+    off = check_rules(train, test, blend, catalogue, Rules(margin_weight=0.0), CONFIG)
+    assert "margin_boost" not in off.costs and off.served == off.without_margin
 
 
 def test_the_champion_loads_from_the_registry_and_answers_any_basket(trained):
