@@ -8,7 +8,7 @@ cases, so adding a method is adding an object here.
 
 The pool holds the strong simple methods, because on retail data they are hard to beat: the
 seasonal naive, window averages, the same-period averages of the last few seasons, the level ×
-seasonal-profile method, and from statsforecast AutoETS, Theta, ADIDA, CrostonSBA and TSB
+seasonal-profile method, for hours each weekday's level × one hour-of-day shape, and from statsforecast AutoETS, Theta, ADIDA, CrostonSBA and TSB
 (intermittent SKUs) and MSTL (hourly traffic with daily and weekly seasons). The global LightGBM
 (``models.global_gbm``) learns across series what the simple methods cannot: the calendar,
 holidays, year-ago patterns, growth.
@@ -112,6 +112,48 @@ class LevelTimesProfile(History):
         return {"level_x_profile": level[:, None] * profile[:, np.arange(horizon) % m]}
 
 
+@dataclass
+class DayTimesHourShape(History):
+    """Hourly: tickets(day, hour) ≈ day level × hour shape, one shape per series for every day of
+    the week, fitted on the open hours of the last ``shape_weeks`` weeks (alternating the two
+    factors, as iterative proportional fitting does, so a day that opens fewer hours is not read as
+    a quieter one). A day ahead is its weekday's mean level over the last ``weeks`` weeks × the
+    shape, on the hours that weekday opened in the last 4 weeks (as ``Panel.open_ahead`` reads
+    them). The busiest hours are read from seven times the days a same-hour-of-the-week average
+    has, so they are steadier: the staffing plan's peaks. Days are counted back from the last hour
+    of the history, whole 24-hour blocks."""
+
+    weeks: int = 8
+    shape_weeks: int = 12
+    iterations: int = 10
+
+    def predict(self, horizon: int) -> dict[str, np.ndarray]:
+        values, week = self.panel.values, 168
+        n_series = len(values)
+        span = max(1, min(max(self.weeks, self.shape_weeks), values.shape[1] // week))
+        cut = values.shape[1] - span * week
+        tickets = np.clip(np.nan_to_num(values[:, cut:]), 0, None).reshape(n_series, span * 7, 24)
+        opened = (self.panel.observed[:, cut:] & np.isfinite(values[:, cut:])).reshape(n_series, span * 7, 24)
+        fit_days = slice(max(0, (span - self.shape_weeks) * 7), None)
+        x, m = tickets[:, fit_days], opened[:, fit_days]
+        shape = np.ones((n_series, 24))
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", RuntimeWarning)
+            for _ in range(self.iterations):
+                day = x.sum(axis=2) / (m * shape[:, None, :]).sum(axis=2)  # NaN on a closed day
+                shape = x.sum(axis=1) / np.maximum(np.nansum(m * np.nan_to_num(day)[:, :, None], axis=1), 1e-9)
+                shape /= np.maximum(shape.sum(axis=1, keepdims=True), 1e-9)
+            level_days = tickets[:, -min(self.weeks, span) * 7:]
+            level_open = opened[:, -min(self.weeks, span) * 7:]
+            day = level_days.sum(axis=2) / (level_open * shape[:, None, :]).sum(axis=2)
+            weeks_back = day.reshape(n_series, -1, 7)
+            level = np.nan_to_num(np.nanmean(np.where(np.isfinite(weeks_back), weeks_back, np.nan), axis=1))
+        open_weeks = max(1, min(4, span))
+        open_lately = opened[:, -open_weeks * 7:].reshape(n_series, open_weeks, 7, 24).any(axis=1)
+        forecast = (level[:, :, None] * shape[:, None, :] * open_lately).reshape(n_series, week)
+        return {"day_x_hour_shape": forecast[:, np.arange(horizon) % week]}
+
+
 # Periods of history the statistical models see: two years of days, four of weeks, 16 weeks of hours
 # (with a whole year of hours, MSTL kept the 20-store traffic benchmark running over 6 minutes
 # without finishing one protocol; with 16 weeks a protocol took 143 s).
@@ -203,7 +245,8 @@ def default_pool(panel: Panel, horizon: int) -> list[Forecaster]:
 
     n_jobs = -1 if len(panel.ids) >= 200 else 1
     if panel.freq == "h":
-        simple = [SeasonalNaive(), SeasonalWindowAverage(4), SeasonalWindowAverage(8), LevelTimesProfile(8)]
+        simple = [SeasonalNaive(), SeasonalWindowAverage(4), SeasonalWindowAverage(8), LevelTimesProfile(8),
+                  DayTimesHourShape()]
     elif panel.freq == "D":
         simple = [SeasonalNaive(), WindowAverage(7), WindowAverage(28), SeasonalWindowAverage(4),
                   SeasonalWindowAverage(8), LevelTimesProfile(12)]

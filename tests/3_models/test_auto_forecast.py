@@ -222,6 +222,37 @@ def test_fit_traffic_forecasts_open_hours_with_their_peaks():
     assert fitted.scores["wape"]["ensemble"] <= fitted.scores["wape"].drop("ensemble").min() + 1e-9
 
 
+def test_a_day_spread_over_its_hours_keeps_the_weekday_level_and_skips_closed_hours():
+    """Noise-free hours: every day has the same shape, weekdays their own totals, and Saturday
+    closes at 14:00. The member gives back each hour exactly, nothing to Saturday afternoon."""
+    from models.panel import traffic_panel
+    from models.pool import DayTimesHourShape
+
+    level = {0: 1.0, 1: 1.0, 2: 1.2, 3: 1.2, 4: 1.5, 5: 2.0}
+    rows = []
+    for d in range(8 * 7):
+        day = START + pd.Timedelta(days=d)
+        if day.day_of_week == 6:
+            continue
+        for hour in np.flatnonzero(PROFILE):
+            if day.day_of_week == 5 and hour >= 14:
+                continue
+            rows.append(("L1", day + pd.Timedelta(hours=int(hour)), level[day.day_of_week] * PROFILE[hour]))
+    panel = traffic_panel(pd.DataFrame(rows, columns=["store_id", "hour_start", "tickets"]))
+    forecast = DayTimesHourShape().fit(panel).predict(7 * 24)["day_x_hour_shape"][0]
+    ahead = panel.future(7 * 24)
+    saturday = ahead.day_of_week == 5
+    open_saturday = saturday & (ahead.hour < 14) & (PROFILE[ahead.hour] > 0)
+    weekdays = ~saturday & (ahead.day_of_week != 6)
+    truth = np.array([level.get(t.day_of_week, 0.0) * PROFILE[t.hour] for t in ahead])
+    np.testing.assert_allclose(forecast[weekdays], truth[weekdays], atol=1e-9)
+    assert forecast[saturday & (ahead.hour >= 14)].sum() == 0 and forecast[ahead.day_of_week == 6].sum() == 0
+    # Saturday keeps its whole total, spread over the hours it opens in the pooled shape's proportions
+    assert forecast[saturday].sum() == pytest.approx(truth[open_saturday].sum())
+    shares = forecast[open_saturday] / forecast[open_saturday].sum()
+    np.testing.assert_allclose(shares, PROFILE[ahead.hour[open_saturday]] / PROFILE[ahead.hour[open_saturday]].sum())
+
+
 @pytest.fixture(scope="module")
 def fitted_stores():
     """The daily history split into two stores of twelve series each."""
