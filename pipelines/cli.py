@@ -127,7 +127,10 @@ def ingest_step(settings: Settings, paths: list[Path], mapping: str) -> None:
         with clocked(console, f"Ingesting {len(files)} files…", step_record(settings, "ingest")) as step:
             done = [0]
 
-            def advance(path: Path) -> None:
+            def advance(path: Path | None) -> None:
+                if path is None:
+                    step("Refreshing the gold tables of the months loaded…")
+                    return
                 done[0] += 1
                 step(f"Ingesting {path.name} ({done[0]}/{len(files)} files)…")
 

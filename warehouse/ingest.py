@@ -196,7 +196,7 @@ def _stage_file(client: Client, settings: Settings, path: Path, header: list[str
     structure = ", ".join(f"`{_ident(c)}` Nullable(String)" for c in header)
     is_parquet = path.name.lower().endswith(".parquet")
     stage = f"meta.stage_{batch}"
-    client.command(f"CREATE TABLE {stage} ({structure}, _extra Nullable(String), _line UInt64) ENGINE = Memory")
+    client.command(f"CREATE TABLE {stage} ({structure}, _extra Nullable(String), _line UInt64) ENGINE = Log")
     try:
         if settings.is_embedded and settings.ingest_reader == "engine":
             literal = quoted(str(path.resolve()))
@@ -346,7 +346,7 @@ def _load_silver(client: Client, settings: Settings, table: Table, mapping: Tabl
     stage = f"meta.validate_{batch}_{table.name}"
     client.command(f"DROP TABLE IF EXISTS {stage}")
     client.command(
-        f"CREATE TABLE {stage} ENGINE = Memory AS SELECT *, {verdict} AS verdict FROM ({inner})",
+        f"CREATE TABLE {stage} ENGINE = Log AS SELECT *, {verdict} AS verdict FROM ({inner})",
         parameters={"b": batch})
     try:
         cols = ", ".join(f"`{c}`" for c in table.column_names)
@@ -404,8 +404,9 @@ class IngestReport:
 
 
 def ingest(client: Client, settings: Settings, paths: list[Path], mapping: Mapping,
-           progress: Callable[[Path], None] | None = None) -> IngestReport:
+           progress: Callable[[Path | None], None] | None = None) -> IngestReport:
     """Ingest files (or folders of them) in dependency order, then refresh the gold months they touched.
+    ``progress`` hears each file as it starts, then None as the gold refresh starts.
 
     A file rejected as a whole raises :class:`IngestError` after the files before it have
     committed; nothing of the rejected file is visible.
@@ -431,6 +432,8 @@ def ingest(client: Client, settings: Settings, paths: list[Path], mapping: Mappi
         for months_by_table in pending.values():
             for table, months in gold.affected(months_by_table).items():
                 todo.setdefault(table, set()).update(months)
+        if progress and todo:
+            progress(None)
         done = gold.refresh(client, todo)
         gold.mark_refreshed(client, {b: set().union(*m.values()) if m else set() for b, m in pending.items()})
     return IngestReport(results, done, recovered, loaded - started, time.perf_counter() - loaded)
