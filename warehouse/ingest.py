@@ -125,7 +125,8 @@ def read_header(path: Path) -> list[str]:
 
 
 def recover(client: Client, settings: Settings) -> int:
-    """Delete rows of batches that never committed (a crashed ingest); returns tables cleaned.
+    """Delete rows of batches that never committed (a crashed ingest) and its staging tables;
+    returns tables cleaned.
 
     With the embedded engine this process owns the warehouse, so every uncommitted batch is dead.
     With a server another ingest may be running: only batches older than six hours are removed.
@@ -139,6 +140,12 @@ def recover(client: Client, settings: Settings) -> int:
         if client.query(f"SELECT count() FROM {table} WHERE {where}").result_rows[0][0]:
             client.command(f"ALTER TABLE {table} DELETE WHERE {where} SETTINGS mutations_sync = 2")
             cleaned += 1
+    # a crashed ingest's staging tables are on disk (a file can be larger than memory): drop them
+    stale = "" if settings.is_embedded else " AND metadata_modification_time < now() - INTERVAL 6 HOUR"
+    for (name,) in client.query("SELECT name FROM system.tables WHERE database = 'meta' AND "
+                                f"(startsWith(name, 'stage_') OR startsWith(name, 'validate_')){stale}").result_rows:
+        client.command(f"DROP TABLE IF EXISTS meta.`{name}`")
+        cleaned += 1
     return cleaned
 
 
