@@ -3,8 +3,9 @@ with its running seconds, a bar, and an estimate of the time left.
 
 The estimate comes from the last run of the same job: each job (``vitrine run``, ``pipeline
 run``, ``train forecast``…) records how long each of its steps took, and the next run reads what
-is left of that list from the step under way. A first run has no estimate; it still names and
-clocks every step.
+is left of that list from the step under way. A home's first run reads a reference run's times
+(``reference_steps/``, measured on 2 cores, shipped for ``vitrine run --scale small``, what ``make
+run`` does) and says so; a job without either is still named and clocked step by step.
 
 Steps open inside one another (the pipeline run's clock is open while the forecaster names its
 backtest folds): an inner clock becomes steps of the outer one, so there is one status line and
@@ -27,29 +28,31 @@ from pathlib import Path
 
 from rich.console import Console
 
+REFERENCE = Path(__file__).with_name("reference_steps")  # a job's step times on 2 reference cores: a first run's estimate
 HEARTBEAT = 4.0  # seconds without a line, into a log, before the step under way is named again
 BAR_WIDTH = 12
 
 
 def step_key(text: str) -> str:
-    """A step's text without its counts, so "fold 2/3" of this run finds "fold 2/3" of the last
-    one even where sizes changed ("sampling 10,020 of 30,000 series")."""
-    return re.sub(r"\d[\d,.]*", "#", text)
+    """A step's text without its paths and counts, so "fold 2/3" of this run finds "fold 2/3" of
+    the last one even where sizes or the home changed ("sampling 10,020 of 30,000 series")."""
+    return re.sub(r"\d[\d,.]*", "#", re.sub(r"\S*/\S*", "…", text))
 
 
 def seconds_left(history: list[tuple[str, float]], done: list[str], current: str, in_step: float) -> float | None:
-    """Seconds left by the last run's ``history`` (step text, seconds): what the current step took
+    """Seconds left by a past run's ``history`` (step text, seconds): what the current step took
     then beyond ``in_step``, plus every step after it. Steps are matched in order by
-    :func:`step_key`, from where the steps already ``done`` left off; None when the last run had
-    no such step (a first run, or a new kind of step)."""
+    :func:`step_key`, from where the steps already ``done`` left off (a done step the past run did
+    not have is passed over); None when it had no step like the current one."""
     position = 0
-    for text in [*done, current]:
+    for text in done:
         key = step_key(text)
         found = next((k for k in range(position, len(history)) if step_key(history[k][0]) == key), None)
-        if found is None:
-            return None
-        position = found + 1
-    now = position - 1
+        position = position if found is None else found + 1
+    key = step_key(current)
+    now = next((k for k in range(position, len(history)) if step_key(history[k][0]) == key), None)
+    if now is None:
+        return None
     return max(history[now][1] - in_step, 0.0) + sum(seconds for _, seconds in history[now + 1:])
 
 
@@ -70,12 +73,18 @@ class Clock:
     detail: Callable[[], str] | None = None  # more about the step under way (Spark's tasks done)
     last_line: float = field(default_factory=time.monotonic)
 
+    by_reference: bool = False  # the estimate comes from the reference run, not from this home's last one
+
     def __post_init__(self) -> None:
-        if self.record is not None and self.record.exists():
-            try:
-                self.history = [(str(text), float(s)) for text, s in json.loads(self.record.read_text())["steps"]]
-            except (ValueError, KeyError, TypeError):
-                self.history = []  # an unreadable record only costs the estimate
+        if self.record is None:
+            return
+        reference = REFERENCE / self.record.name
+        source = self.record if self.record.exists() else reference
+        self.by_reference = source == reference
+        try:
+            self.history = [(str(text), float(s)) for text, s in json.loads(source.read_text())["steps"]]
+        except (OSError, ValueError, KeyError, TypeError):
+            self.history = []  # no record, or an unreadable one, only costs the estimate
 
     def step(self, text: str) -> None:
         now = time.monotonic()
@@ -98,7 +107,7 @@ class Clock:
             elapsed = now - self.steps[0][1]
             done = elapsed / max(elapsed + left, 1e-9)
             parts.append(f"{'━' * round(done * BAR_WIDTH):─<{BAR_WIDTH}} {done:.0%}")
-            parts.append(f"about {short_time(left)} left")
+            parts.append(f"about {short_time(left)} left{' on 2 reference cores' if self.by_reference else ''}")
         return " · ".join(parts)
 
     def line(self) -> str:

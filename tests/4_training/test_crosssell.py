@@ -11,6 +11,8 @@ import mlflow
 import pandas as pd
 import pytest
 
+from models.crosssell import Rules
+from models.recommend import RULE_BUDGET
 from tests.conftest import generated_warehouse
 from training.crosssell import (
     MODEL_NAME,
@@ -18,8 +20,6 @@ from training.crosssell import (
     CrossSellTrainingError,
     train_crosssell,
 )
-from models.crosssell import Rules
-from models.recommend import RULE_BUDGET
 from training.crosssell_eval import temporal_split
 from training.tracking import configure
 from warehouse import generator

@@ -12,7 +12,7 @@ import pytest
 from rich.console import Console
 
 from pipelines import progress
-from pipelines.progress import clocked, seconds_left, short_time
+from pipelines.progress import clocked, seconds_left, short_time, step_key
 
 LAST_RUN = [("Loading…", 2.0), ("backtest fold 1/3, lightgbm", 10.0), ("backtest fold 2/3, lightgbm", 10.0),
             ("sampling 10,020 of 30,000 series", 3.0), ("final fit", 5.0)]
@@ -26,6 +26,9 @@ def test_time_left_is_what_the_last_run_took_from_the_step_under_way():
                         7.0) == pytest.approx(0 + 5)
     assert seconds_left(LAST_RUN, [], "Loading…", 0.0) == pytest.approx(30)
     assert seconds_left(LAST_RUN, ["Loading…"], "a step the last run did not have", 1.0) is None
+    # a step the last run did not have is passed over; paths (another home) do not matter
+    assert seconds_left(LAST_RUN, ["Loading…", "a new step"], "final fit", 1.0) == pytest.approx(4)
+    assert step_key("Generating into /tmp/a/data/small… 3 s") == step_key("Generating into /home/b/.vitrine/data/small… 9 s")
     assert seconds_left([], [], "Loading…", 0.0) is None  # a first run: no estimate
 
 
@@ -69,6 +72,27 @@ def test_into_a_log_a_long_step_is_named_again_every_few_seconds(tmp_path, monke
     lines = out.getvalue().splitlines()
     assert lines[0].startswith("Training the forecaster… (0 s in")
     assert sum(line.startswith("… Training the forecaster…") for line in lines) >= 2  # ticks every second
+
+
+def test_a_first_run_estimates_from_the_reference_run(tmp_path, monkeypatch):
+    (tmp_path / "reference").mkdir()
+    (tmp_path / "reference" / "job.json").write_text(json.dumps({"steps": [["Loading…", 30.0], ["Last…", 60.0]]}))
+    monkeypatch.setattr(progress, "REFERENCE", tmp_path / "reference")
+    console, out = log_console()
+    with clocked(console, "Loading…", tmp_path / "home" / "job.json") as step:
+        step("Last…")
+    assert re.search(r"Last… \(0 s in · ━*─* \d+% · about 1 min 00 s left on 2 reference cores\)", out.getvalue())
+    console, out = log_console()
+    with clocked(console, "Loading…", tmp_path / "home" / "job.json"):  # this home's own record now
+        pass
+    assert "reference" not in out.getvalue()
+
+
+def test_the_shipped_reference_is_a_whole_run_of_make_run():
+    steps = json.loads((progress.REFERENCE / "run-small.json").read_text())["steps"]
+    names = [text for text, _ in steps]
+    assert names[0] == "Starting…" and names[-1].startswith("Staffing: ")
+    assert any(n.startswith("Forecaster: backtest fold") for n in names) and all(s >= 0 for _, s in steps)
 
 
 def test_a_failed_job_keeps_the_last_good_record(tmp_path):
