@@ -95,13 +95,14 @@ def test_a_margin_boost_that_costs_hits_is_turned_down(trained):
     budget, so the served weight is a smaller share of it, within the budget, or none."""
     from features.build import latest_run
     from features.reference import products_with_margin
-    from training.crosssell import check_rules, compare, load_lines
+    from models.recommend import fit_recommender
+    from training.crosssell import baskets_of, check_rules, load_lines
 
     settings, _ = trained
     lines = load_lines(latest_run(settings, "basket_lines").path)
     catalogue = products_with_margin(settings)
-    _, blend = compare(lines, catalogue, CONFIG)
     train, test = temporal_split(lines, CONFIG.test_days)
+    blend = fit_recommender(baskets_of(train), catalogue, seed=CONFIG.seed)  # as the training run chooses it
     greedy = check_rules(train, test, blend, catalogue, Rules(margin_weight=2.0), CONFIG)
     assert greedy.costs["margin_boost"] > 5 * RULE_BUDGET  # measured at the full weight
     assert greedy.rules.margin_weight < 2.0
