@@ -72,7 +72,6 @@ class Clock:
     steps: list[tuple[str, float]] = field(default_factory=list)  # (text, started), this run
     detail: Callable[[], str] | None = None  # more about the step under way (Spark's tasks done)
     last_line: float = field(default_factory=time.monotonic)
-
     by_reference: bool = False  # the estimate comes from the reference run, not from this home's last one
 
     def __post_init__(self) -> None:
@@ -98,7 +97,7 @@ class Clock:
         self.last_line = time.monotonic()
 
     def where(self) -> str:
-        """"12 s in · 35% · about 2 min 10 s left" (no estimate on a first run)."""
+        """"12 s in · 35% · about 2 min 10 s left" (no estimate without a past or reference run)."""
         now = time.monotonic()
         current, started = self.steps[-1]
         parts = [f"{short_time(now - self.steps[0][1])} in"] if len(self.steps) > 1 or not self.console.is_terminal else []

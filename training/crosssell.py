@@ -247,10 +247,10 @@ def check_rules(train: pd.DataFrame, test: pd.DataFrame, blend: Recommender, cat
             break
     rules = replace(rules, margin_weight=weight)
     if rules.drop_near_duplicates and served.variant_lift < 1.0:  # otherwise the rule removes nothing
-        costs["near_duplicates"] = cost(with_margin, measure(replace(rules, drop_near_duplicates=False)))
+        kept = measure(replace(rules, drop_near_duplicates=False))
+        costs["near_duplicates"] = cost(with_margin, kept)
         if costs["near_duplicates"] > RULE_BUDGET:
-            rules = replace(rules, drop_near_duplicates=False)
-            with_margin = measure(rules)
+            rules, with_margin = replace(rules, drop_near_duplicates=False), kept
     return RulesCheck(rules, costs, with_margin, without_margin)
 
 
