@@ -86,6 +86,7 @@ class ForecastTraining:
     forecast: pd.DataFrame  # store_id, sku, date, mean, p10, p50, p90, sd
     alerts: pd.DataFrame
     seconds: dict[str, float]  # load, each member's backtest, final
+    fitted: FittedForecast  # the pool as the backtest chose it, fitted on the whole history (to explore)
 
 
 def train_forecast(settings: Settings, config: ForecastConfig | None = None, policy: StockPolicy | None = None,
@@ -136,7 +137,7 @@ def train_forecast(settings: Settings, config: ForecastConfig | None = None, pol
         if evaluate_only:
             mlflow.set_tag("evaluate_only", "true")
             return ForecastTraining(active.info.run_id, "", False, "evaluation only: nothing registered", summary,
-                                    fitted.weights, forecast, pd.DataFrame(), seconds)
+                                    fitted.weights, forecast, pd.DataFrame(), seconds, fitted)
         run_id = active.info.run_id
 
         def advise(forecast: pd.DataFrame, on_hand: pd.DataFrame, day) -> pd.DataFrame:
@@ -164,7 +165,7 @@ def train_forecast(settings: Settings, config: ForecastConfig | None = None, pol
     champion = champion_run(MODEL_NAME)
     forecasts.prune(settings, keep={run_id, champion.info.run_id if champion else run_id})
     return ForecastTraining(active.info.run_id, version, decision.promoted, decision.reason, summary, fitted.weights,
-                            forecast, alerts, seconds)
+                            forecast, alerts, seconds, fitted)
 
 
 def demand_history_panel(settings: Settings, units: pd.DataFrame, horizon: int) -> tuple[pd.DataFrame, Panel]:

@@ -20,7 +20,7 @@ import pytest
 from features.build import latest_run
 from features.definitions import feature_set
 from features.planned import planned_days
-from models.auto_forecast import fit_demand_panel, store_and_chain
+from models.auto_forecast import fit_demand_panel
 from models.forecast_pyfunc import UnknownSeriesError
 from models.global_gbm import GlobalGBM
 from models.stock_advice import alert_list
@@ -56,6 +56,12 @@ def warehouse(tmp_path_factory):
 def first_run(warehouse):
     """The module's first training run (one process, SMALL): the registry's first champion."""
     return train_forecast(warehouse, SMALL)
+
+
+@pytest.fixture(scope="module")
+def spark_run(warehouse, first_run):
+    """The module's second training run, the same method on the Spark executors (a store per task)."""
+    return train_forecast(warehouse.model_copy(update={"forecast_engine": "spark"}), SMALL)
 
 
 @pytest.fixture(scope="module")
@@ -127,8 +133,8 @@ def test_planned_features_match_the_spark_ones_on_past_days(warehouse):
             assert (ours.astype(str) == theirs.astype(str)).all(), column
 
 
-def test_training_logs_registers_gates_and_the_champion_predicts(warehouse, first_run):
-    first = first_run
+def test_training_logs_registers_gates_and_the_champion_predicts(warehouse, first_run, spark_run):
+    first, again = first_run, spark_run
     assert first.promoted and first.reason == "no champion yet"
     summary = first.summary.set_index(["level", "model"])
     assert {"sku_store", "store", "chain"} == set(summary.index.get_level_values(0))
@@ -149,7 +155,7 @@ def test_training_logs_registers_gates_and_the_champion_predicts(warehouse, firs
     assert set(zip(recent["store_id"], recent["sku"])) <= forecast_pairs
     assert first.forecast.groupby(["store_id", "sku"]).size().eq(SMALL.horizon).all()
 
-    again = train_forecast(warehouse, SMALL)  # the same method on the same data: the fresher fit
+    # the same method on the same data (on the executors this time): the fresher fit
     assert again.promoted and "same configuration" in again.reason
     weekly = train_forecast(warehouse, replace(SMALL, horizon=10), StockPolicy(lead_time_days=3, review_days=4))
     # another horizon is not comparable on this backtest: the fresher model replaces it
@@ -158,20 +164,20 @@ def test_training_logs_registers_gates_and_the_champion_predicts(warehouse, firs
     client = mlflow.MlflowClient()
     champion = client.get_model_version_by_alias(MODEL_NAME, "champion")
     assert str(champion.version) == weekly.version
-    run = client.get_run(again.run_id)
+    run = client.get_run(first.run_id)
     assert run.data.tags["reconciliation"].split()[0] in {"bottom_up", "store", "chain"}
-    totals = pd.read_parquet(mlflow.artifacts.download_artifacts(run_id=again.run_id,
+    totals = pd.read_parquet(mlflow.artifacts.download_artifacts(run_id=first.run_id,
                                                                 artifact_path="level_forecasts.parquet"))
     assert set(totals["level"]) == {"store", "chain"}
     assert ((totals["p10"] <= totals["p50"]) & (totals["p50"] <= totals["p90"])).all()
-    store_sum = again.forecast.groupby(["store_id", "date"])["mean"].sum()
+    store_sum = first.forecast.groupby(["store_id", "date"])["mean"].sum()
     store_totals = totals[totals["level"] == "store"].set_index(["group", "date"])["mean"]
     np.testing.assert_allclose(store_totals.loc[store_sum.index].to_numpy(), store_sum.to_numpy(), rtol=1e-6)
-    assert run.data.metrics["sku_store.ensemble.rmsse"] == pytest.approx(again.summary.set_index(
+    assert run.data.metrics["sku_store.ensemble.rmsse"] == pytest.approx(first.summary.set_index(
         ["level", "model"]).loc[("sku_store", "ensemble"), "rmsse"])
     assert {"seconds.lightgbm", "seconds.auto_ets", "chain.ensemble.rmsse"} <= set(run.data.metrics)
-    assert json.loads(run.data.tags["weights"]) == again.weights
-    artifacts = {a.path for a in client.list_artifacts(again.run_id, "plots")}
+    assert json.loads(run.data.tags["weights"]) == first.weights
+    artifacts = {a.path for a in client.list_artifacts(first.run_id, "plots")}
     assert {"plots/forecast_vs_actual.png", "plots/feature_importance.png", "plots/coverage.png"} <= artifacts
 
     model = mlflow.pyfunc.load_model(f"models:/{MODEL_NAME}@champion")
@@ -239,12 +245,11 @@ def published_forecasts(settings, run_id: str) -> pd.DataFrame:
     return frame.sort_values(["store_id", "sku", "date"], ignore_index=True)
 
 
-def test_on_spark_every_store_is_scored_as_one_process_scores_it(warehouse, first_run):
+def test_on_spark_every_store_is_scored_as_one_process_scores_it(warehouse, first_run, spark_run):
     """With room for every series in the sample, the Spark executors (a store per task) apply what
     the backtest chose (blend, LightGBM, reconciliation with the totals, intervals) and publish the
     very forecasts the one-process run makes."""
-    alone = first_run
-    chain = train_forecast(warehouse.model_copy(update={"forecast_engine": "spark"}), SMALL)
+    alone, chain = first_run, spark_run
     ours = published_forecasts(warehouse, chain.run_id)
     theirs = alone.forecast.sort_values(["store_id", "sku", "date"], ignore_index=True)
     assert len(ours) == len(theirs) == len(alone.forecast)
@@ -275,27 +280,31 @@ def test_beyond_the_driver_budget_the_backtest_runs_on_a_stratified_sample(wareh
     assert published["mean"].sum() > 0
 
 
-def test_the_executors_reconcile_with_the_totals_as_one_process_does(warehouse, panel):
+def test_the_executors_reconcile_with_the_totals_as_one_process_does(warehouse, panel, first_run):
     """Whichever level anchors the series, the factors the Spark path applies per store and day
     give the one-process reconciled forecasts (the backtest on this data picks bottom-up, so the
-    anchors are set by hand here)."""
-    pairs, history = panel
-    fitted = fit_demand_panel(history, SMALL.horizon, SMALL.folds,
-                              levels=store_and_chain(pairs["store_id"].to_numpy(), len(pairs)))
-    run = latest_run(warehouse, "demand_day")
-    fitted.auto.reconciliation.anchor = None
-    bottom_up = forecast_table(fitted, pairs).sort_values(["store_id", "sku", "date"], ignore_index=True)
-    for anchor, weight in (("store", 1.0), ("chain", 0.5)):
-        fitted.auto.reconciliation.anchor, fitted.auto.reconciliation.weight = anchor, weight
-        expected = forecast_table(fitted, pairs).sort_values(["store_id", "sku", "date"], ignore_index=True)
-        assert np.abs(expected["mean"] - bottom_up["mean"]).max() > 1e-3  # the anchor moves the forecasts
-        staging = forecasts.start(warehouse, f"test-{anchor}")
-        try:
-            chain_forecast.score_and_publish(warehouse, run, fitted, SMALL.horizon, staging,
-                                             lambda f, s, d: alert_list(f, s, d, 7, 7), lambda _: None)
-            got = pd.concat([pd.read_parquet(p) for p in (staging / "forecast").glob("*.parquet")])
-        finally:
-            shutil.rmtree(staging, ignore_errors=True)
-        got = got.sort_values(["store_id", "sku", "date"], ignore_index=True)
-        for column in ("mean", "p10", "p90"):
-            np.testing.assert_allclose(got[column], expected[column], rtol=1e-6, atol=1e-9, err_msg=f"{anchor} {column}")
+    anchors are set by hand here, on the first run's fitted pool, and set back after)."""
+    pairs, _ = panel
+    fitted, run = first_run.fitted, latest_run(warehouse, "demand_day")
+    reconciliation = fitted.auto.reconciliation
+    chosen = reconciliation.anchor, reconciliation.weight
+    try:
+        reconciliation.anchor = None
+        bottom_up = forecast_table(fitted, pairs).sort_values(["store_id", "sku", "date"], ignore_index=True)
+        for anchor, weight in (("store", 1.0), ("chain", 0.5)):
+            reconciliation.anchor, reconciliation.weight = anchor, weight
+            expected = forecast_table(fitted, pairs).sort_values(["store_id", "sku", "date"], ignore_index=True)
+            assert np.abs(expected["mean"] - bottom_up["mean"]).max() > 1e-3  # the anchor moves the forecasts
+            staging = forecasts.start(warehouse, f"test-{anchor}")
+            try:
+                chain_forecast.score_and_publish(warehouse, run, fitted, SMALL.horizon, staging,
+                                                 lambda f, s, d: alert_list(f, s, d, 7, 7), lambda _: None)
+                got = pd.concat([pd.read_parquet(p) for p in (staging / "forecast").glob("*.parquet")])
+            finally:
+                shutil.rmtree(staging, ignore_errors=True)
+            got = got.sort_values(["store_id", "sku", "date"], ignore_index=True)
+            for column in ("mean", "p10", "p90"):
+                np.testing.assert_allclose(got[column], expected[column], rtol=1e-6, atol=1e-9,
+                                           err_msg=f"{anchor} {column}")
+    finally:
+        reconciliation.anchor, reconciliation.weight = chosen
