@@ -20,44 +20,49 @@ def quarantine(client) -> list[tuple]:
     return client.query("SELECT source_line, column_name, value, reason FROM meta.quarantine ORDER BY source_line").result_rows
 
 
-@pytest.mark.parametrize(
-    ("row", "column", "reason"),
-    [
-        (["T2", "1", "L1", "V2", "", "P1", "dois", "40.00", "0", "2024-02-10 11:15:00"], "quantity", "not a valid Int32"),
-        (["T2", "1", "L1", "V2", "", "", "1", "40.00", "0", "2024-02-10 11:15:00"], "sku", "missing required value"),
-        (["T2", "1", "L1", "V2", "", "P1", "1", "40.00", "0", "1999-12-31 10:00:00"], "sold_at", "date out of range"),
-        (["T2", "1", "L1", "V2", "", "P1", "1", "40.00", "0", "2031-01-01 10:00:00"], "sold_at", "date out of range"),
-        (["T2", "1", "L1", "V2", "", "P1", "1", "40.00", "0", "10 de fevereiro"], "sold_at", "not a valid DateTime"),
-        (["T2", "1", "L9", "V2", "", "P1", "1", "40.00", "0", "2024-02-10 11:15:00"], "store_id", "unknown store"),
-        (["T2", "1", "L1", "V9", "", "P1", "1", "40.00", "0", "2024-02-10 11:15:00"], "seller_id", "unknown seller"),
-        (["T2", "1", "L1", "V2", "", "P9", "1", "40.00", "0", "2024-02-10 11:15:00"], "sku", "unknown product"),
-        (["T2", "1", "L1", "V2", "", "P1", "1", "0", "0", "2024-02-10 11:15:00"], "unit_price", "price <= 0"),
-        (["T2", "1", "L1", "V2", "", "P1", "1", "-3.5", "0", "2024-02-10 11:15:00"], "unit_price", "price <= 0"),
-        (["T2", "1", "L1", "V2", "", "P1", "0", "40.00", "0", "2024-02-10 11:15:00"], "quantity", "quantity is 0"),
-        # a sale's plausibility (warehouse/sale_rules.py): P1 lists at 40.00 until 2024-03-15
-        (["T2", "1", "L1", "V2", "", "P1", "201", "40.00", "0", "2024-02-10 11:15:00"], "quantity",
-         "quantity above the store cap"),
-        (["T2", "1", "L1", "V2", "", "P1", "-201", "40.00", "0", "2024-02-10 11:15:00"], "quantity",
-         "quantity above the store cap"),
-        (["T2", "1", "L1", "V2", "", "P1", "1", "10.00", "500", "2024-02-10 11:15:00"], "discount",
-         "discount above the line total"),
-        (["T2", "1", "L1", "V2", "", "P1", "1", "1000000", "0", "2024-02-10 11:15:00"], "unit_price",
-         "unit price outside the catalogue band"),
-        (["T2", "1", "L1", "V2", "", "P1", "1", "27.00", "0", "2024-02-10 11:15:00"], "unit_price",
-         "unit price outside the catalogue band"),
-        (["T2", "1", "L1", "V2", "", "P1", "1", "53.00", "0", "2024-02-10 11:15:00"], "unit_price",
-         "unit price outside the catalogue band"),  # above 40 x 1.3 = 52; the list price rose to 50 on 03-16
-        (GOOD, "ticket_id", "duplicate line"),
-        (["T1", "1", "L1", "V2", "C9", "P3", "1", "20.00", "0", "2024-02-10 11:15:00"], "ticket_id",
-         "duplicate key with different content"),
-    ],
-)
-def test_bad_row_is_quarantined_with_line_column_and_reason(client, settings, dims, tmp_path, row, column, reason):
-    sales = write_csv(tmp_path / "in", "vendas.csv", SALES_HEADER, [GOOD, row])
+# each a bad sales line (ticket T2) -> the column and reason it is quarantined with
+BAD_ROWS = [
+    (["T2", "1", "L1", "V2", "", "P1", "dois", "40.00", "0", "2024-02-10 11:15:00"], "quantity", "not a valid Int32"),
+    (["T2", "1", "L1", "V2", "", "", "1", "40.00", "0", "2024-02-10 11:15:00"], "sku", "missing required value"),
+    (["T2", "1", "L1", "V2", "", "P1", "1", "40.00", "0", "1999-12-31 10:00:00"], "sold_at", "date out of range"),
+    (["T2", "1", "L1", "V2", "", "P1", "1", "40.00", "0", "2031-01-01 10:00:00"], "sold_at", "date out of range"),
+    (["T2", "1", "L1", "V2", "", "P1", "1", "40.00", "0", "10 de fevereiro"], "sold_at", "not a valid DateTime"),
+    (["T2", "1", "L9", "V2", "", "P1", "1", "40.00", "0", "2024-02-10 11:15:00"], "store_id", "unknown store"),
+    (["T2", "1", "L1", "V9", "", "P1", "1", "40.00", "0", "2024-02-10 11:15:00"], "seller_id", "unknown seller"),
+    (["T2", "1", "L1", "V2", "", "P9", "1", "40.00", "0", "2024-02-10 11:15:00"], "sku", "unknown product"),
+    (["T2", "1", "L1", "V2", "", "P1", "1", "0", "0", "2024-02-10 11:15:00"], "unit_price", "price <= 0"),
+    (["T2", "1", "L1", "V2", "", "P1", "1", "-3.5", "0", "2024-02-10 11:15:00"], "unit_price", "price <= 0"),
+    (["T2", "1", "L1", "V2", "", "P1", "0", "40.00", "0", "2024-02-10 11:15:00"], "quantity", "quantity is 0"),
+    # a sale's plausibility (warehouse/sale_rules.py): P1 lists at 40.00 until 2024-03-15
+    (["T2", "1", "L1", "V2", "", "P1", "201", "40.00", "0", "2024-02-10 11:15:00"], "quantity",
+     "quantity above the store cap"),
+    (["T2", "1", "L1", "V2", "", "P1", "-201", "40.00", "0", "2024-02-10 11:15:00"], "quantity",
+     "quantity above the store cap"),
+    (["T2", "1", "L1", "V2", "", "P1", "1", "10.00", "500", "2024-02-10 11:15:00"], "discount",
+     "discount above the line total"),
+    (["T2", "1", "L1", "V2", "", "P1", "1", "1000000", "0", "2024-02-10 11:15:00"], "unit_price",
+     "unit price outside the catalogue band"),
+    (["T2", "1", "L1", "V2", "", "P1", "1", "27.00", "0", "2024-02-10 11:15:00"], "unit_price",
+     "unit price outside the catalogue band"),
+    (["T2", "1", "L1", "V2", "", "P1", "1", "53.00", "0", "2024-02-10 11:15:00"], "unit_price",
+     "unit price outside the catalogue band"),  # above 40 x 1.3 = 52; the list price rose to 50 on 03-16
+    (GOOD, "ticket_id", "duplicate line"),
+    (["T1", "1", "L1", "V2", "C9", "P3", "1", "20.00", "0", "2024-02-10 11:15:00"], "ticket_id",
+     "duplicate key with different content"),
+]
+
+
+def test_each_bad_row_is_quarantined_with_line_column_and_reason(client, settings, dims, tmp_path):
+    """One file holding a good line and every kind of bad one, each on its own ticket: each bad line
+    is quarantined alone, with its line number, the column, the value and why."""
+    rows = [GOOD] + [[f"T{n}" if row[0] == "T2" else row[0], *row[1:]] for n, (row, _, _) in enumerate(BAD_ROWS, start=2)]
+    sales = write_csv(tmp_path / "in", "vendas.csv", SALES_HEADER, rows)
     report = load(client, settings, dims, sales)
     sales_result = next(t for f in report.files for t in f.tables if t.table == "sales")
-    assert (sales_result.read, sales_result.accepted, sales_result.quarantined) == (2, 1, 1)
-    assert quarantine(client) == [(3, column, row[SALES_HEADER.index(_source(column))], reason)]
+    assert (sales_result.read, sales_result.accepted, sales_result.quarantined) == (len(rows), 1, len(BAD_ROWS))
+    expected = [(line, column, row[SALES_HEADER.index(_source(column))], reason)
+                for line, row, (_, column, reason) in zip(range(3, 3 + len(BAD_ROWS)), rows[1:], BAD_ROWS)]
+    assert quarantine(client) == expected
     assert scalar(client, "SELECT count() FROM silver.sales") == 1
 
 
