@@ -49,9 +49,9 @@ def publish(settings: Settings, run_id: str, forecast: pd.DataFrame, alerts: pd.
     staging = start(settings, run_id)
     try:
         ordered = forecast[COLUMNS].sort_values(["store_id", "sku", "date"])
-        risky = alerts.groupby(alerts["store_id"].astype(str), sort=False)
+        risky = dict(tuple(alerts.groupby(alerts["store_id"].astype(str), sort=False)))
         for store, rows in ordered.groupby(ordered["store_id"].astype(str), sort=False):
-            write_store(staging, store, rows, risky.get_group(store) if store in risky.groups else alerts.iloc[:0])
+            write_store(staging, store, rows, risky.get(store, alerts.iloc[:0]))
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
         raise
