@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import calendar
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from difflib import SequenceMatcher
 from typing import NamedTuple
 from zoneinfo import ZoneInfo
@@ -78,6 +78,7 @@ class Published:
     stores: dict[str, dict] = field(default_factory=dict)
     store_sellers: dict[str, list[str]] = field(default_factory=dict)
     seller_lines: dict[str, list[Line]] = field(default_factory=dict)
+    seller_skus: dict[str, frozenset[str]] = field(default_factory=dict)  # what each sold in figures.SOLD_DAYS
     targets: dict[tuple[str, date], float] = field(default_factory=dict)
     products: dict[str, dict] = field(default_factory=dict)  # sku → name, category and brand ('' when none), price…
     search_names: dict[str, tuple[str, ...]] = field(default_factory=dict)  # sku → its name's words, folded
@@ -115,6 +116,7 @@ class Published:
         return cls(
             meta, frames, sellers=sellers, stores={r["store_id"]: r for r in frames["stores"].to_dict("records")},
             store_sellers=store_sellers, seller_lines=seller_lines,
+            seller_skus={s: frozenset(g["sku"]) for s, g in frames["seller_skus"].groupby("seller_id", sort=False)},
             targets={(s, m): float(t) for s, m, t in zip(targets["seller_id"], targets["month"], targets["target"])},
             products={r["sku"]: r for r in products.to_dict("records")}, search_names=search_names,
             vocabulary=frozenset(word for words in search_names.values() for word in words), rules=CommissionRules.from_frame(frames["rules"]),
@@ -393,11 +395,13 @@ class LiveFigures:
 
     def promotions(self, store_id: str, seller_id: str | None) -> list[dict]:
         """Promotions running today at the store (or chain-wide): the seller's categories first,
-        then the deepest discount."""
+        then the deepest discount. ``you_sell_it``: the seller sold the product in the last
+        ``figures.SOLD_DAYS`` days, posted sales included (what a new promotion is pushed on)."""
         published = self.published
         published.store(store_id)
         today = self.today()
         focus = set(self.focus_categories(seller_id)) if seller_id is not None else set()
+        sold = self.products_sold(seller_id) if seller_id is not None else frozenset()
         promos = published.frames["promotions"]
         running = promos[(promos["starts_on"] <= today) & (promos["ends_on"] >= today)
                          & promos["store_id"].isin(["", store_id])]
@@ -407,8 +411,17 @@ class LiveFigures:
             category = published.category(r.sku)
             found.append({"promo_id": r.promo_id, "sku": r.sku, "name": product.get("name", r.sku), "category": category,
                           "discount_pct": round(float(r.discount_pct), 1), "starts_on": r.starts_on, "ends_on": r.ends_on,
-                          "price": _num(product.get("price")), "in_your_categories": category in focus})
+                          "price": _num(product.get("price")), "in_your_categories": category in focus,
+                          "you_sell_it": r.sku in sold})
         return sorted(found, key=lambda p: (not p["in_your_categories"], -p["discount_pct"], p["name"]))
+
+    def products_sold(self, seller_id: str) -> frozenset[str]:
+        """The SKUs the seller sold in the last ``figures.SOLD_DAYS`` days: published, plus the
+        lines posted since the warehouse last took them in."""
+        published = self.published
+        since = self.today() - timedelta(days=figures.SOLD_DAYS)
+        posted = live_sales.lines_after(self.settings, published.meta["live_upto"], seller_id, since=str(since))
+        return published.seller_skus.get(seller_id, frozenset()) | {line["sku"] for line in posted if line["quantity"] > 0}
 
     def search_products(self, query: str, limit: int) -> list[dict]:
         """Products matching ``query`` forgivingly: an exact SKU first, then by the share of the query's

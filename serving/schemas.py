@@ -264,9 +264,19 @@ class ReportIn(BaseModel):
     schedule: Literal["daily", "weekly", "monthly", "none"] = "daily"
 
 
+class ReportChange(BaseModel):
+    report_id: int
+    changed_by: str
+    changed_at: str
+    action: str = Field(description="created, changed or deleted")
+    old: dict | None = Field(description="the definition before (none when created)")
+    new: dict | None = Field(description="the definition after (none when deleted)")
+
+
 class ReportsReply(BaseModel):
     store_id: str
     reports: list[ReportIn]
+    changes: list[ReportChange] = Field(description="the store's latest report changes, newest first")
 
 
 class ReportRow(BaseModel):
@@ -355,6 +365,7 @@ class Promotion(BaseModel):
     ends_on: date
     price: float | None
     in_your_categories: bool
+    you_sell_it: bool  # the seller sold it in the last 90 days: a new promotion on it is pushed to them
 
 
 class PromotionsReply(BaseModel):

@@ -3,7 +3,8 @@
 The service never opens the warehouse (the embedded one admits a single process, and the pipeline
 owns it while it runs), so each pipeline run ends by publishing what the live endpoints need as a
 few Parquet files under ``VITRINE_HOME/serving/figures``: the sellers, their targets, the
-commission rules, the catalogue with margins, each seller's recent sales by day and category, the
+commission rules, the catalogue with margins, each seller's recent sales by day and category (and
+the products they sold in the last 90 days), the
 stores' monthly KPIs, and what a posted sale is judged against (the price list, the promotions and
 a digest of every line the warehouse holds). The folder is written aside and swapped in, so the service reads either
 the old set or the new one, never half of each. ``meta.json`` says up to which posted sale
@@ -25,6 +26,7 @@ from warehouse.settings import Settings
 
 SALES_DAYS = 92  # the seller sales kept: this month, last month and a quarter for the category mix
 KPI_MONTHS = 13  # a year of months, plus the month a year before for growth
+SOLD_DAYS = 90  # "the products a seller sells": what they sold in these last days (promotions pushed to them)
 
 
 QUERIES = {
@@ -58,6 +60,10 @@ QUERIES = {
         FROM lines INNER JOIN (SELECT ticket_id, min(category) AS first_category FROM lines GROUP BY ticket_id) AS t
             USING ticket_id
         GROUP BY seller_id, store_id, date, category""",
+    # the products each seller sold lately: a new promotion on one of them is pushed to the seller
+    "seller_skus": """
+        SELECT seller_id, sku FROM silver.sales WHERE sold_at >= {through:Date} - {sold_days:UInt32}
+        GROUP BY seller_id, sku HAVING sum(quantity) > 0 ORDER BY seller_id, sku""",
     # every seller's sales per day over all the warehouse holds: the history by period
     # (serving/sales_history.py); tickets counted as the traffic counts them, sales tickets only
     "seller_day": f"""
@@ -111,7 +117,7 @@ def publish(client: Client, settings: Settings, live_upto: int) -> dict:
     through = client.query("SELECT max(toDate(sold_at)) FROM silver.sales").result_rows[0][0]
     if through is None or through.year < 1971:
         through = datetime.now(UTC).date()
-    params = {"through": through, "days": SALES_DAYS, "months": KPI_MONTHS}
+    params = {"through": through, "days": SALES_DAYS, "months": KPI_MONTHS, "sold_days": SOLD_DAYS}
     target = settings.figures_dir
     staging = target.with_name(".figures-new")
     shutil.rmtree(staging, ignore_errors=True)

@@ -65,7 +65,7 @@ ROLE_NAMES = {"seller": "vendedores", "manager": "gerentes", "analyst": "analist
 NOT_LINKED = ("Olá! Sou o assistente de vendas da CosmeticCo. Este chat ainda não está ligado a ninguém da equipe: "
               "peça um código ao seu gerente e envie /start CÓDIGO.")
 PUSH_BUTTONS = {"relatorio": "Relatório", "estoque": "Estoque", "promocoes": "Promoções"}
-NEW_PROMOTION_DAYS = 7  # a promotion that started this recently is news to a seller who sells its category
+NEW_PROMOTION_DAYS = 7  # a promotion that started this recently is news to a seller who sold its product lately
 HISTORY_GRAINS = {"dia": "day", "dias": "day", "semana": "week", "semanas": "week", "mes": "month", "meses": "month"}
 HISTORY_WORDS = {"day": "dia", "week": "semana", "month": "mês"}
 HISTORY_SHOWN = {"day": 7, "week": 6, "month": 6}  # what fits a phone screen
@@ -378,7 +378,7 @@ class Assistant:
         elif what:
             return [Reply("Use " + " ou ".join(f"/silenciar {p}" for p in mine) + ".")]
         labels = {"relatorio": "Relatório diário", "estoque": "Novos riscos de ruptura",
-                  "promocoes": "Promoções novas nas suas categorias"}
+                  "promocoes": "Promoções novas no que você vende"}
         at = {"relatorio": f" (às {self.settings.bot_report_time})"}
         lines = [f"{labels[p]}: " + ("desligado" if _muted(chat, p) else "ligado" + at.get(p, "")) for p in mine]
         return [Reply("🔔 Avisos automáticos:\n" + "\n".join(lines) + "\nToque para ligar ou desligar:",
@@ -470,7 +470,7 @@ class Assistant:
                 continue
             since = date.fromisoformat(answer["today"]) - timedelta(days=NEW_PROMOTION_DAYS)
             fresh = {p["promo_id"]: p for p in answer["promotions"]
-                     if p["in_your_categories"] and date.fromisoformat(p["starts_on"]) > since}
+                     if p["you_sell_it"] and date.fromisoformat(p["starts_on"]) > since}
             new = self.chats.not_pushed("promotions_pushed", chat.chat_id, sorted(fresh))
             if new:
                 due.append(Push(chat.chat_id, Reply("🏷️ Promoção nova no que você vende:\n" + "\n".join(

@@ -154,14 +154,14 @@ def test_margin_and_promotions_for_the_seller(bot):
     if not promos["promotions"]:
         assert "Nenhuma promoção ativa" in promotions.text
     since = (date.fromisoformat(promos["today"]) - timedelta(days=7)).isoformat()
-    fresh = [p for p in promos["promotions"] if p["in_your_categories"] and p["starts_on"] > since]
+    fresh = [p for p in promos["promotions"] if p["you_sell_it"] and p["starts_on"] > since]
     if fresh:  # pushed once, unasked
         pushed = arrived(telegram, 3101, lambda s: "Promoção nova" in s.text)
         assert all(p["name"] in pushed.text for p in fresh)
         time.sleep(1.5)
         assert len([s for s in telegram.sent if s.chat_id == 3101 and "Promoção nova" in s.text]) == 1
     muted = ask(telegram, 3101, "/silenciar promocoes")[0]
-    assert "Promoções novas nas suas categorias: desligado" in muted.text
+    assert "Promoções novas no que você vende: desligado" in muted.text
     assert list(muted.buttons) == [("Promoções", "/silenciar promocoes")]
     assert "Use /silenciar promocoes." in ask(telegram, 3101, "/silenciar estoque")[0].text  # a manager's push
     rising = call(url, "trends", token, k=5).json()

@@ -108,6 +108,30 @@ def test_team_comparison_and_margins(published):
     assert live.promotions("L1", "V2") == []  # none were loaded: an empty table, its columns kept
 
 
+def test_a_promotion_is_the_sellers_when_they_sold_its_product_lately(client, published, dims, tmp_path):
+    """Promotions at L1 on 10/03: V2 sold the lipstick (March) and the shampoo (20/02, within 90
+    days); a second lipstick of the same category V2 never sold is in their categories, not theirs,
+    until V2 posts a sale of it."""
+    settings, live = published
+    more = write_csv(tmp_path / "more", "produtos.csv", ["cod_prod", "nome_abrev", "nome", "categoria",
+                                                         "sub_categoria", "marca", "data_lancamento"],
+                     [["P4", "Batom", "Batom Vinho", "maquiagem", "batom", "Ipê", "2020-01-01"]])
+    promos = write_csv(tmp_path / "more", "promocoes.csv",
+                       ["cod_promo", "cod_prod", "cod_loja", "data_inicio", "data_fim", "desconto_pct"],
+                       [["PR1", "P1", "L1", "2024-03-08", "2024-03-20", "20"],
+                        ["PR3", "P3", "", "2024-03-08", "2024-03-20", "10"],
+                        ["PR4", "P4", "L1", "2024-03-08", "2024-03-20", "30"]])
+    load(client, settings, more, promos)
+    figures.publish(client, settings, live_sales.exported_upto(settings))
+    assert live.refresh()
+    flags = {p["sku"]: (p["in_your_categories"], p["you_sell_it"]) for p in live.promotions("L1", "V2")}
+    assert flags == {"P1": (True, True), "P3": (False, True), "P4": (True, False)}
+    assert {p["sku"] for p in live.promotions("L1", "V1") if p["you_sell_it"]} == {"P3"}
+    assert not any(p["you_sell_it"] for p in live.promotions("L1", None))
+    live_sales.accept(settings, [line("L20", 1, "P4", 1, 40.0, "2024-03-10 11:00:00")])
+    assert {p["sku"] for p in live.promotions("L1", "V2") if p["you_sell_it"]} == {"P1", "P3", "P4"}
+
+
 def test_satisfaction_stands_beside_sales_in_the_store_comparison(client, settings, dims, tmp_path):
     # February 2024 at L1: 6 promoters, 2 passives, 2 detractors = NPS 40; L2 answered 3 times only
     answers = [[f"R{n}", "L1", "2024-02-10", score] for n, score in enumerate(["10"] * 6 + ["8", "7", "3", "0"])]
