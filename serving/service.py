@@ -441,25 +441,26 @@ class Vitrine:
     @bentoml.api
     def reports(self, ctx: bentoml.Context, store_id: str = STORE, save: ReportIn | None = None,
                 delete_id: int | None = Field(None, ge=1)) -> ReportsReply:
-        """The store's shaped reports (warehouse/reports.py); with ``save``, its manager (or an admin)
-        adds or replaces one first, with ``delete_id`` removes one."""
+        """The store's shaped reports (warehouse/reports.py) and their latest changes; with ``save``,
+        its manager (or an admin) adds or replaces one first, with ``delete_id`` removes one."""
         request = {"store_id": store_id, "save": save.model_dump() if save else None, "delete_id": delete_id}
         writes = save is not None or delete_id is not None
         user = self._guard(ctx, "reports", request, ("manager", "admin") if writes else ("manager", "analyst", "admin"),
                            store_id)
         self._found(user, "reports", request, "store_id", lambda: self._figures(user, "reports", request).store(store_id))
+        by = f"{user.name} (#{user.user_id})"
         try:
             if save is not None:
-                report_store.save(self.settings, store_id, report_store.Report(**save.model_dump()),
-                                  f"{user.name} (#{user.user_id})")
-            if delete_id is not None and not report_store.delete(self.settings, store_id, delete_id):
+                report_store.save(self.settings, store_id, report_store.Report(**save.model_dump()), by)
+            if delete_id is not None and not report_store.delete(self.settings, store_id, delete_id, by):
                 self._deny(user, "reports", request, HTTPStatus.NOT_FOUND, f"delete_id: no report {delete_id} at {store_id}")
         except report_store.ReportError as exc:
             self._deny(user, "reports", request, HTTPStatus.UNPROCESSABLE_ENTITY, str(exc))
         found = report_store.of_store(self.settings, store_id)
         auth.record(self.settings, user, "reports", request, 200)
         return ReportsReply(store_id=store_id, reports=[ReportIn(**{k: v for k, v in asdict(r).items() if k != "store_id"})
-                                                        for r in found])
+                                                        for r in found],
+                            changes=report_store.changes_of(self.settings, store_id))
 
     @bentoml.api
     def report_preview(self, ctx: bentoml.Context, store_id: str = STORE, report_id: int | None = Field(None, ge=1),

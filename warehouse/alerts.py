@@ -47,13 +47,23 @@ CREATE TABLE IF NOT EXISTS alert_rule_changes (
     old TEXT NOT NULL,
     new TEXT NOT NULL
 );
+CREATE TABLE IF NOT EXISTS report_changes (
+    change_id INTEGER PRIMARY KEY AUTOINCREMENT,
+    store_id TEXT NOT NULL,
+    report_id INTEGER NOT NULL,
+    changed_by TEXT NOT NULL,
+    changed_at TEXT NOT NULL,
+    action TEXT NOT NULL,
+    old TEXT,
+    new TEXT
+);
 """
 COLUMNS = "alert_id, kind, store_id, seller_id, raised_at, data"
 
 
 def database(settings: Settings):
     """The alerts database: the alerts, each store's rules with their changes (warehouse/alert_rules.py),
-    and the reports its managers shaped (warehouse/reports.py)."""
+    and the reports its managers shaped with theirs (warehouse/reports.py)."""
     return sqlite_database(settings.alerts_db, SCHEMA, "FULL")
 
 

@@ -9,6 +9,9 @@ sales history's (serving/sales_history.py), so a report says what the history sa
   or ``each_seller`` (each seller gets their own line; the manager the whole table);
 * schedule: ``daily``, ``weekly`` (Mondays), ``monthly`` (the 1st) or ``none`` (on demand), at
   the bot's report time.
+
+Every creation, change and deletion is audited (who, when, the definition before and after), in the
+same transaction as the report itself, as the alert rules' changes are.
 """
 
 from __future__ import annotations
@@ -67,28 +70,57 @@ def due(schedule: str, today: date) -> bool:
 
 
 def save(settings: Settings, store_id: str, report: Report, by: str) -> Report:
-    """Store a new report (``report_id`` None) or replace one of the store's; ReportError when the
-    definition is not valid or the id is not the store's."""
+    """Store a new report (``report_id`` None) or replace one of the store's; ReportError (nothing
+    stored) when the definition is not valid or the id is not the store's."""
     report = report.checked()
     body = json.dumps({k: v for k, v in asdict(report).items() if k not in ("report_id", "store_id")})
     now = datetime.now(UTC).isoformat(timespec="seconds")
     with database(settings) as db:
+        db.execute("BEGIN IMMEDIATE")
         if report.report_id is None:
             cursor = db.execute("INSERT INTO reports (store_id, definition, created_by, changed_at) VALUES (?, ?, ?, ?)",
                                 (store_id, body, by, now))
-            report_id = cursor.lastrowid
+            report_id, before = cursor.lastrowid, None
         else:
-            cursor = db.execute("UPDATE reports SET definition = ?, changed_at = ? WHERE report_id = ? AND store_id = ?",
-                                (body, now, report.report_id, store_id))
-            if cursor.rowcount == 0:
+            row = db.execute("SELECT definition FROM reports WHERE report_id = ? AND store_id = ?",
+                             (report.report_id, store_id)).fetchone()
+            if row is None:
                 raise ReportError(f"report_id: no report {report.report_id} at store {store_id}")
-            report_id = report.report_id
+            db.execute("UPDATE reports SET definition = ?, changed_at = ? WHERE report_id = ?",
+                       (body, now, report.report_id))
+            report_id, before = report.report_id, row[0]
+        if before != body:
+            _audit(db, store_id, report_id, by, now, "created" if before is None else "changed", before, body)
+        db.execute("COMMIT")
     return replace(report, report_id=report_id, store_id=store_id)
 
 
-def delete(settings: Settings, store_id: str, report_id: int) -> bool:
+def delete(settings: Settings, store_id: str, report_id: int, by: str) -> bool:
+    """Remove one of the store's reports; False when it has no such report."""
+    now = datetime.now(UTC).isoformat(timespec="seconds")
     with database(settings) as db:
-        return db.execute("DELETE FROM reports WHERE report_id = ? AND store_id = ?", (report_id, store_id)).rowcount == 1
+        db.execute("BEGIN IMMEDIATE")
+        row = db.execute("SELECT definition FROM reports WHERE report_id = ? AND store_id = ?",
+                         (report_id, store_id)).fetchone()
+        if row is not None:
+            db.execute("DELETE FROM reports WHERE report_id = ?", (report_id,))
+            _audit(db, store_id, report_id, by, now, "deleted", row[0], None)
+        db.execute("COMMIT")
+    return row is not None
+
+
+def _audit(db, store_id: str, report_id: int, by: str, at: str, action: str, old: str | None, new: str | None) -> None:
+    db.execute("INSERT INTO report_changes (store_id, report_id, changed_by, changed_at, action, old, new) "
+               "VALUES (?, ?, ?, ?, ?, ?, ?)", (store_id, report_id, by, at, action, old, new))
+
+
+def changes_of(settings: Settings, store_id: str, limit: int = 20) -> list[dict]:
+    """The store's latest report changes, newest first: who, when, which report, what it was and became."""
+    with database(settings) as db:
+        rows = db.execute("SELECT report_id, changed_by, changed_at, action, old, new FROM report_changes "
+                          "WHERE store_id = ? ORDER BY change_id DESC LIMIT ?", (store_id, limit)).fetchall()
+    return [{"report_id": r[0], "changed_by": r[1], "changed_at": r[2], "action": r[3],
+             "old": json.loads(r[4]) if r[4] else None, "new": json.loads(r[5]) if r[5] else None} for r in rows]
 
 
 def of_store(settings: Settings, store_id: str) -> list[Report]:

@@ -140,6 +140,9 @@ def test_relatorios_previews_saves_and_exports_a_shaped_report(dashboard):
     saved = call(url, "reports", tokens["manager"], store_id="L001").json()["reports"]
     assert any(r["name"] == "Semana da equipe" and r["grain"] == "week" for r in saved)
     assert [b.label for b in at.get("download_button")] == ["Baixar CSV", "Baixar PDF"]
+    trail = at.dataframe[-1].value  # who created it, with what
+    assert list(trail.iloc[0][["Ação", "Relatório"]]) == ["Criou", "Semana da equipe"]
+    assert "Período: A semana de ontem" in trail.iloc[0]["O quê"] and trail.iloc[0]["Quem"].startswith("Gil (#")
 
 
 def test_escala_lists_the_peaks_of_the_plan(dashboard):

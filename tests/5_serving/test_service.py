@@ -352,7 +352,11 @@ def test_a_manager_shapes_reports_and_previews_them(service):
     assert call(url, "reports", tokens["manager"], store_id="L002").status_code == 403
     stranger = call(url, "reports", tokens["admin"], store_id="L002", save=shaped | {"report_id": report_id})
     assert stranger.status_code == 422 and "no report" in stranger.text  # another store's report
-    assert call(url, "reports", tokens["manager"], store_id="L001", delete_id=report_id).json()["reports"] == saved[:-1]
+    after = call(url, "reports", tokens["manager"], store_id="L001", delete_id=report_id).json()
+    assert after["reports"] == saved[:-1]
+    [deleted, created] = [c for c in after["changes"] if c["report_id"] == report_id]  # the audit, newest first
+    assert (deleted["action"], created["action"]) == ("deleted", "created") and deleted["changed_by"].startswith("Gil")
+    assert created["new"] == shaped and deleted["old"] == shaped and deleted["new"] is None
     assert call(url, "report_preview", tokens["manager"], store_id="L001", report_id=report_id).status_code == 404
 
 

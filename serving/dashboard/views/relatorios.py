@@ -19,7 +19,19 @@ METRICS = {"sales": ("Vendas", "money"), "tickets": ("Atendimentos", "int"), "av
 GRAINS = {"day": "Ontem", "week": "A semana de ontem", "month": "O mês de ontem"}
 AUDIENCES = {"self": "Só eu", "team": "Toda a equipe (a tabela inteira)", "each_seller": "Cada vendedor (a sua linha)"}
 SCHEDULES = {"daily": "Todo dia", "weekly": "Toda segunda-feira", "monthly": "Todo dia 1º", "none": "Só quando eu pedir"}
+ACTIONS = {"created": "Criou", "changed": "Alterou", "deleted": "Excluiu"}
+FIELDS = {"name": ("Nome", str), "metrics": ("Indicadores", lambda ms: ", ".join(METRICS[m][0] for m in ms)),
+          "grain": ("Período", GRAINS.get), "audience": ("Para quem", AUDIENCES.get),
+          "schedule": ("Envio", SCHEDULES.get)}
 NEW = 0
+
+
+def what_changed(old: dict | None, new: dict | None) -> str:
+    """A change in words: each field that differs, before → after (a whole definition when created)."""
+    if old is None or new is None:
+        shown = new or old
+        return " · ".join(f"{label}: {say(shown[f])}" for f, (label, say) in FIELDS.items() if f != "name")
+    return " · ".join(f"{label}: {say(old[f])} → {say(new[f])}" for f, (label, say) in FIELDS.items() if old[f] != new[f])
 
 
 def pdf(title: str, shown: pd.DataFrame) -> bytes:
@@ -87,5 +99,13 @@ csv_column.download_button("Baixar CSV", excel_csv(shown),
                            file_name=f"relatorio-{store}-{start}.csv", mime="text/csv")
 pdf_column.download_button("Baixar PDF", lambda: pdf(f"{preview['name']} — loja {store} — {period}", shown),  # on click
                            file_name=f"relatorio-{store}-{start}.pdf", mime="application/pdf")
+changes = get("reports", store_id=store)["changes"]  # after a save too (the cache was cleared)
+if changes:
+    st.subheader("Mudanças")
+    trail = pd.DataFrame([{"when": c["changed_at"], "changed_by": c["changed_by"], "action": ACTIONS[c["action"]],
+                           "report": (c["new"] or c["old"])["name"], "what": what_changed(c["old"], c["new"])}
+                          for c in changes]).assign(when=lambda c: pd.to_datetime(c["when"]).dt.strftime("%d/%m/%Y %H:%M"))
+    show_table(trail, {"when": ("Quando (UTC)", "text"), "changed_by": ("Quem", "text"), "action": ("Ação", "text"),
+                       "report": ("Relatório", "text"), "what": ("O quê", "text")})
 st.caption("O bot envia no horário do relatório diário. Valores como no histórico: a meta do mês repartida pelos "
            "dias, a comissão na taxa que o mês atingiu.")
