@@ -229,6 +229,17 @@ def pick(relevance: np.ndarray, allowed: np.ndarray, k: int, groups: np.ndarray 
     return (chosen + waiting)[:k]
 
 
+def _numbered(baskets: list[list[str]]) -> tuple[np.ndarray, np.ndarray]:
+    """The SKUs sorted, and each basket line's SKU as its number among them (np.unique's answer,
+    without a fixed-width copy of every line: millions of lines at chain scale)."""
+    lines = np.fromiter(itertools.chain.from_iterable(baskets), dtype=object, count=sum(len(b) for b in baskets))
+    codes, seen = pd.factorize(lines)
+    order = np.argsort(seen.astype(str), kind="stable")
+    rank = np.empty(len(order), dtype=np.int64)
+    rank[order] = np.arange(len(order))
+    return seen.astype(str)[order], rank[codes]
+
+
 def fit_recommender(baskets: Sequence[Sequence[str]], catalogue: pd.DataFrame | None = None,
                     stock: pd.DataFrame | None = None, max_per_group: int = 2, seed: int = 7) -> Recommender:
     """Fit the blend on ``baskets`` (oldest first; each a sequence of SKU ids).
@@ -245,8 +256,7 @@ def fit_recommender(baskets: Sequence[Sequence[str]], catalogue: pd.DataFrame | 
     baskets = [b for b in baskets if b]
     if len(baskets) < 10:
         raise ValueError(f"{len(baskets)} non-empty baskets: at least 10 are needed to learn what goes together")
-    skus, cols = np.unique(np.concatenate([np.asarray(b, dtype=object) for b in baskets]).astype(str),
-                           return_inverse=True)
+    skus, cols = _numbered(baskets)
     rows = np.repeat(np.arange(len(baskets)), [len(b) for b in baskets])
     matrix = basket_matrix(rows, cols, len(baskets), len(skus))
     names = [s.name for s in candidates(len(skus))]

@@ -107,3 +107,27 @@ def test_sku_ids_come_back_as_the_caller_wrote_them():
 def test_too_few_baskets_are_refused():
     with pytest.raises(ValueError, match="at least 10"):
         fit_recommender([["A"], ["B"], []])
+
+
+def test_als_learns_from_the_newest_baskets_within_its_budget(monkeypatch):
+    """The lipstick went with a liner for a year, then with a gloss: with room for only the newest
+    baskets, ALS ranks the gloss first for a lipstick and learns nothing of the liner's year; the
+    one-SKU baskets do not use up the budget."""
+    from models import basket_models
+    from models.basket_models import Als, AlsParams, basket_matrix
+
+    rng = np.random.default_rng(3)
+    filler = [[f"F{i:02d}", f"F{(i + 7) % 40:02d}"] for i in rng.integers(0, 40, 600)]
+    baskets = ([["BATOM", "LAPIS"]] * 300 + filler[:300] + [["BATOM", "GLOSS"]] * 300 + filler[300:]
+               + [["F00"]] * 500)  # oldest first
+    skus = sorted({s for b in baskets for s in b})
+    column = {s: n for n, s in enumerate(skus)}
+    rows = np.repeat(np.arange(len(baskets)), [len(b) for b in baskets])
+    matrix = basket_matrix(rows, np.array([column[s] for b in baskets for s in b]), len(baskets), len(skus))
+    monkeypatch.setattr(basket_models, "ALS_MAX_BASKETS", 600)
+    als = Als(AlsParams(factors=8, regularization=1.0, iterations=10)).fit(matrix)
+    query = basket_matrix(np.array([0]), np.array([column["BATOM"]]), 1, len(skus))
+    scores = als.scores(query)[0]
+    assert scores[column["GLOSS"]] > 5 * max(scores[column["LAPIS"]], 1e-6), dict(zip(skus, scores.round(3)))
+    assert als.model.user_factors is None  # nothing per training basket is kept after the fit
+
