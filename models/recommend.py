@@ -234,10 +234,8 @@ def _numbered(baskets: list[list[str]]) -> tuple[np.ndarray, np.ndarray]:
     without a fixed-width copy of every line: millions of lines at chain scale)."""
     lines = np.fromiter(itertools.chain.from_iterable(baskets), dtype=object, count=sum(len(b) for b in baskets))
     codes, seen = pd.factorize(lines)
-    order = np.argsort(seen.astype(str), kind="stable")
-    rank = np.empty(len(order), dtype=np.int64)
-    rank[order] = np.arange(len(order))
-    return seen.astype(str)[order], rank[codes]
+    skus, rank = np.unique(seen.astype(str), return_inverse=True)  # the distinct SKUs only: a catalogue's worth
+    return skus, rank[codes]
 
 
 def fit_recommender(baskets: Sequence[Sequence[str]], catalogue: pd.DataFrame | None = None,

@@ -268,7 +268,7 @@ class ReportChange(BaseModel):
     report_id: int
     changed_by: str
     changed_at: str
-    action: str = Field(description="created, changed or deleted")
+    action: Literal["created", "changed", "deleted"]
     old: dict | None = Field(description="the definition before (none when created)")
     new: dict | None = Field(description="the definition after (none when deleted)")
 

@@ -131,3 +131,13 @@ def test_als_learns_from_the_newest_baskets_within_its_budget(monkeypatch):
     assert scores[column["GLOSS"]] > 5 * max(scores[column["LAPIS"]], 1e-6), dict(zip(skus, scores.round(3)))
     assert als.model.user_factors is None  # nothing per training basket is kept after the fit
 
+
+def test_skus_are_numbered_in_sorted_order_as_np_unique_numbers_them():
+    from models.recommend import _numbered
+
+    rng = np.random.default_rng(1)
+    baskets = [[f"P{rng.integers(0, 300):05d}" if rng.random() < 0.9 else str(rng.integers(0, 30))
+                for _ in range(rng.integers(1, 6))] for _ in range(3000)]
+    skus, columns = _numbered(baskets)
+    expected_skus, expected_columns = np.unique(np.array([s for b in baskets for s in b]), return_inverse=True)
+    assert skus.tolist() == expected_skus.tolist() and columns.tolist() == expected_columns.tolist()

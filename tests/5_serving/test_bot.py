@@ -155,11 +155,11 @@ def test_margin_and_promotions_for_the_seller(bot):
         assert "Nenhuma promoção ativa" in promotions.text
     since = (date.fromisoformat(promos["today"]) - timedelta(days=7)).isoformat()
     fresh = [p for p in promos["promotions"] if p["you_sell_it"] and p["starts_on"] > since]
-    if fresh:  # pushed once, unasked
-        pushed = arrived(telegram, 3101, lambda s: "Promoção nova" in s.text)
-        assert all(p["name"] in pushed.text for p in fresh)
-        time.sleep(1.5)
-        assert len([s for s in telegram.sent if s.chat_id == 3101 and "Promoção nova" in s.text]) == 1
+    assert fresh, "the tiny data has promotions started this week on products this seller sold"
+    pushed = arrived(telegram, 3101, lambda s: "Promoção nova" in s.text)  # pushed once, unasked
+    assert all(p["name"] in pushed.text for p in fresh)
+    time.sleep(1.5)
+    assert len([s for s in telegram.sent if s.chat_id == 3101 and "Promoção nova" in s.text]) == 1
     muted = ask(telegram, 3101, "/silenciar promocoes")[0]
     assert "Promoções novas no que você vende: desligado" in muted.text
     assert list(muted.buttons) == [("Promoções", "/silenciar promocoes")]
