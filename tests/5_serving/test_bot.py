@@ -52,11 +52,20 @@ def seller_of(url: str, manager_token: str, store: str = "L001") -> dict:
     return call(url, "team_summary", manager_token, store_id=store).json()["sellers"][0]
 
 
+PROMOTION_PUSH = "🏷️ Promoção nova"  # pushed on the bot's own clock: it may land between a question and its answer
+
+
 def ask(telegram: FakeBotApi, chat_id: int, text: str, replies: int = 1) -> list:
-    """Send ``text`` from the chat and wait for the bot's next ``replies`` messages."""
-    before = len([s for s in telegram.sent if s.chat_id == chat_id])
+    """Send ``text`` from the chat and wait for the bot's next ``replies`` answers (a promotion
+    push arriving meanwhile is not one)."""
+    def answers() -> list:
+        return [s for s in telegram.sent if s.chat_id == chat_id and not s.text.startswith(PROMOTION_PUSH)]
+
+    before = len(answers())
     telegram.say(chat_id, text)
-    return telegram.wait_for(chat_id, before + replies)[before:]
+    while len(answers()) < before + replies:
+        telegram.wait_for(chat_id, len([s for s in telegram.sent if s.chat_id == chat_id]) + 1)
+    return answers()[before:before + replies]
 
 
 def link(telegram: FakeBotApi, chat_id: int, code: str) -> list:
