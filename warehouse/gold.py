@@ -34,6 +34,10 @@ NET = "(quantity * unit_price - discount)"
 # Baskets with more distinct SKUs than this are bulk or wholesale orders, not a shopper's basket:
 # they are left out of basket counts (they would add n^2/2 pairs each and drown the real pairs).
 MAX_BASKET_SKUS = 50
+# daily_sales is computed this many months per query: its joins hold those months' sales and
+# stock, so this bounds the warehouse's memory (every month at once held 5 GiB at 600,000 series).
+# Each day's row depends on its own month only, so the chunks add up to the whole.
+MONTHS_PER_INSERT = 3
 
 
 def _month_filter(column: str) -> str:
@@ -46,17 +50,12 @@ def _daily_sales(months: str) -> str:
         -- the last day with sales; before any sales is loaded, the last stock snapshot's
         ifNull((SELECT max(toDate(sold_at)) FROM silver.sales HAVING count() > 0),
                (SELECT max(date) FROM silver.stock)) AS last_day,
+        (SELECT makeDate(intDiv(m, 100), m % 100, 1) FROM (SELECT arrayMin({{months:Array(UInt32)}}) AS m)) AS first_month,
         sales_day AS (
             SELECT store_id, sku, toDate(sold_at) AS date, sum(quantity) AS units, sum({NET}) AS revenue
             FROM silver.sales WHERE {_month_filter('sold_at')} GROUP BY store_id, sku, date
         ),
-        first_seen AS (
-            SELECT store_id, sku, min(day) AS first_day FROM (
-                SELECT store_id, sku, toDate(min(sold_at)) AS day FROM silver.sales GROUP BY store_id, sku
-                UNION ALL
-                SELECT store_id, sku, min(date) FROM silver.stock GROUP BY store_id, sku
-            ) GROUP BY store_id, sku
-        ),
+        first_seen AS (SELECT store_id, sku, first_day FROM {FIRST_SEEN_STAGE}),
         spans AS (
             SELECT store_id, sku, greatest(first_day, month) AS start, least(toLastDayOfMonth(month), last_day) AS stop
             FROM first_seen
@@ -81,10 +80,27 @@ def _daily_sales(months: str) -> str:
            st.on_hand AS on_hand
     FROM grid AS g
     LEFT JOIN sales_day AS s ON s.store_id = g.store_id AND s.sku = g.sku AND s.date = g.date
-    ASOF LEFT JOIN (SELECT store_id, sku, date, on_hand FROM silver.stock) AS st
+    ASOF LEFT JOIN (  -- the snapshots from the first month on, and each series' last one before it
+        SELECT store_id, sku, date, on_hand FROM silver.stock WHERE date >= first_month
+        UNION ALL
+        SELECT store_id, sku, max(date), argMax(on_hand, date) FROM silver.stock WHERE date < first_month
+        GROUP BY store_id, sku
+    ) AS st
         ON st.store_id = g.store_id AND st.sku = g.sku AND g.date >= st.date
     SETTINGS join_use_nulls = 1
     """
+
+
+FIRST_SEEN_STAGE = "gold._stage_first_seen"
+# Each (store, SKU)'s first day with a sale or a stock snapshot: where its daily_sales rows start.
+# Computed once per refresh into FIRST_SEEN_STAGE, not once per chunk of months.
+FIRST_SEEN = """
+    SELECT store_id, sku, min(day) AS first_day FROM (
+        SELECT store_id, sku, toDate(min(sold_at)) AS day FROM silver.sales GROUP BY store_id, sku
+        UNION ALL
+        SELECT store_id, sku, min(date) FROM silver.stock GROUP BY store_id, sku
+    ) GROUP BY store_id, sku
+"""
 
 
 def _hourly_traffic(months: str) -> str:
@@ -255,12 +271,21 @@ def refresh(client: Client, todo: dict[str, set[int]]) -> dict[str, int]:
         client.command(f"DROP TABLE IF EXISTS {stage}")
         client.command(f"CREATE TABLE {stage} AS gold.{gold}")
         try:
-            client.command(f"INSERT INTO {stage} {BUILDERS[gold]('')}", parameters={"months": months})
+            step = len(months)
+            if gold == "daily_sales":
+                step = MONTHS_PER_INSERT
+                client.command(f"DROP TABLE IF EXISTS {FIRST_SEEN_STAGE}")
+                client.command(f"CREATE TABLE {FIRST_SEEN_STAGE} ENGINE = MergeTree ORDER BY (store_id, sku) "
+                               f"AS {FIRST_SEEN}")
+            for chunk in range(0, len(months), step):
+                client.command(f"INSERT INTO {stage} {BUILDERS[gold]('')}",
+                               parameters={"months": months[chunk:chunk + step]})
             for month in months:
                 client.command(f"ALTER TABLE gold.{gold} REPLACE PARTITION ID '{month}' FROM {stage} "
                                "SETTINGS allow_replace_partition_from_empty_source = 1")
         finally:
             client.command(f"DROP TABLE IF EXISTS {stage}")
+            client.command(f"DROP TABLE IF EXISTS {FIRST_SEEN_STAGE}")
         done[gold] = len(months)
     return done
 
