@@ -10,15 +10,23 @@ the series are scaled to agree with it:
     target(level) = w · pool forecast of the total + (1 − w) · sum of the series' forecasts
     series forecast × target / sum, for the series of each group (the shares stay the series')
 
-so every level still adds up. Which level anchors the series and with which ``w`` (bottom-up
+so every level still adds up. The anchors are applied finest level first: scaled to the stores'
+totals, then the stores scaled together to the chain's (each store keeps its share), so both
+totals can be the pool's own. Which levels anchor the series and with which ``w`` (bottom-up
 included: no scaling) is chosen on the same backtest folds: among the candidates that are no
 worse than bottom-up at the series level, the one with the lowest mean loss over the aggregate
 levels, relative to bottom-up. Each aggregate level then gets its own conformal P10–P90 from the
 reconciled totals' held-out errors, as the series get theirs.
+
+Out of sample on Online Retail (6 countries × 300 SKUs, daily, 3 origins per protocol), anchoring
+the stores fully then the chain halfway scored chain RMSSE 0.738 / 0.803 (rolling / month) where
+the choice among single anchors had scored 0.751 / 0.853, with the series and stores level or
+better: so the two-level anchors are candidates too.
 """
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -65,17 +73,16 @@ def factors(summed: np.ndarray, total: np.ndarray, weight: float) -> np.ndarray:
 class Reconciliation:
     """The aggregate levels' pools, the reconciliation the backtest chose, and each level's intervals."""
 
-    levels: dict[str, np.ndarray]  # aggregate level → the group of each series (0…n−1)
+    levels: dict[str, np.ndarray]  # aggregate level → the group of each series (0…n−1), finest first
     group_names: dict[str, np.ndarray]  # aggregate level → each group's name
     pools: dict[str, AutoForecast]  # the pool fitted on each level's totals
-    anchor: str | None  # the level the series are scaled to (None: bottom-up)
-    weight: float  # the share of that level's own forecast in its target
+    anchors: tuple[tuple[str, float], ...]  # (level, share of its own forecast), in order; () is bottom-up
     candidates: pd.DataFrame  # candidate × level: backtest loss
     spreads: dict[str, Spread]  # per aggregate level: conformal P10/P90 of the reconciled totals
 
     @property
     def choice(self) -> str:
-        return BOTTOM_UP if self.anchor is None else label(self.anchor, self.weight)
+        return label(self.anchors)
 
     @classmethod
     def fit(cls, auto: AutoForecast, labels: dict[str, np.ndarray],
@@ -107,30 +114,28 @@ class Reconciliation:
                 out[level] = loss(summed_forecast(series, scored, groups, truth), truth, scale, auto.metric)
             return out
 
-        options = {BOTTOM_UP: (None, 0.0, auto.blend)}
-        for level, groups in levels.items():
-            for weight in WEIGHTS:
-                options[label(level, weight)] = (level, weight, scaled(auto.blend, groups, pools[level].blend, weight))
-        table = pd.DataFrame({name: scores(option[2]) for name, option in options.items()}).T
+        pool_blends = {level: pool.blend for level, pool in pools.items()}
+        options = {label(anchors): anchored(auto.blend, anchors, levels, pool_blends)
+                   for anchors in candidates(list(levels))}
+        table = pd.DataFrame({name: scores(blend) for name, blend in options.items()}).T
         base = table.loc[BOTTOM_UP]
         eligible = table[table["series"] <= base["series"]]
         relative = (eligible[list(levels)] / base[list(levels)].where(base[list(levels)] > 0)).mean(axis=1)
         chosen = str(relative.idxmin()) if relative.notna().any() else BOTTOM_UP
-        anchor, weight, blend = options[chosen]
+        blend = options[chosen]
         auto.replace_blend(blend)
         spreads = {level: Spread.fit(summed_forecast(blend, scored, groups, truths[level][0]), truths[level][0])
                    for level, groups in levels.items()}
         table.index.name = "candidate"
-        reconciliation = cls(levels, group_names, pools, anchor, weight, table, spreads)
+        anchors = next(a for a in candidates(list(levels)) if label(a) == chosen)
+        reconciliation = cls(levels, group_names, pools, anchors, table, spreads)
         auto.reconciliation = reconciliation
         return reconciliation
 
     def adjust(self, mean: np.ndarray) -> np.ndarray:
         """The series' forecast of the periods ahead (series × step), reconciled as chosen."""
-        if self.anchor is None:
-            return mean
-        total = self.pools[self.anchor].predict()[0]
-        return scaled(mean, self.levels[self.anchor], total, self.weight)
+        totals = {level: self.pools[level].predict()[0] for level, _ in self.anchors}
+        return anchored(mean, self.anchors, self.levels, totals)
 
     def level_forecast(self, level: str, mean: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """(mean, P10, P90) per group × step at ``level``, from the reconciled series' ``mean``."""
@@ -140,5 +145,24 @@ class Reconciliation:
         return total, low, high
 
 
-def label(level: str, weight: float) -> str:
-    return f"{level} {weight:.0%}"
+def candidates(levels: list[str]) -> list[tuple[tuple[str, float], ...]]:
+    """Every reconciliation tried: bottom-up, each level alone, and each finer-then-coarser chain
+    of levels, at each of ``WEIGHTS``."""
+    found: list[tuple[tuple[str, float], ...]] = [()]
+    for size in range(1, len(levels) + 1):
+        for chosen in itertools.combinations(levels, size):  # keeps the finest-first order
+            found += [tuple(zip(chosen, weights)) for weights in itertools.product(WEIGHTS, repeat=size)]
+    return found
+
+
+def anchored(series: np.ndarray, anchors: tuple[tuple[str, float], ...], levels: dict[str, np.ndarray],
+             totals: dict[str, np.ndarray]) -> np.ndarray:
+    """``series`` (… × series × step) scaled to each anchor level's ``totals`` in turn."""
+    for level, weight in anchors:
+        series = scaled(series, levels[level], totals[level], weight)
+    return series
+
+
+def label(anchors: tuple[tuple[str, float], ...]) -> str:
+    """"bottom_up", "store 100%", "store 100% > chain 50%"."""
+    return " > ".join(f"{level} {weight:.0%}" for level, weight in anchors) or BOTTOM_UP

@@ -36,7 +36,7 @@ from models.auto_forecast import FittedForecast
 from models.ensemble import INTERMITTENT_ADI, AutoForecast
 from models.panel import Panel
 from models.pool import default_pool
-from models.reconcile import factors
+from models.reconcile import aggregate_panel, factors
 from models.stock_advice import Z_90
 from training.units import UNIT_COLUMNS, tidy_units, units_panel
 from warehouse.settings import Settings
@@ -166,20 +166,25 @@ def anchor_factors(settings: Settings, fitted: FittedForecast, demand, scores, f
     from pyspark.sql import functions as F
 
     reconciliation = fitted.auto.reconciliation
-    if reconciliation is None or reconciliation.anchor is None:
+    if reconciliation is None or not reconciliation.anchors:
         return {}
-    group = F.col("store_id") if reconciliation.anchor == "store" else F.lit("all")
+    by_store = any(level == "store" for level, _ in reconciliation.anchors)
+    group = F.col("store_id") if by_store else F.lit("all")
     totals = demand.groupBy(group.alias("group"), "date").agg(
         F.sum("units").alias("units"),
         F.sum((F.coalesce(F.col("stockout_days"), F.lit(0)) == 0).cast("int")).alias("observed")).toPandas()
     panel = totals_panel(totals, first, last, settings.country)
-    auto = fitted.auto
-    pool = AutoForecast(panel, default_pool(panel, horizon), horizon, metric=auto.metric, folds=auto.folds,
-                        intermittent_split=False).fit()
     summed = scores.groupBy(group.alias("group"), "step").agg(F.sum("mean").alias("mean")).toPandas()
     summed = summed.pivot(index="group", columns="step", values="mean").reindex(
         index=panel.ids, columns=range(1, horizon + 1)).fillna(0).to_numpy()
-    factor = factors(summed, pool.predict()[0], reconciliation.weight)
+    auto, factor = fitted.auto, np.ones_like(summed)
+    for level, weight in reconciliation.anchors:  # as models.reconcile.anchored, on the groups' sums
+        whole = level == "chain" and by_store  # the chain after the stores: their sum, scaled alike
+        own = aggregate_panel(panel, np.zeros(len(panel.ids), int)) if whole else panel
+        pool = AutoForecast(own, default_pool(own, horizon), horizon, metric=auto.metric, folds=auto.folds,
+                            intermittent_split=False).fit()
+        step = factors(summed.sum(axis=0, keepdims=True) if whole else summed, pool.predict()[0], weight)
+        summed, factor = summed * step, factor * step
     return dict(zip(panel.ids, factor))
 
 

@@ -287,7 +287,8 @@ def test_store_and_chain_totals_add_up_and_get_their_own_calibrated_intervals(fi
 def test_the_reconciliation_is_chosen_by_the_backtest_and_never_costs_the_series(fitted_stores):
     reconciliation = fitted_stores[0].auto.reconciliation
     table = reconciliation.candidates
-    assert {"bottom_up", "store 50%", "store 100%", "chain 50%", "chain 100%"} == set(table.index)
+    assert {"bottom_up", "store 50%", "store 100%", "chain 50%", "chain 100%", "store 50% > chain 50%",
+            "store 50% > chain 100%", "store 100% > chain 50%", "store 100% > chain 100%"} == set(table.index)
     assert list(table.columns) == ["series", "store", "chain"]
     chosen = table.loc[reconciliation.choice]
     assert chosen["series"] <= table.loc["bottom_up", "series"]

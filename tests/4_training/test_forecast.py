@@ -281,18 +281,20 @@ def test_beyond_the_driver_budget_the_backtest_runs_on_a_stratified_sample(wareh
 
 
 def test_the_executors_reconcile_with_the_totals_as_one_process_does(warehouse, panel, first_run):
-    """Whichever level anchors the series, the factors the Spark path applies per store and day
-    give the one-process reconciled forecasts (the backtest on this data picks bottom-up, so the
-    anchors are set by hand here, on the first run's fitted pool, and set back after)."""
+    """Whichever levels anchor the series (the stores, the chain, or the stores then the chain), the
+    factors the Spark path applies per store and day give the one-process reconciled forecasts (the
+    backtest on this data picks bottom-up, so the anchors are set by hand here, on the first run's
+    fitted pool, and set back after)."""
     pairs, _ = panel
     fitted, run = first_run.fitted, latest_run(warehouse, "demand_day")
     reconciliation = fitted.auto.reconciliation
-    chosen = reconciliation.anchor, reconciliation.weight
+    chosen = reconciliation.anchors
     try:
-        reconciliation.anchor = None
+        reconciliation.anchors = ()
         bottom_up = forecast_table(fitted, pairs).sort_values(["store_id", "sku", "date"], ignore_index=True)
-        for anchor, weight in (("store", 1.0), ("chain", 0.5)):
-            reconciliation.anchor, reconciliation.weight = anchor, weight
+        for anchors in ((("store", 1.0),), (("chain", 0.5),), (("store", 1.0), ("chain", 0.5))):
+            reconciliation.anchors = anchors
+            anchor = "-".join(level for level, _ in anchors)
             expected = forecast_table(fitted, pairs).sort_values(["store_id", "sku", "date"], ignore_index=True)
             assert np.abs(expected["mean"] - bottom_up["mean"]).max() > 1e-3  # the anchor moves the forecasts
             staging = forecasts.start(warehouse, f"test-{anchor}")
@@ -307,4 +309,4 @@ def test_the_executors_reconcile_with_the_totals_as_one_process_does(warehouse, 
                 np.testing.assert_allclose(got[column], expected[column], rtol=1e-6, atol=1e-9,
                                            err_msg=f"{anchor} {column}")
     finally:
-        reconciliation.anchor, reconciliation.weight = chosen
+        reconciliation.anchors = chosen
