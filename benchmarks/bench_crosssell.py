@@ -44,19 +44,11 @@ def prepare(home: Path, source: str) -> None:
     vitrine("features", "build", "--sets", "basket_lines", "--home", str(home))
 
 
-def time_fit(home: Path) -> None:
-    """The time to choose and fit ``fit_recommender`` on the first 1,000,000 basket lines of a home."""
-    from features.build import latest_run
-    from features.reference import products_with_margin
+def time_fit(lines, catalogue) -> None:
+    """The time to choose and fit ``fit_recommender`` on the first 1,000,000 of ``lines``."""
     from models.recommend import fit_recommender as choose
-    from training.crosssell import baskets_of, load_lines
-    from warehouse.clickhouse import close_all
-    from warehouse.settings import load_settings
+    from training.crosssell import baskets_of
 
-    settings = load_settings(home=home)
-    lines = load_lines(latest_run(settings, "basket_lines").path)
-    catalogue = products_with_margin(settings)
-    close_all()
     first = lines.sort_values("sold_on").head(1_000_000)
     started = time.perf_counter()
     baskets = baskets_of(first)
@@ -96,7 +88,7 @@ def measure(name: str, home: Path, time_training: bool) -> None:
           f"{'met' if ratio >= 1.05 else 'MISSED'}")
 
     if time_training:
-        time_fit(home)
+        time_fit(lines, catalogue)
 
     from warehouse.clickhouse import close_all
 
@@ -126,7 +118,16 @@ def main() -> None:
     parser.add_argument("--fit-only", action="store_true", help="only the fit on 1M lines of --home")
     args = parser.parse_args()
     if args.fit_only:
-        time_fit(args.home)
+        from features.build import latest_run
+        from features.reference import products_with_margin
+        from training.crosssell import load_lines
+        from warehouse.clickhouse import close_all
+        from warehouse.settings import load_settings
+
+        settings = load_settings(home=args.home)
+        lines, catalogue = load_lines(latest_run(settings, "basket_lines").path), products_with_margin(settings)
+        close_all()
+        time_fit(lines, catalogue)
         return
 
     scratch = Path(tempfile.mkdtemp(prefix="bench-crosssell-"))

@@ -38,6 +38,16 @@ MAX_BASKET_SKUS = 50
 # stock, so this bounds the warehouse's memory (every month at once held 5 GiB at 600,000 series).
 # Each day's row depends on its own month only, so the chunks add up to the whole.
 MONTHS_PER_INSERT = 3
+FIRST_SEEN_STAGE = "gold._stage_first_seen"
+# Each (store, SKU)'s first day with a sale or a stock snapshot: where its daily_sales rows start.
+# Computed once per refresh into FIRST_SEEN_STAGE, not once per chunk of months.
+FIRST_SEEN = """
+    SELECT store_id, sku, min(day) AS first_day FROM (
+        SELECT store_id, sku, toDate(min(sold_at)) AS day FROM silver.sales GROUP BY store_id, sku
+        UNION ALL
+        SELECT store_id, sku, min(date) FROM silver.stock GROUP BY store_id, sku
+    ) GROUP BY store_id, sku
+"""
 
 
 def _month_filter(column: str) -> str:
@@ -89,18 +99,6 @@ def _daily_sales(months: str) -> str:
         ON st.store_id = g.store_id AND st.sku = g.sku AND g.date >= st.date
     SETTINGS join_use_nulls = 1
     """
-
-
-FIRST_SEEN_STAGE = "gold._stage_first_seen"
-# Each (store, SKU)'s first day with a sale or a stock snapshot: where its daily_sales rows start.
-# Computed once per refresh into FIRST_SEEN_STAGE, not once per chunk of months.
-FIRST_SEEN = """
-    SELECT store_id, sku, min(day) AS first_day FROM (
-        SELECT store_id, sku, toDate(min(sold_at)) AS day FROM silver.sales GROUP BY store_id, sku
-        UNION ALL
-        SELECT store_id, sku, min(date) FROM silver.stock GROUP BY store_id, sku
-    ) GROUP BY store_id, sku
-"""
 
 
 def _hourly_traffic(months: str) -> str:
@@ -271,23 +269,30 @@ def refresh(client: Client, todo: dict[str, set[int]]) -> dict[str, int]:
         client.command(f"DROP TABLE IF EXISTS {stage}")
         client.command(f"CREATE TABLE {stage} AS gold.{gold}")
         try:
-            step = len(months)
             if gold == "daily_sales":
-                step = MONTHS_PER_INSERT
-                client.command(f"DROP TABLE IF EXISTS {FIRST_SEEN_STAGE}")
-                client.command(f"CREATE TABLE {FIRST_SEEN_STAGE} ENGINE = MergeTree ORDER BY (store_id, sku) "
-                               f"AS {FIRST_SEEN}")
-            for chunk in range(0, len(months), step):
-                client.command(f"INSERT INTO {stage} {BUILDERS[gold]('')}",
-                               parameters={"months": months[chunk:chunk + step]})
+                _insert_daily_sales(client, stage, months)
+            else:
+                client.command(f"INSERT INTO {stage} {BUILDERS[gold]('')}", parameters={"months": months})
             for month in months:
                 client.command(f"ALTER TABLE gold.{gold} REPLACE PARTITION ID '{month}' FROM {stage} "
                                "SETTINGS allow_replace_partition_from_empty_source = 1")
         finally:
             client.command(f"DROP TABLE IF EXISTS {stage}")
-            client.command(f"DROP TABLE IF EXISTS {FIRST_SEEN_STAGE}")
         done[gold] = len(months)
     return done
+
+
+def _insert_daily_sales(client: Client, stage: str, months: list[int]) -> None:
+    """daily_sales of ``months`` into ``stage``, ``MONTHS_PER_INSERT`` months per query, from
+    each series' first day computed once."""
+    client.command(f"DROP TABLE IF EXISTS {FIRST_SEEN_STAGE}")
+    client.command(f"CREATE TABLE {FIRST_SEEN_STAGE} ENGINE = MergeTree ORDER BY (store_id, sku) AS {FIRST_SEEN}")
+    try:
+        for chunk in range(0, len(months), MONTHS_PER_INSERT):
+            client.command(f"INSERT INTO {stage} {_daily_sales('')}",
+                           parameters={"months": months[chunk:chunk + MONTHS_PER_INSERT]})
+    finally:
+        client.command(f"DROP TABLE IF EXISTS {FIRST_SEEN_STAGE}")
 
 
 def _partition_column(gold: str) -> str:
