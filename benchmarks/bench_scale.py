@@ -25,6 +25,7 @@ Usage: python benchmarks/bench_scale.py [--scales medium,large,xlarge] [--stages
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import shutil
 import subprocess
@@ -46,11 +47,14 @@ from warehouse.generator import SCALES
 VITRINE = [sys.executable, "-m", "pipelines.cli"]
 
 
-def sample(process: psutil.Popen, stop: threading.Event, peak: dict[str, int]) -> None:
+def sample(process: psutil.Popen, stop: threading.Event, peak: dict[str, int],
+           driver: list[tuple[float, int]]) -> None:
     """Peak memory of the process tree (proportional set size: a page shared by a forked worker and
     its parent counts once), split into the driver (vitrine's own Python processes, statsforecast's
     forked workers included), Spark's JVM, and Spark's Python workers (the executors' side of the
-    pandas UDFs)."""
+    pandas UDFs). ``driver`` gets every sample of the driver's memory, (seconds since the start,
+    bytes), so that the peak can be put on the step that made it."""
+    started = time.perf_counter()
     while not stop.is_set():
         used = {"python": 0, "java": 0, "workers": 0}
         try:
@@ -70,23 +74,41 @@ def sample(process: psutil.Popen, stop: threading.Event, peak: dict[str, int]) -
                 continue
         for kind, rss in used.items():
             peak[kind] = max(peak[kind], rss)
+        driver.append((time.perf_counter() - started, used["python"]))
         time.sleep(0.5)
 
 
 def measured(command: list[str], log: Path, env: dict[str, str] | None = None) -> dict:
-    """Run ``command``; its wall seconds and peak memory (GiB), or exit with its log's tail."""
-    stop, peak = threading.Event(), {"python": 0, "java": 0, "workers": 0}
+    """Run ``command``; its wall seconds, peak memory (GiB) and the driver's samples, or exit with
+    its log's tail."""
+    stop, peak, driver = threading.Event(), {"python": 0, "java": 0, "workers": 0}, []
     started = time.perf_counter()
     with log.open("w") as out:
         child = psutil.Popen(command, cwd=REPO, stdout=out, stderr=subprocess.STDOUT,
                              env={**os.environ, "COLUMNS": "200", **(env or {})})
-        sampler = threading.Thread(target=sample, args=(child, stop, peak), daemon=True)
+        sampler = threading.Thread(target=sample, args=(child, stop, peak, driver), daemon=True)
         sampler.start()
         code = child.wait()
     stop.set()
     if code:
         sys.exit(f"{' '.join(command[2:])} failed (exit {code}):\n{log.read_text()[-3000:]}")
-    return {"seconds": time.perf_counter() - started, **{f"{kind}_gib": rss / 2**30 for kind, rss in peak.items()}}
+    return {"seconds": time.perf_counter() - started, "driver": driver,
+            **{f"{kind}_gib": rss / 2**30 for kind, rss in peak.items()}}
+
+
+def peak_by_step(driver: list[tuple[float, int]], steps: Path, top: int = 5) -> list[tuple[str, float]]:
+    """The driver's peak (GiB) during each of the job's steps, highest first. ``steps`` is the
+    job's own record of its step times (pipelines/progress.py); the time before its first step
+    (imports, settings) is the run's wall time less the steps' sum."""
+    durations = [(text, seconds) for text, seconds in json.loads(steps.read_text())["steps"]]
+    wall = driver[-1][0] if driver else 0.0
+    start = max(0.0, wall - sum(seconds for _, seconds in durations))
+    peaks = []
+    for text, seconds in durations:
+        during = [rss for at, rss in driver if start <= at < start + seconds]
+        peaks.append((text, max(during, default=0) / 2**30))
+        start += seconds
+    return sorted(peaks, key=lambda step: -step[1])[:top]
 
 
 def made_up_forecasts(scale: str, horizon: int = 28) -> tuple[pd.DataFrame, pd.DataFrame]:
@@ -172,6 +194,8 @@ def main() -> None:
                 print(f"  pipeline run: {got['seconds']:.0f} s; driver (Python) peak {got['python_gib']:.2f} GiB, "
                       f"Spark JVM peak {got['java_gib']:.2f} GiB, Spark's Python workers peak "
                       f"{got['workers_gib']:.2f} GiB", flush=True)
+                for text, gib in peak_by_step(got["driver"], home / "logs" / "steps" / "pipeline.json"):
+                    print(f"    driver peak {gib:.2f} GiB during: {text}", flush=True)
             if "forecast" in stages:  # the forecaster alone, on the home the pipeline stage left
                 got = measured([*VITRINE, "train", "forecast", "--home", str(home)], work / f"{scale}-forecast.log")
                 engine = os.environ.get("VITRINE_FORECAST_ENGINE", "auto")
@@ -179,6 +203,8 @@ def main() -> None:
                       f"{os.environ.get('VITRINE_FORECAST_DRIVER_SERIES', 'default')} series): {got['seconds']:.0f} s; "
                       f"driver peak {got['python_gib']:.2f} GiB, Spark JVM {got['java_gib']:.2f} GiB, "
                       f"Spark's Python workers {got['workers_gib']:.2f} GiB", flush=True)
+                for text, gib in peak_by_step(got["driver"], home / "logs" / "steps" / "train-forecaster.json"):
+                    print(f"    driver peak {gib:.2f} GiB during: {text}", flush=True)
             if "serve" in stages:
                 home.mkdir(parents=True, exist_ok=True)
                 got = serve(scale, home)
