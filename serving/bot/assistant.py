@@ -15,25 +15,18 @@ from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
-from functools import partial
 from zoneinfo import ZoneInfo
 
 from models.text import fold
 from serving import format as fmt
 from serving.api_client import Refused, ServiceDown, VitrineApi
 from serving.bot.chats import MUTE_COLUMNS, PUSHES, Chat, Chats
-from warehouse import reports
+from serving.bot.pushes import Pushes
+from serving.bot.wording import Reply, alert_line, period_label
 from warehouse.settings import Settings
 
 log = logging.getLogger("vitrine.bot")
-HIGH_RISK = 0.8  # stock-out probability before the next delivery that is worth a push
 RATE_LIMIT = (12, 60.0)  # messages per chat per seconds
-
-
-@dataclass(frozen=True)
-class Reply:
-    text: str
-    buttons: tuple[tuple[str, str], ...] = ()  # (label, the message a press sends)
 
 
 @dataclass(frozen=True)
@@ -65,7 +58,6 @@ ROLE_NAMES = {"seller": "vendedores", "manager": "gerentes", "analyst": "analist
 NOT_LINKED = ("Olá! Sou o assistente de vendas da CosmeticCo. Este chat ainda não está ligado a ninguém da equipe: "
               "peça um código ao seu gerente e envie /start CÓDIGO.")
 PUSH_BUTTONS = {"relatorio": "Relatório", "estoque": "Estoque", "promocoes": "Promoções"}
-NEW_PROMOTION_DAYS = 7  # a promotion that started this recently is news to a seller who sold its product lately
 HISTORY_GRAINS = {"dia": "day", "dias": "day", "semana": "week", "semanas": "week", "mes": "month", "meses": "month"}
 HISTORY_WORDS = {"day": "dia", "week": "semana", "month": "mês"}
 HISTORY_SHOWN = {"day": 7, "week": 6, "month": 6}  # what fits a phone screen
@@ -83,7 +75,7 @@ ALERT_RULES_HELP = ("Para mudar os alertas:\n/alertas desligar ritmo (ou ligar; 
 SERVICE_DOWN = "⚠️ O sistema está fora do ar ou lento agora. Tente de novo em instantes."
 
 
-class Assistant:
+class Assistant(Pushes):
     def __init__(self, settings: Settings, api: VitrineApi, chats: Chats,
                  clock: Callable[[], datetime] | None = None) -> None:
         self.settings, self.api, self.chats = settings, api, chats
@@ -206,7 +198,7 @@ class Assistant:
         who = f"equipe da loja {found['store_id']}" if found["seller_id"] is None else found["name"]
         lines = [f"📈 Histórico por {HISTORY_WORDS[grain]} — {who}"]
         for p in periods:
-            line = (f"{_period_label(p['start'], grain)}: {fmt.money(p['sales'])} · {fmt.number(p['tickets'])} atend."
+            line = (f"{period_label(p['start'], grain)}: {fmt.money(p['sales'])} · {fmt.number(p['tickets'])} atend."
                     f" · ticket {fmt.money(p['avg_ticket'])}")
             if p["attainment_pct"] is not None:
                 line += f" · meta {fmt.pct(p['attainment_pct'], 0)}"
@@ -293,7 +285,7 @@ class Assistant:
 
     def _stock_lines(self, chat: Chat, limit: int) -> list[str]:
         alerts = self.api.call("stock_alerts", chat.token, store_id=chat.store_id, limit=limit)["alerts"]
-        return [_alert_line(n, a) for n, a in enumerate(alerts, 1)]
+        return [alert_line(n, a) for n, a in enumerate(alerts, 1)]
 
     def _stock(self, chat: Chat, _args: str) -> list[Reply]:
         lines = self._stock_lines(chat, 5)
@@ -428,188 +420,7 @@ class Assistant:
                          f"/alertas {'desligar' if rules['enabled'][k] else 'ligar'} {w}") for w, k in ALERT_KINDS.items())
         return [Reply("\n".join(lines), buttons)]
 
-    # -- pushes ------------------------------------------------------------------------------------
-    def due_pushes(self) -> list[Push]:
-        """What is due now: each manager's daily report once a day from the report time, stock-out
-        risks above HIGH_RISK and refused sales not pushed to them before. Each is recorded as sent
-        by its ``delivered`` once Telegram accepted it, so a failed send is due again next time; a
-        manager whose call to the service fails is tried next time too."""
-        now = self.clock()
-        report_at = datetime.strptime(self.settings.bot_report_time, "%H:%M").time()
-        due = []
-        for chat in self.chats.managers():
-            try:
-                if not chat.mute_report and now.time() >= report_at and chat.last_report != now.date().isoformat():
-                    due.append(Push(chat.chat_id, Reply(self.daily_report(chat)),
-                                    partial(self.chats.report_sent, chat.chat_id, now.date())))
-                if not chat.mute_stock:
-                    alerts = self.api.call("stock_alerts", chat.token, store_id=chat.store_id, limit=20)["alerts"]
-                    risky = {a["sku"]: a for a in alerts if a["stockout_probability"] >= HIGH_RISK}
-                    new = self.chats.not_pushed("stock_pushed", chat.chat_id, list(risky))
-                    if new:
-                        due.append(Push(chat.chat_id, Reply("🚨 Novo risco de ruptura:\n" + "\n".join(
-                            _alert_line(n, risky[s]) for n, s in enumerate(new, 1)), (("📦 Ver estoque", "/estoque"),)),
-                            partial(self.chats.pushed, "stock_pushed", chat.chat_id, new)))
-                refused = self.api.call("refused_sales", chat.token, store_id=chat.store_id, limit=20)["refused"]
-                by_id = {r["refusal_id"]: r for r in refused}
-                new = self.chats.not_pushed("refusals_pushed", chat.chat_id, sorted(by_id))
-                if new:  # never muted: someone may be inflating their sales
-                    due.append(Push(chat.chat_id, Reply("⚠️ Venda recusada pelo caixa (valores implausíveis):\n" + "\n".join(
-                        _refusal_line(by_id[r]) for r in new)), partial(self.chats.pushed, "refusals_pushed", chat.chat_id, new)))
-            except (ServiceDown, Refused) as exc:
-                log.warning("push for chat %s postponed: %s", chat.chat_id, exc)
-        if now.time() >= report_at:
-            due += self._due_reports(now)
-        for chat in self.chats.sellers():
-            if chat.mute_promotions:
-                continue
-            try:
-                answer = self.api.call("promotions", chat.token, seller_id=chat.seller_id)
-            except (ServiceDown, Refused) as exc:
-                log.warning("promotions for chat %s postponed: %s", chat.chat_id, exc)
-                continue
-            since = date.fromisoformat(answer["today"]) - timedelta(days=NEW_PROMOTION_DAYS)
-            fresh = {p["promo_id"]: p for p in answer["promotions"]
-                     if p["you_sell_it"] and date.fromisoformat(p["starts_on"]) > since}
-            new = self.chats.not_pushed("promotions_pushed", chat.chat_id, sorted(fresh))
-            if new:
-                due.append(Push(chat.chat_id, Reply("🏷️ Promoção nova no que você vende:\n" + "\n".join(
-                    f"• {fresh[p]['name']} — {fmt.pct(fresh[p]['discount_pct'], 0)} off até {fmt.day(fresh[p]['ends_on'])}"
-                    for p in new) + "\n(/silenciar promocoes para não receber mais)", (("🏷️ Ver promoções", "/promocoes"),)),
-                    partial(self.chats.pushed, "promotions_pushed", chat.chat_id, new)))
-        return due
-
-    def _due_reports(self, now: datetime) -> list[Push]:
-        """The reports the stores' managers shaped whose schedule falls today (asked from the report
-        time): to their audience (the manager; the whole team; each seller their own line), once per
-        report and period. A store is asked once, with the first of its managers' chats."""
-        due, people = [], self.chats.people()
-        for store_id in sorted({c.store_id for c in people if c.role == "manager"}):
-            managers = [c for c in people if c.role == "manager" and c.store_id == store_id]
-            try:
-                shaped = self.api.call("reports", managers[0].token, store_id=store_id)["reports"]
-                for report in shaped:
-                    if not reports.due(report["schedule"], now.date()):
-                        continue
-                    table = self.api.call("report_preview", managers[0].token, store_id=store_id,
-                                          report_id=report["report_id"])
-                    key = f"{report['report_id']}:{table['period_start']}"
-                    audience = managers if report["audience"] == "self" else [c for c in people if c.store_id == store_id]
-                    for chat in [c for c in audience if not c.mute_report]:  # /silenciar relatorio: these too
-                        rows = table["rows"] if chat.role == "manager" or report["audience"] == "team" else [
-                            r for r in table["rows"] if r["seller_id"] == chat.seller_id]
-                        if rows and self.chats.not_pushed("reports_pushed", chat.chat_id, [key]):
-                            due.append(Push(chat.chat_id, Reply(_report_text(table, rows)),
-                                            partial(self.chats.pushed, "reports_pushed", chat.chat_id, [key])))
-            except (ServiceDown, Refused) as exc:
-                log.warning("reports of store %s postponed: %s", store_id, exc)
-        return due
-
-    def due_alerts(self) -> list[Push]:
-        """The alerts raised since each chat last received one (target milestones: serving/live_alerts.py),
-        oldest first; those raised before the chat was linked are skipped, not sent."""
-        due = []
-        for chat in self.chats.people():
-            seen = self.chats.last_alert(chat.chat_id)
-            try:
-                found = self.api.call("alerts", chat.token, after_id=seen)
-            except (ServiceDown, Refused) as exc:
-                log.warning("alerts for chat %s postponed: %s", chat.chat_id, exc)
-                continue
-            if found["quiet_now"]:  # the store's quiet hours: they wait, nothing is lost
-                continue
-            if not found["alerts"] and found["last_id"] > seen:  # only kinds the store's rules keep from this chat
-                self.chats.alert_delivered(chat.chat_id, found["last_id"])
-            for alert in found["alerts"]:
-                if alert["raised_at"] < chat.linked_at:
-                    self.chats.alert_delivered(chat.chat_id, alert["alert_id"])
-                    continue
-                due.append(Push(chat.chat_id, Reply(_alert_text(alert, chat)),
-                                partial(self.chats.alert_delivered, chat.chat_id, alert["alert_id"])))
-        return due
-
-
-@dataclass(frozen=True)
-class Push:
-    """A message the bot sends unasked; ``delivered`` records it once Telegram accepted it."""
-
-    chat_id: int
-    reply: Reply
-    delivered: Callable[[], None]
-
-
-def _alert_text(alert: dict, chat: Chat) -> str:
-    """An alert in a sentence, addressed to the seller it is about or naming them to others."""
-    you = alert["seller_id"] is not None and alert["seller_id"] == chat.seller_id
-    if alert["kind"] == "below_forecast":
-        return (f"📉 {alert['name']} ({alert['sku']}) vendeu {fmt.number(alert['units'])} un. de {fmt.day(alert['window_start'])} "
-                f"a {fmt.day(alert['window_end'])}; a previsão esperava ao menos {fmt.number(alert['expected_p10'], 1)} "
-                f"(provável: {fmt.number(alert['expected_p50'], 1)})."
-                + "".join(f"\n• {_action_text(a)}" for a in alert["actions"] or ()))
-    if alert["kind"] == "stock_risk":
-        return (f"🚨 {alert['name']} ({alert['sku']}): com as vendas de hoje, "
-                f"{fmt.pct(alert['stockout_probability'] * 100, 0)} de chance de faltar antes da próxima entrega "
-                f"({alert['lead_time_days']} dias). Restam {fmt.number(alert['on_hand'])} un.; "
-                f"pedir {fmt.number(alert['order_quantity'])} un.")
-    month = fmt.month_name(alert["month"])
-    figures = f"{fmt.money(alert['sales_month'])} de {fmt.money(alert['target'])}"
-    if alert["kind"] == "behind_pace":
-        who = "Você está" if you else f"{alert['name']} está"
-        return (f"⏱️ {who} abaixo do ritmo da meta de {month}: {fmt.money(alert['sales_month'])} vendidos, e o ritmo "
-                f"pedia {fmt.money(alert['expected_sales'])} até ontem. Faltam {fmt.money(alert['daily_pace_needed'])} "
-                f"por dia nos {alert['days_left']} dia(s) que restam.")
-    if alert["kind"] == "team_milestone":
-        return f"🏆 A equipe da loja {alert['store_id']} passou de {alert['milestone_pct']}% da meta de {month}: {figures}."
-    if you:
-        return f"🎯 Você passou de {alert['milestone_pct']}% da sua meta de {month}: {figures}."
-    return f"🎯 {alert['name']} passou de {alert['milestone_pct']}% da meta de {month}: {figures}."
-
-
-REPORT_METRICS = {  # label, how it is written
-    "sales": ("Vendas", fmt.money), "tickets": ("Atend.", fmt.number), "avg_ticket": ("Ticket", fmt.money),
-    "target": ("Meta", fmt.money), "attainment_pct": ("Da meta", fmt.pct), "commission": ("Comissão", fmt.money),
-    "sales_last_year": ("Ano anterior", fmt.money), "change_pct": ("Variação", fmt.pct),
-    "projected_sales": ("Projeção", fmt.money)}
-
-
-def _report_text(table: dict, rows: list[dict]) -> str:
-    """A shaped report for Telegram: the period, then a line per person with the chosen figures."""
-    lines = [f"📊 {table['name']} — {fmt.span(table['period_start'], table['period_end'])}" + (" (em andamento)" if table["in_progress"] else "")]
-    for row in rows:
-        figures = " · ".join(f"{REPORT_METRICS[m][0]} {REPORT_METRICS[m][1](row['values'][m])}" for m in table["metrics"])
-        lines.append(f"{row['name']}: {figures}")
-    return "\n".join(lines)
-
-
-def _action_text(action: dict) -> str:
-    """A corrective action, with the numbers behind it."""
-    if action["action"] == "restock":
-        return f"Repor: o estoque zerou em {action['days_out']} dia(s) da janela."
-    if action["action"] == "promotion":
-        return f"Promover: sem promoção ativa, margem de {fmt.pct(action['margin_pct'], 0)}."
-    if action["action"] == "placement":
-        return (f"Exposição: {fmt.pct(action['store_share_pct'])} das vendas da categoria aqui, "
-                f"{fmt.pct(action['chain_share_pct'])} na rede.")
-    return f"Oferecer junto com {action['partner_name']} (levados juntos em {fmt.number(action['baskets'])} cestas)."
 
 
 def _muted(chat: Chat, push: str) -> bool:
     return bool(getattr(chat, MUTE_COLUMNS[push]))  # a Chat's fields are named as the chats table's columns
-
-
-def _refusal_line(r: dict) -> str:
-    return (f"• Vendedor {r['seller_id']}, cupom {r['ticket_id']}: {r['quantity']} × {r['sku']} a "
-            f"{fmt.money(r['unit_price'])} ({r['reason']})")
-
-
-def _alert_line(n: int, a: dict) -> str:
-    when = f"acaba por volta de {fmt.day(a['stockout_date'])}" if a["stockout_date"] else "estoque no limite"
-    return (f"{n}. {a['name']}: {fmt.pct(a['stockout_probability'] * 100, 0)} de chance de faltar; {when}. "
-            f"Pedir {a['order_quantity']} un.")
-
-
-def _period_label(start: str, grain: str) -> str:
-    """"out/26", "sem 20/10" or "sáb 25/10"."""
-    if grain == "month":
-        return f"{fmt.month_name(start)[:3]}/{start[2:4]}"
-    return f"sem {fmt.day(start)}" if grain == "week" else fmt.weekday_day(start)

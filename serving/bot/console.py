@@ -5,7 +5,8 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from serving.bot.assistant import Assistant, Reply
+from serving.bot.assistant import Assistant
+from serving.bot.wording import Reply
 
 CONSOLE_CHAT = -1  # the console's chat id in the bot's memory (Telegram's private chats are positive)
 

@@ -20,7 +20,8 @@ from telegram.ext import (
     filters,
 )
 
-from serving.bot.assistant import Assistant, Push, Reply
+from serving.bot.assistant import Assistant
+from serving.bot.wording import Push, Reply
 
 log = logging.getLogger("vitrine.bot")
 

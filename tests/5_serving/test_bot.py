@@ -16,8 +16,9 @@ import pytest
 from serving import auth
 from serving import format as fmt
 from serving.api_client import VitrineApi
-from serving.bot.assistant import HIGH_RISK, NOT_LINKED, SERVICE_DOWN, Assistant
+from serving.bot.assistant import NOT_LINKED, SERVICE_DOWN, Assistant
 from serving.bot.chats import Chats
+from serving.bot.pushes import HIGH_RISK
 from serving.bot.telegram import build_application
 from tests.conftest import TODAY, VITRINE, call, free_port
 from tests.fake_telegram import TOKEN, BotThread, FakeBotApi
@@ -389,8 +390,8 @@ def test_money_and_dates_are_written_the_brazilian_way():
 
 
 def test_a_product_below_its_forecast_is_told_with_each_action_and_its_numbers():
-    from serving.bot.assistant import _alert_text
     from serving.bot.chats import Chat
+    from serving.bot.wording import alert_text
 
     manager = Chat(1, 1, "Gil", "manager", "L1", None, "t", False, False, None, "2024-01-01", False)
     alert = {"kind": "below_forecast", "seller_id": None, "store_id": "L1", "name": "Batom Rosa", "sku": "P1",
@@ -399,7 +400,7 @@ def test_a_product_below_its_forecast_is_told_with_each_action_and_its_numbers()
                  {"action": "restock", "days_out": 4}, {"action": "promotion", "margin_pct": 50.0},
                  {"action": "placement", "store_share_pct": 2.5, "chain_share_pct": 11.0},
                  {"action": "pairing", "partner_sku": "P2", "partner_name": "Perfume Flor", "baskets": 20}]}
-    assert _alert_text(alert, manager) == (
+    assert alert_text(alert, manager) == (
         "📉 Batom Rosa (P1) vendeu 0 un. de 04/03 a 10/03; a previsão esperava ao menos 7,0 (provável: 14,0).\n"
         "• Repor: o estoque zerou em 4 dia(s) da janela.\n"
         "• Promover: sem promoção ativa, margem de 50%.\n"
