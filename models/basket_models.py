@@ -34,6 +34,10 @@ TIE_BREAK = 1e-6  # popularity share added to every score: empty or unknown bask
 # driver's largest allocation (+0.7 GiB for medium's 1M baskets); 400,000 still give every SKU of a
 # catalogue of thousands hundreds of baskets
 ALS_MAX_BASKETS = 400_000
+# a refit of the same catalogue on more baskets (the next validation window, then every basket)
+# starts from the last fit's item factors: the baskets before are the same, so a few sweeps reach
+# what a cold start reaches in AlsParams.iterations
+REFIT_ITERATIONS = 5
 
 
 def basket_matrix(basket_rows: np.ndarray, item_cols: np.ndarray, n_baskets: int, n_items: int) -> sp.csr_matrix:
@@ -165,9 +169,13 @@ class Als:
         self.params = params or AlsParams()
 
     def fit(self, matrix: sp.csr_matrix) -> Als:
+        """Fit on ``matrix``; fitted before on the same catalogue, continue from those item factors
+        for REFIT_ITERATIONS (fit_recommender fits on growing prefixes of the same baskets)."""
         from implicit.cpu.als import AlternatingLeastSquares
 
         p = self.params
+        before = getattr(self, "model", None)
+        warm = before is not None and before.item_factors.shape[0] == matrix.shape[1]
         # a one-SKU basket says nothing about what goes together; the rows are oldest first, so these
         # are the newest ALS_MAX_BASKETS of the others
         pairs = matrix[np.flatnonzero(np.diff(matrix.indptr) >= 2)[-ALS_MAX_BASKETS:]]
@@ -175,8 +183,10 @@ class Als:
         self.regularization = p.regularization * max(pairs.shape[0], 1) / 1000
         with threadpool_limits(1, "blas"):  # implicit's own threads do the work; threaded BLAS only slows it
             self.model = AlternatingLeastSquares(factors=p.factors, regularization=self.regularization, alpha=p.alpha,
-                                                 iterations=p.iterations, random_state=p.seed,
-                                                 calculate_training_loss=False)
+                                                 iterations=REFIT_ITERATIONS if warm else p.iterations,
+                                                 random_state=p.seed, calculate_training_loss=False)
+            if warm:
+                self.model.item_factors = before.item_factors
             self.model.fit(self.weighting.apply(pairs), show_progress=False)
         self.model.user_factors = None  # a factor row per training basket: live baskets are folded in instead
         self.share = Popularity().fit(matrix).share

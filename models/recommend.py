@@ -257,10 +257,11 @@ def fit_recommender(baskets: Sequence[Sequence[str]], catalogue: pd.DataFrame | 
     skus, cols = _numbered(baskets)
     rows = np.repeat(np.arange(len(baskets)), [len(b) for b in baskets])
     matrix = basket_matrix(rows, cols, len(baskets), len(skus))
-    names = [s.name for s in candidates(len(skus))]
+    pool = candidates(len(skus))
+    names = [s.name for s in pool]
     windows = _windows(matrix, seed)
-    for start, window in windows:
-        for scorer in candidates(len(skus)):
+    for start, window in windows:  # each window's baskets hold the one before's: ALS refits from its factors
+        for scorer in pool:
             window.scores[scorer.name] = row_unit(scorer.fit(matrix[:start]).scores(window.queries))
     validation: dict[str, float] = {}
     if windows:
@@ -271,7 +272,7 @@ def fit_recommender(baskets: Sequence[Sequence[str]], catalogue: pd.DataFrame | 
                                              for w in only]))
     else:  # too few baskets to validate: co-occurrence, the strongest simple scorer on small data
         weights = {"cooccurrence": 1.0}
-    scorers = {s.name: s.fit(matrix) for s in candidates(len(skus)) if s.name in weights}
+    scorers = {s.name: s.fit(matrix) for s in pool if s.name in weights}
     groups = _groups(skus, catalogue)
     in_stock = _stock(skus, stock)
     labels = np.empty(len(skus), dtype=object)

@@ -132,6 +132,31 @@ def test_als_learns_from_the_newest_baskets_within_its_budget(monkeypatch):
     assert als.model.user_factors is None  # nothing per training basket is kept after the fit
 
 
+def test_als_refits_on_more_baskets_from_its_last_factors():
+    """fit_recommender fits ALS on each validation window's prefix, then on every basket: a refit of
+    the same catalogue starts from the last fit's item factors and needs only REFIT_ITERATIONS
+    sweeps to rank the planted partners as a cold fit does; another catalogue starts cold."""
+    from models.basket_models import REFIT_ITERATIONS, Als, AlsParams, basket_matrix
+
+    baskets = planted_baskets()
+    skus = sorted({s for b in baskets for s in b})
+    column = {s: n for n, s in enumerate(skus)}
+    rows = np.repeat(np.arange(len(baskets)), [len(b) for b in baskets])
+    matrix = basket_matrix(rows, np.array([column[s] for b in baskets for s in b]), len(baskets), len(skus))
+    params = AlsParams(factors=8, regularization=1.0, iterations=15)
+    refitted = Als(params).fit(matrix[:2000]).fit(matrix)
+    cold = Als(params).fit(matrix)
+    assert refitted.model.iterations == REFIT_ITERATIONS < cold.model.iterations
+    for a, b in PAIRS.items():
+        query = basket_matrix(np.array([0]), np.array([column[a]]), 1, len(skus))
+        for als in (refitted, cold):
+            scores = als.scores(query)[0]
+            scores[column[a]] = -np.inf
+            assert skus[int(np.argmax(scores))] == b
+    other = refitted.fit(matrix[:, :30])  # a catalogue of another size: nothing to continue from
+    assert other.model.iterations == params.iterations
+
+
 def test_skus_are_numbered_in_sorted_order_as_np_unique_numbers_them():
     from models.recommend import _numbered
 
