@@ -155,3 +155,16 @@ def test_too_few_days_of_baskets_is_a_clear_error(trained):
     with pytest.raises(CrossSellTrainingError, match="at least 200"):
         train_crosssell(settings, CrossSellConfig(test_days=100))
 
+
+
+def test_baskets_are_tickets_oldest_first_whatever_the_lines_order():
+    """A ticket's lines come together in the order they were read, tickets by day then number,
+    and SKU ids are text."""
+    from training.crosssell import baskets_of
+
+    lines = pd.DataFrame({
+        "ticket_id": ["T2", "T1", "T2", "T3", "T1"],
+        "sku": [20, "P1", "P7", "P9", "P3"],
+        "sold_on": pd.to_datetime(["2026-10-02", "2026-10-02", "2026-10-02", "2026-10-01", "2026-10-02"])})
+    assert baskets_of(lines) == [["P9"], ["P1", "P3"], ["20", "P7"]]
+    assert baskets_of(lines.iloc[:0]) == []
