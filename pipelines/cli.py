@@ -493,6 +493,7 @@ def run_pipeline(settings: Settings, inputs: list[Path], mapping: str, quick: bo
     from features.spark import stop_spark
     from models.crosssell import Rules
     from models.staffing import StaffingPolicy
+    from pipelines.memory import release_freed_memory
     from training.crosssell import CrossSellConfig
     from training.forecast import ForecastConfig, StockPolicy
     from training.staffing import StaffingConfig
@@ -507,15 +508,19 @@ def run_pipeline(settings: Settings, inputs: list[Path], mapping: str, quick: bo
                 features_step(settings, DEFAULT_SETS, None)
             finally:
                 stop_spark()  # its JVM would hold over a gigabyte through the serving hours that follow
+            release_freed_memory()  # each step starts from what is live, not the last one's high-water mark
             step("Publishing the live figures…")
             publish_figures(settings)
             if on_published:
                 on_published()
+            release_freed_memory()
             try:
                 forecast_step(settings, ForecastConfig(horizon=14 if quick else 28), StockPolicy())
             finally:
                 stop_spark()  # at chain scale the forecaster scores every series on Spark
+            release_freed_memory()
             crosssell_step(settings, CrossSellConfig(), Rules())
+            release_freed_memory()
             staffing_step(settings, StaffingConfig(), StaffingPolicy())
     finally:
         close_all()
