@@ -31,8 +31,8 @@ from typing import TYPE_CHECKING
 import numpy as np
 import pandas as pd
 
-from models.panel import LEVEL_WINDOW, Panel, naive_mse
-from models.pool import Forecaster, Statistical, TooLittleHistory, history_periods
+from models.panel import LEVEL_WINDOW, Panel, TooLittleHistory, naive_mse
+from models.pool import Forecaster, Statistical, history_periods
 
 if TYPE_CHECKING:
     from models.reconcile import Reconciliation

@@ -28,8 +28,7 @@ import numpy as np
 import pandas as pd
 
 from features.calendar import calendar_frame
-from models.panel import LEVEL_WINDOW, YEAR, Panel, naive_mse, nanmean
-from models.pool import TooLittleHistory
+from models.panel import LEVEL_WINDOW, YEAR, Panel, TooLittleHistory, naive_mse, nanmean
 
 # Strongly regularised (few leaves, 500 rows per leaf, 120 rounds): retail series are noisy, and on
 # Online Retail and the generator alike this beat the default-sized trees out of sample.

@@ -30,6 +30,11 @@ YEAR = {"D": 364, "W": 52, "h": 364 * 24}
 LEVEL_WINDOW = {"D": 28, "W": 8, "h": 28 * 24}
 
 
+class TooLittleHistory(ValueError):
+    """A member that cannot fit this panel (too few rows for it): the backtest leaves it out and the
+    pool goes on with the others. Any other error is the caller's to see."""
+
+
 @dataclass
 class Panel:
     """Values of ``len(ids)`` series on the grid ``index`` (one column per period)."""

@@ -26,11 +26,6 @@ import pandas as pd
 from models.panel import LEVEL_WINDOW, Panel, nanmean
 
 
-class TooLittleHistory(ValueError):
-    """A member that cannot fit this panel (too few rows for it): the backtest leaves it out and the
-    pool goes on with the others. Any other error is the caller's to see."""
-
-
 class Forecaster(Protocol):
     """Fit on a panel; predict expected values for each series and each of the next periods."""
 
