@@ -34,9 +34,9 @@ TIE_BREAK = 1e-6  # popularity share added to every score: empty or unknown bask
 # driver's largest allocation (+0.7 GiB for medium's 1M baskets); 400,000 still give every SKU of a
 # catalogue of thousands hundreds of baskets
 ALS_MAX_BASKETS = 400_000
-# a refit of the same catalogue on more baskets (the next validation window, then every basket)
-# starts from the last fit's item factors: the baskets before are the same, so a few sweeps reach
-# what a cold start reaches in AlsParams.iterations
+# a refit of the same catalogue on more baskets (fit_recommender's served fit on every basket, after
+# the validation fit on the older ones) starts from the last fit's item factors: the baskets before
+# are the same, so a few sweeps reach what a cold start reaches in AlsParams.iterations
 REFIT_ITERATIONS = 5
 
 
@@ -170,7 +170,7 @@ class Als:
 
     def fit(self, matrix: sp.csr_matrix) -> Als:
         """Fit on ``matrix``; fitted before on the same catalogue, continue from those item factors
-        for REFIT_ITERATIONS (fit_recommender fits on growing prefixes of the same baskets)."""
+        for REFIT_ITERATIONS (fit_recommender refits on every basket after validating on the older)."""
         from implicit.cpu.als import AlternatingLeastSquares
 
         p = self.params

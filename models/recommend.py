@@ -10,9 +10,10 @@ nothing is fixed in advance:
 1. **Validation windows, in time order.** The last 20% of baskets form two windows. The scorers
    are fitted once on every basket before the first, and rank one hidden item of each basket of
    both windows from the rest of the basket (HitRate@10): the second window tells how a choice
-   holds further ahead. (Fitting again before the second window took a quarter of the fit's
-   time, and served no better: benchmarks/bench_recommender.py, Online Retail and the generator,
-   both splits.) The served scorers are then refitted on every basket, ALS from its factors.
+   holds further ahead. (Fitting again before the second window served no better on
+   benchmarks/bench_recommender.py, Online Retail and the generator, both splits, and its ALS
+   refits were a large share of the fit's time.) The served scorers are then refitted on every
+   basket, ALS from its factors.
 2. **Stepwise blend** of per-basket rescaled scores: start from the best single scorer, then mix
    in another at a share of 10–50% only when that raises the mean hit rate over both windows by
    at least ``MIN_GAIN`` (noise between windows is not a reason to complicate the model). So on

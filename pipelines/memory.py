@@ -13,7 +13,6 @@ alone (benchmarks/bench_scale.py puts the peak on its step).
 from __future__ import annotations
 
 import ctypes
-import ctypes.util
 import gc
 
 
@@ -24,11 +23,6 @@ def release_freed_memory() -> None:
 
     gc.collect()
     pyarrow.default_memory_pool().release_unused()
-    name = ctypes.util.find_library("c")
-    try:
-        libc = ctypes.CDLL(name) if name else None
-    except OSError:
-        libc = None
-    trim = getattr(libc, "malloc_trim", None)
+    trim = getattr(ctypes.CDLL(None), "malloc_trim", None)  # the process's own C library
     if trim is not None:
         trim(0)

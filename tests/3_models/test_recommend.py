@@ -30,6 +30,16 @@ def planted_baskets(n: int = 3000, seed: int = 1) -> list[list[str]]:
     return baskets
 
 
+def numbered_matrix(baskets: list[list[str]]):
+    """The SKUs sorted, each SKU's column, and the basket × SKU matrix (one row per basket)."""
+    from models.basket_models import basket_matrix
+
+    skus = sorted({s for b in baskets for s in b})
+    column = {s: n for n, s in enumerate(skus)}
+    rows = np.repeat(np.arange(len(baskets)), [len(b) for b in baskets])
+    return skus, column, basket_matrix(rows, np.array([column[s] for b in baskets for s in b]), len(baskets), len(skus))
+
+
 @pytest.fixture(scope="module")
 def recommender():
     return fit_recommender(planted_baskets())
@@ -120,10 +130,7 @@ def test_als_learns_from_the_newest_baskets_within_its_budget(monkeypatch):
     filler = [[f"F{i:02d}", f"F{(i + 7) % 40:02d}"] for i in rng.integers(0, 40, 600)]
     baskets = ([["BATOM", "LAPIS"]] * 300 + filler[:300] + [["BATOM", "GLOSS"]] * 300 + filler[300:]
                + [["F00"]] * 500)  # oldest first
-    skus = sorted({s for b in baskets for s in b})
-    column = {s: n for n, s in enumerate(skus)}
-    rows = np.repeat(np.arange(len(baskets)), [len(b) for b in baskets])
-    matrix = basket_matrix(rows, np.array([column[s] for b in baskets for s in b]), len(baskets), len(skus))
+    skus, column, matrix = numbered_matrix(baskets)
     monkeypatch.setattr(basket_models, "ALS_MAX_BASKETS", 600)
     als = Als(AlsParams(factors=8, regularization=1.0, iterations=10)).fit(matrix)
     query = basket_matrix(np.array([0]), np.array([column["BATOM"]]), 1, len(skus))
@@ -133,16 +140,13 @@ def test_als_learns_from_the_newest_baskets_within_its_budget(monkeypatch):
 
 
 def test_als_refits_on_more_baskets_from_its_last_factors():
-    """fit_recommender fits ALS on each validation window's prefix, then on every basket: a refit of
-    the same catalogue starts from the last fit's item factors and needs only REFIT_ITERATIONS
+    """fit_recommender fits ALS on the baskets before its validation windows, then on every basket:
+    a refit of the same catalogue starts from the last fit's item factors and needs only REFIT_ITERATIONS
     sweeps to rank the planted partners as a cold fit does; another catalogue starts cold."""
     from models.basket_models import REFIT_ITERATIONS, Als, AlsParams, basket_matrix
 
     baskets = planted_baskets()
-    skus = sorted({s for b in baskets for s in b})
-    column = {s: n for n, s in enumerate(skus)}
-    rows = np.repeat(np.arange(len(baskets)), [len(b) for b in baskets])
-    matrix = basket_matrix(rows, np.array([column[s] for b in baskets for s in b]), len(baskets), len(skus))
+    skus, column, matrix = numbered_matrix(baskets)
     params = AlsParams(factors=8, regularization=1.0, iterations=15)
     refitted = Als(params).fit(matrix[:2000]).fit(matrix)
     cold = Als(params).fit(matrix)

@@ -156,7 +156,6 @@ def test_too_few_days_of_baskets_is_a_clear_error(trained):
         train_crosssell(settings, CrossSellConfig(test_days=100))
 
 
-
 def test_baskets_are_tickets_oldest_first_whatever_the_lines_order():
     """A ticket's lines come together in the order they were read, tickets by day then number,
     and SKU ids are text."""
