@@ -9,6 +9,8 @@ Spark JVM reported apart, since the goal bounds the driver, not the executors):
   three models, the figures published): wall time, and the driver's peak (Python only);
 * ``forecast``: ``vitrine train forecast`` alone on the home the pipeline stage left (set
   ``VITRINE_FORECAST_ENGINE`` / ``VITRINE_FORECAST_DRIVER_SERIES`` to compare the two engines);
+* ``figures``: the pipeline's last step alone, publishing the live figures (and raising the
+  below-forecast alerts), on the home the pipeline stage left: wall time and the driver's peak;
 * ``serve``: the forecasts of every store × SKU of the scale for 28 days, published per store
   (warehouse/forecasts.py; from the pipeline's run when the stage ran, otherwise made up at the
   scale's shape), then what the service does for ``forecast`` (20 SKUs, 14 days) and
@@ -18,7 +20,7 @@ Spark JVM reported apart, since the goal bounds the driver, not the executors):
 Goals: driver peak within 1.5× from medium to xlarge and <= 4 GiB at xlarge; wall time at most
 linear in the number of series; xlarge end to end on 2 cores / 24 GiB; p99 <= 50 ms at xlarge.
 
-Usage: python benchmarks/bench_scale.py [--scales medium,large,xlarge] [--stages generate,pipeline,forecast,serve]
+Usage: python benchmarks/bench_scale.py [--scales medium,large,xlarge] [--stages generate,pipeline,forecast,figures,serve]
        [--work DIR]
 """
 
@@ -45,6 +47,8 @@ sys.path.insert(0, str(REPO))
 from warehouse.generator import SCALES
 
 VITRINE = [sys.executable, "-m", "pipelines.cli"]
+PUBLISH_FIGURES = [sys.executable, "-c", "import sys; from pathlib import Path; from pipelines.cli import publish_figures; "
+                   "from warehouse.settings import load_settings; publish_figures(load_settings(home=Path(sys.argv[1])))"]
 
 
 def sample(process: psutil.Popen, stop: threading.Event, peak: dict[str, int],
@@ -205,6 +209,10 @@ def main() -> None:
                       f"Spark's Python workers {got['workers_gib']:.2f} GiB", flush=True)
                 for text, gib in peak_by_step(got["driver"], home / "logs" / "steps" / "train-forecaster.json"):
                     print(f"    driver peak {gib:.2f} GiB during: {text}", flush=True)
+            if "figures" in stages:  # the pipeline's last step alone, on the home the pipeline stage left
+                got = measured([*PUBLISH_FIGURES, str(home)], work / f"{scale}-figures.log")
+                print(f"  publish the live figures: {got['seconds']:.0f} s; driver peak {got['python_gib']:.2f} GiB",
+                      flush=True)
             if "serve" in stages:
                 home.mkdir(parents=True, exist_ok=True)
                 got = serve(scale, home)

@@ -10,9 +10,11 @@ attainment the seller reached. Month-end projections assume the pace so far cont
 from __future__ import annotations
 
 import calendar
+import threading
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from difflib import SequenceMatcher
+from pathlib import Path
 from typing import NamedTuple
 from zoneinfo import ZoneInfo
 
@@ -24,8 +26,8 @@ from serving.schemas import SellerSummary
 from warehouse import figures, live_sales, sale_rules
 from warehouse.settings import Settings
 
-
 MIN_SURVEY_ANSWERS = 10  # a store's month of satisfaction answers needs this many to be compared
+STORES_KEPT = 8  # stores whose SKU history a replica keeps read (a store's is its SKUs × 8 weeks)
 
 
 class UnknownError(LookupError):
@@ -74,6 +76,7 @@ class Published:
     The lookups a request needs are indexed once here, so a request filters no table."""
     meta: dict
     frames: dict[str, pd.DataFrame]
+    folder: Path | None = None  # where the set was published: the per-store files are read from it
     sellers: dict[str, dict] = field(default_factory=dict)
     stores: dict[str, dict] = field(default_factory=dict)
     store_sellers: dict[str, list[str]] = field(default_factory=dict)
@@ -91,14 +94,15 @@ class Published:
     seller_days: dict[str, tuple[np.ndarray, np.ndarray, np.ndarray]] = field(default_factory=dict)
     # seller → month (datetime64[M]) → (target or NaN, sales, commission), as the warehouse closed it
     seller_months: dict[str, dict[np.datetime64, tuple[float, float, float]]] = field(default_factory=dict)
+    _store_days: dict[str, pd.DataFrame] = field(default_factory=dict)  # the last STORES_KEPT asked, oldest first
+    _store_days_lock: threading.Lock = field(default_factory=threading.Lock, compare=False, repr=False)
 
     @classmethod
-    def index(cls, meta: dict, frames: dict[str, pd.DataFrame]) -> Published:
+    def index(cls, meta: dict, frames: dict[str, pd.DataFrame], folder: Path | None = None) -> Published:
         for frame, column in (("seller_sales", "date"), ("targets", "month"), ("store_month", "month"),
                               ("store_category_month", "month"), ("store_nps_month", "month"), ("promotions", "starts_on"), ("promotions", "ends_on"),
-                              ("sku_daily", "date"), ("store_product_month", "month")):
+                              ("store_product_month", "month")):
             frames[frame][column] = pd.to_datetime(frames[frame][column]).dt.date
-        frames["sku_daily"] = frames["sku_daily"].set_index(["store_id", "sku"]).sort_index()
         sellers = {r["seller_id"]: r for r in frames["sellers"].to_dict("records")}
         store_sellers: dict[str, list[str]] = {}
         for seller_id, seller in sellers.items():
@@ -114,7 +118,7 @@ class Published:
         days = frames["seller_day"].assign(date=lambda d: pd.to_datetime(d["date"]).to_numpy("datetime64[D]"))
         months = frames["seller_month"].assign(month=lambda m: pd.to_datetime(m["month"]).to_numpy("datetime64[M]"))
         return cls(
-            meta, frames, sellers=sellers, stores={r["store_id"]: r for r in frames["stores"].to_dict("records")},
+            meta, frames, folder, sellers=sellers, stores={r["store_id"]: r for r in frames["stores"].to_dict("records")},
             store_sellers=store_sellers, seller_lines=seller_lines,
             seller_skus={s: frozenset(g["sku"]) for s, g in frames["seller_skus"].groupby("seller_id", sort=False)},
             targets={(s, m): float(t) for s, m, t in zip(targets["seller_id"], targets["month"], targets["target"])},
@@ -127,6 +131,24 @@ class Published:
             seller_months={s: dict(zip(m["month"].to_numpy("datetime64[M]"),
                                        zip(m["target"].astype(float), m["sales"].astype(float), m["commission"].astype(float))))
                            for s, m in months.groupby("seller_id", sort=False)})
+
+    def store_days(self, store_id: str) -> pd.DataFrame:
+        """The store's units sold and stock on hand per SKU and day over the last
+        ``figures.HISTORY_DAYS``, indexed by SKU (dates as dates): read from the store's own file
+        when first asked, so a replica never holds the chain's."""
+        self.store(store_id)
+        with self._store_days_lock:
+            days = self._store_days.pop(store_id, None)
+        if days is None:
+            read = figures.load_store(self.folder, "sku_daily", store_id) if self.folder else None
+            if read is None:
+                read = pd.DataFrame(columns=["sku", "date", "units", "on_hand"])
+            days = read.assign(date=pd.to_datetime(read["date"]).dt.date).set_index("sku").sort_index(kind="stable")
+        with self._store_days_lock:
+            while len(self._store_days) >= STORES_KEPT:
+                self._store_days.pop(next(iter(self._store_days)))
+            self._store_days[store_id] = days  # (re)inserted last: the most recently asked
+        return days
 
     def warehouse_content(self, sale: live_sales.SaleLine) -> int | None:
         """The content digest of the warehouse's line with the sale's (ticket, line), or None."""
@@ -185,7 +207,7 @@ class LiveFigures:
         if loaded is None:
             return False
         meta, frames = loaded
-        self.published, self._stamp = Published.index(meta, frames), stamp
+        self.published, self._stamp = Published.index(meta, frames, self.settings.figures_dir), stamp
         return True
 
     @property
@@ -349,12 +371,11 @@ class LiveFigures:
     def sku_history(self, store_id: str, sku: str) -> list[dict]:
         """The SKU's units sold and stock on hand per day at the store over the published weeks."""
         published = self.published
-        published.store(store_id)
         published.product(sku)
-        daily = published.frames["sku_daily"]
-        if (store_id, sku) not in daily.index:
+        daily = published.store_days(store_id)
+        if sku not in daily.index:
             return []
-        rows = daily.loc[[(store_id, sku)]]
+        rows = daily.loc[[sku]]
         return [{"date": d, "units": int(u), "on_hand": None if pd.isna(h) else int(h)}
                 for d, u, h in zip(rows["date"], rows["units"], rows["on_hand"])]
 

@@ -33,14 +33,12 @@ MIN_Z = 2.0
 def store_trends(published: Published, store_id: str, through: date, today: date) -> pd.DataFrame:
     """Every trending product of the store over the ``WINDOW_DAYS`` ending ``through``, the most extra
     sales first: sku, name, category, units, expected, growth_pct, extra_revenue, price, on_promotion."""
-    published.store(store_id)
-    daily = published.frames["sku_daily"]
+    rows = published.store_days(store_id)
     window_start = through - timedelta(days=WINDOW_DAYS - 1)
     baseline_start = window_start - timedelta(days=BASELINE_DAYS)
-    if store_id not in daily.index.get_level_values(0):
-        return _empty()
-    rows = daily.loc[store_id]
     rows = rows[(rows["date"] >= baseline_start) & (rows["date"] <= through)]
+    if rows.empty:
+        return _empty()
     recent = rows["date"] >= window_start
     units = rows["units"].where(recent, 0).groupby(level="sku").sum()
     before = rows["units"].where(~recent, 0).groupby(level="sku").sum()

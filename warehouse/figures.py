@@ -5,28 +5,36 @@ owns it while it runs), so each pipeline run ends by publishing what the live en
 few Parquet files under ``VITRINE_HOME/serving/figures``: the sellers, their targets, the
 commission rules, the catalogue with margins, each seller's recent sales by day and category (and
 the products they sold in the last 90 days), the
-stores' monthly KPIs, and what a posted sale is judged against (the price list, the promotions and
-a digest of every line the warehouse holds). The folder is written aside and swapped in, so the service reads either
-the old set or the new one, never half of each. ``meta.json`` says up to which posted sale
+stores' monthly KPIs, what a posted sale is judged against (the price list, the promotions and
+a digest of every line the warehouse holds), and, one file per store, each SKU's last weeks there.
+The folder is written aside and swapped in, so the service reads either the old set or the new one,
+never half of each (a store's SKU history is read when first asked: a set swapped in meanwhile gives
+the newer history). ``meta.json`` says up to which posted sale
 (warehouse/live_sales.py) the warehouse holds, so the service adds the later ones itself.
 """
 
 from __future__ import annotations
 
+import itertools
 import json
 import shutil
 from datetime import UTC, date, datetime
+from pathlib import Path
 
+import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
 from clickhouse_connect.driver.client import Client
 
 from warehouse import gold, live_sales, sale_rules
-from warehouse.local_files import replace_folder
+from warehouse.local_files import replace_folder, store_file
 from warehouse.settings import Settings
 
 SALES_DAYS = 92  # the seller sales kept: this month, last month and a quarter for the category mix
 KPI_MONTHS = 13  # a year of months, plus the month a year before for growth
 SOLD_DAYS = 90  # "the products a seller sells": what they sold in these last days (promotions pushed to them)
+HISTORY_DAYS = 56  # each SKU's history per store: under its forecast's fan chart, and its trend
 
 
 QUERIES = {
@@ -79,10 +87,6 @@ QUERIES = {
     "promotions": """
         SELECT promo_id, sku, ifNull(store_id, '') AS store_id, starts_on, ends_on, discount_pct
         FROM silver.promotions WHERE ends_on >= {through:Date} - INTERVAL 60 DAY""",
-    # each SKU's last weeks per store: the history under a forecast's fan chart
-    "sku_daily": """
-        SELECT store_id, sku, date, units, on_hand FROM gold.daily_sales
-        WHERE date > {through:Date} - INTERVAL 56 DAY ORDER BY store_id, sku, date""",
     # revenue per store and product in the last two months: products under-performing at a store
     "store_product_month": """
         SELECT store_id, toStartOfMonth(date) AS month, sku, toFloat64(sum(revenue)) AS revenue
@@ -108,8 +112,23 @@ QUERIES = {
     # what a posted line is judged against, as file ingestion judges it (warehouse/sale_rules.py)
     "prices": sale_rules.PRICES_SQL,
     "promotion_periods": sale_rules.PROMOTIONS_SQL,
-    "sale_keys": live_sales.KEYS_SQL,
 }
+
+# published one file per store (``sku_daily/<store>.parquet``, see local_files.store_file) and read a
+# store at a time: the chain's is every store × SKU × day (33.6M rows at 200 stores × 3,000 SKUs), which
+# neither the pipeline's driver nor a service replica should hold to answer about one store
+STORE_QUERIES = {
+    # each SKU's last weeks at the store: the history under a forecast's fan chart, and its trends
+    "sku_daily": """
+        SELECT sku, date, units, on_hand FROM gold.daily_sales
+        WHERE store_id = {store:String} AND date > {through:Date} - {history_days:UInt32} ORDER BY sku, date""",
+}
+
+# every line's (key, content) digests, sorted by key, fetched a range of keys at a time (the key is
+# an MD5, so ranges of it split the lines evenly): one fetch of the chain's 17.2M lines held 3.1 GiB
+# in the driver (the engine's buffers for the sort and the result) for 0.26 GiB of digests
+KEYS_PER_FETCH = 2_000_000
+KEYS_RANGE_SQL = f"{live_sales.KEYS_SQL} WHERE key BETWEEN {{low:UInt64}} AND {{high:UInt64}} ORDER BY key"
 
 
 def publish(client: Client, settings: Settings, live_upto: int) -> dict:
@@ -117,19 +136,28 @@ def publish(client: Client, settings: Settings, live_upto: int) -> dict:
     through = client.query("SELECT max(toDate(sold_at)) FROM silver.sales").result_rows[0][0]
     if through is None or through.year < 1971:
         through = datetime.now(UTC).date()
-    params = {"through": through, "days": SALES_DAYS, "months": KPI_MONTHS, "sold_days": SOLD_DAYS}
+    params = {"through": through, "days": SALES_DAYS, "months": KPI_MONTHS, "sold_days": SOLD_DAYS,
+              "history_days": HISTORY_DAYS}
     target = settings.figures_dir
     staging = target.with_name(".figures-new")
     shutil.rmtree(staging, ignore_errors=True)
     staging.mkdir(parents=True)
     counts = {}
     for name, sql in QUERIES.items():
-        frame = client.query_df(sql, parameters=params)
-        if frame.columns.empty:  # no rows come back without their columns; readers still need the shape
-            described = client.query(f"DESCRIBE ({sql})", parameters=params).result_rows
-            frame = pd.DataFrame(columns=[row[0] for row in described])
+        frame = _query(client, sql, params)
         frame.to_parquet(staging / f"{name}.parquet", index=False)
         counts[name] = len(frame)
+    counts["sale_keys"] = _write_sale_keys(client, staging / "sale_keys.parquet")
+    stores = [row[0] for row in client.query(
+        "SELECT DISTINCT store_id FROM gold.daily_sales WHERE date > {through:Date} - {history_days:UInt32} "
+        "ORDER BY store_id", parameters=params).result_rows]
+    for name, sql in STORE_QUERIES.items():
+        (staging / name).mkdir()
+        counts[name] = 0
+        for store in stores:
+            frame = _query(client, sql, {**params, "store": store})
+            frame.to_parquet(store_file(staging, name, store), index=False)
+            counts[name] += len(frame)
     meta = {"data_through": str(through), "live_upto": live_upto, "rows": counts,
             "published_at": datetime.now(UTC).isoformat(timespec="seconds")}
     (staging / "meta.json").write_text(json.dumps(meta, indent=1))
@@ -137,13 +165,43 @@ def publish(client: Client, settings: Settings, live_upto: int) -> dict:
     return meta
 
 
+def _write_sale_keys(client: Client, path: Path) -> int:
+    """Write every line's digests (``key``, ``content``), sorted by key, to ``path``; returns the lines."""
+    lines = client.query("SELECT count() FROM silver.sales").result_rows[0][0]
+    parts = max(1, -(-lines // KEYS_PER_FETCH))
+    bounds = [part * 2**64 // parts for part in range(parts + 1)]
+    fetched = [pa.Table.from_pandas(_query(client, KEYS_RANGE_SQL, {"low": low, "high": high - 1}).astype(np.uint64),
+                                    preserve_index=False)
+               for low, high in itertools.pairwise(bounds)]
+    keys = pa.concat_tables(fetched)
+    pq.write_table(keys, path)
+    return keys.num_rows
+
+
+def _query(client: Client, sql: str, params: dict) -> pd.DataFrame:
+    frame = client.query_df(sql, parameters=params)
+    if frame.columns.empty:  # no rows come back without their columns; readers still need the shape
+        described = client.query(f"DESCRIBE ({sql})", parameters=params).result_rows
+        frame = pd.DataFrame(columns=[row[0] for row in described])
+    return frame
+
+
 def load(settings: Settings) -> tuple[dict, dict[str, pd.DataFrame]] | None:
     """The published figures (meta, frames), or None when nothing was published yet."""
     path = settings.figures_dir
     try:
         meta = json.loads((path / "meta.json").read_text())
-        frames = {name: pd.read_parquet(path / f"{name}.parquet") for name in QUERIES}
+        frames = {name: pd.read_parquet(path / f"{name}.parquet") for name in (*QUERIES, "sale_keys")}
     except FileNotFoundError:
         return None
     meta["data_through"] = date.fromisoformat(meta["data_through"])
     return meta, frames
+
+
+def load_store(folder: Path, name: str, store_id: str) -> pd.DataFrame | None:
+    """One store's rows of ``STORE_QUERIES[name]`` from a published ``folder``; None when it has none
+    (no rows in the window, or a store the warehouse does not know)."""
+    try:
+        return pd.read_parquet(store_file(folder, name, store_id))
+    except FileNotFoundError:
+        return None

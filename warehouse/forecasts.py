@@ -20,12 +20,11 @@ import shutil
 import tempfile
 from datetime import UTC, datetime
 from pathlib import Path
-from urllib.parse import quote
 
 import pandas as pd
 from clickhouse_connect.driver.client import Client
 
-from warehouse.local_files import make_private, replace_folder
+from warehouse.local_files import make_private, replace_folder, store_file
 from warehouse.settings import Settings
 
 TABLE = "gold.demand_forecasts"
@@ -36,12 +35,6 @@ KEEP_RUNS = 3  # the newest runs' folders kept besides the champion's: a service
 
 def forecasts_dir(settings: Settings) -> Path:
     return settings.serving_dir / "forecasts"
-
-
-def store_file(folder: Path, kind: str, store_id: str) -> Path:
-    """The file of one store's ``kind`` (forecast | alerts) in a run's folder (any store id is a
-    safe file name once quoted)."""
-    return folder / kind / f"{quote(str(store_id), safe='')}.parquet"
 
 
 def publish(settings: Settings, run_id: str, forecast: pd.DataFrame, alerts: pd.DataFrame) -> Path:

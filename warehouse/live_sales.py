@@ -110,7 +110,7 @@ KEYS_SQL = """
            reinterpretAsUInt64(MD5(concat(store_id, '|', seller_id, '|', sku, '|', toString(quantity), '|',
                                           toString(toInt64(unit_price * 10000)), '|', toString(toInt64(ifNull(discount, 0) * 10000)),
                                           '|', toString(sold_at)))) AS content
-    FROM silver.sales ORDER BY key"""
+    FROM silver.sales"""
 
 
 def _connect(settings: Settings):

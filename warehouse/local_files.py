@@ -13,6 +13,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Literal
+from urllib.parse import quote
 
 
 def replace_folder(staging: Path, target: Path) -> None:
@@ -24,6 +25,13 @@ def replace_folder(staging: Path, target: Path) -> None:
         target.rename(retired)
     staging.rename(target)
     shutil.rmtree(retired, ignore_errors=True)
+
+
+def store_file(folder: Path, kind: str, store_id: str) -> Path:
+    """The Parquet file of one store's ``kind`` under ``folder``: what is published per store (a
+    run's forecasts, the live figures' SKU history) is read a store at a time; any store id is a
+    safe file name once quoted."""
+    return folder / kind / f"{quote(str(store_id), safe='')}.parquet"
 
 
 def keep_private(home: Path | None = None) -> None:

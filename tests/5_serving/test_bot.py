@@ -56,14 +56,14 @@ def seller_of(url: str, manager_token: str, store: str = "L001") -> dict:
 PROMOTION_PUSH = "🏷️ Promoção nova"  # pushed on the bot's own clock: it may land between a question and its answer
 
 
-def ask(telegram: FakeBotApi, chat_id: int, text: str, replies: int = 1) -> list:
-    """Send ``text`` from the chat and wait for the bot's next ``replies`` answers (a promotion
-    push arriving meanwhile is not one)."""
+def ask(telegram: FakeBotApi, chat_id: int, text: str, replies: int = 1, press: bool = False) -> list:
+    """Send ``text`` from the chat (or press a button sending it) and wait for the bot's next
+    ``replies`` answers (a promotion push arriving meanwhile is not one)."""
     def answers() -> list:
         return [s for s in telegram.sent if s.chat_id == chat_id and not s.text.startswith(PROMOTION_PUSH)]
 
     before = len(answers())
-    telegram.say(chat_id, text)
+    (telegram.press if press else telegram.say)(chat_id, text)
     while len(answers()) < before + replies:
         telegram.wait_for(chat_id, len([s for s in telegram.sent if s.chat_id == chat_id]) + 1)
     return answers()[before:before + replies]
@@ -328,8 +328,8 @@ def test_the_service_down_gets_a_friendly_message_and_a_retry_button(bot):
         assert linking.text == SERVICE_DOWN and not linking.buttons  # a code is never sent back
     finally:
         assistant.api = working
-    telegram.press(6001, "/vendas")  # the retry button, with the service back
-    assert "Suas vendas" in telegram.wait_for(6001, 4)[3].text
+    retried = ask(telegram, 6001, "/vendas", press=True)[0]  # the retry button, with the service back
+    assert "Suas vendas" in retried.text
 
 
 def test_a_revoked_user_is_unlinked_and_a_flood_is_slowed_down(bot):

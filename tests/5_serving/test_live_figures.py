@@ -4,6 +4,7 @@ match, and the manager's comparison and margin views."""
 
 from __future__ import annotations
 
+import json
 from datetime import date, datetime
 from pathlib import Path
 
@@ -106,6 +107,41 @@ def test_team_comparison_and_margins(published):
     with pytest.raises(UnknownError, match="store 'L2' sold nothing in 02/2024"):
         live.store_comparison("L2")
     assert live.promotions("L1", "V2") == []  # none were loaded: an empty table, its columns kept
+
+
+def test_a_skus_history_is_read_from_its_stores_own_file(published, monkeypatch):
+    """Each store's SKU history is published in a file of its own and read a store at a time, a few
+    stores kept: a replica never holds the chain's (33.6M rows at 200 stores × 3,000 SKUs)."""
+    settings, live = published
+    folder = settings.figures_dir / "sku_daily"
+    assert sorted(p.name for p in folder.iterdir()) == ["L1.parquet", "L2.parquet"]
+    assert not (settings.figures_dir / "sku_daily.parquet").exists()
+    # the shampoo at L1: sold 20/02 (1) and 05/03 (3), every day from its first sale to the data's last (09/03)
+    days = live.sku_history("L1", "P3")
+    assert (days[0]["date"], days[-1]["date"], len(days)) == (date(2024, 2, 20), date(2024, 3, 9), 19)
+    assert {d["date"]: d["units"] for d in days if d["units"]} == {date(2024, 2, 20): 1, date(2024, 3, 5): 3}
+    assert live.sku_history("L2", "P2") == [{"date": date(2024, 3, 9), "units": 2, "on_hand": None}]
+    assert live.sku_history("L2", "P1") == []  # a product the store never sold
+    with pytest.raises(UnknownError, match="unknown store 'L9'"):
+        live.sku_history("L9", "P1")
+    assert json.loads((settings.figures_dir / "meta.json").read_text())["rows"]["sku_daily"] == 8 + 8 + 19 + 1
+    monkeypatch.setattr("serving.live_figures.STORES_KEPT", 1)
+    live.sku_history("L1", "P1")
+    assert list(live.published._store_days) == ["L1"]  # the last store asked, the others let go
+
+
+def test_the_sale_digests_fetched_in_key_ranges_are_every_line_sorted(client, published, monkeypatch):
+    """At chain scale the digests of every line are fetched a range of keys at a time; the ranges
+    put together are exactly the lines, in key order, that the service looks a posted line up in."""
+    settings, live = published
+    monkeypatch.setattr(figures, "KEYS_PER_FETCH", 2)  # the five lines in three fetches
+    figures.publish(client, settings, live_sales.exported_upto(settings))
+    assert live.refresh()
+    whole = client.query_df(f"{live_sales.KEYS_SQL} ORDER BY key")
+    assert len(whole) == 5 and list(live.published.sale_keys) == list(whole["key"])
+    assert list(live.published.sale_contents) == list(whole["content"])
+    first = line("T1", 1, "P1", 2, 50.0, "2024-03-02 10:00:00", customer="C1")
+    assert live.published.warehouse_content(first) == first.content_digest()
 
 
 def test_a_promotion_is_the_sellers_when_they_sold_its_product_lately(client, published, dims, tmp_path):
