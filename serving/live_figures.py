@@ -134,8 +134,9 @@ class Published:
 
     def store_days(self, store_id: str) -> pd.DataFrame:
         """The store's units sold and stock on hand per SKU and day over the last
-        ``figures.HISTORY_DAYS``, indexed by SKU (dates as dates): read from the store's own file
-        when first asked, so a replica never holds the chain's."""
+        ``figures.HISTORY_DAYS``, indexed by SKU (dates as datetime64, converted only for the rows a
+        request returns): read from the store's own file when first asked, so a replica never
+        holds the chain's."""
         self.store(store_id)
         with self._store_days_lock:
             days = self._store_days.pop(store_id, None)
@@ -143,7 +144,7 @@ class Published:
             read = figures.load_store(self.folder, "sku_daily", store_id) if self.folder else None
             if read is None:
                 read = pd.DataFrame(columns=["sku", "date", "units", "on_hand"])
-            days = read.assign(date=pd.to_datetime(read["date"]).dt.date).set_index("sku").sort_index(kind="stable")
+            days = read.assign(date=pd.to_datetime(read["date"])).set_index("sku").sort_index(kind="stable")
         with self._store_days_lock:
             while len(self._store_days) >= STORES_KEPT:
                 self._store_days.pop(next(iter(self._store_days)))
@@ -377,7 +378,7 @@ class LiveFigures:
             return []
         rows = daily.loc[[sku]]
         return [{"date": d, "units": int(u), "on_hand": None if pd.isna(h) else int(h)}
-                for d, u, h in zip(rows["date"], rows["units"], rows["on_hand"])]
+                for d, u, h in zip(rows["date"].dt.date, rows["units"], rows["on_hand"])]
 
     def category_shares(self, seller_id: str) -> dict[str, float]:
         """Each category's share of the seller's sales in the published window, biggest first."""

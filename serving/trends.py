@@ -36,10 +36,10 @@ def store_trends(published: Published, store_id: str, through: date, today: date
     rows = published.store_days(store_id)
     window_start = through - timedelta(days=WINDOW_DAYS - 1)
     baseline_start = window_start - timedelta(days=BASELINE_DAYS)
-    rows = rows[(rows["date"] >= baseline_start) & (rows["date"] <= through)]
+    rows = rows[(rows["date"] >= pd.Timestamp(baseline_start)) & (rows["date"] <= pd.Timestamp(through))]
     if rows.empty:
         return _empty()
-    recent = rows["date"] >= window_start
+    recent = rows["date"] >= pd.Timestamp(window_start)
     units = rows["units"].where(recent, 0).groupby(level="sku").sum()
     before = rows["units"].where(~recent, 0).groupby(level="sku").sum()
     expected = before / BASELINE_DAYS * WINDOW_DAYS
