@@ -76,7 +76,7 @@ class Published:
     The lookups a request needs are indexed once here, so a request filters no table."""
     meta: dict
     frames: dict[str, pd.DataFrame]
-    folder: Path | None = None  # where the set was published: the per-store files are read from it
+    folder: Path  # where the set was published: the per-store files are read from it
     sellers: dict[str, dict] = field(default_factory=dict)
     stores: dict[str, dict] = field(default_factory=dict)
     store_sellers: dict[str, list[str]] = field(default_factory=dict)
@@ -98,7 +98,7 @@ class Published:
     _store_days_lock: threading.Lock = field(default_factory=threading.Lock, compare=False, repr=False)
 
     @classmethod
-    def index(cls, meta: dict, frames: dict[str, pd.DataFrame], folder: Path | None = None) -> Published:
+    def index(cls, meta: dict, frames: dict[str, pd.DataFrame], folder: Path) -> Published:
         for frame, column in (("seller_sales", "date"), ("targets", "month"), ("store_month", "month"),
                               ("store_category_month", "month"), ("store_nps_month", "month"), ("promotions", "starts_on"), ("promotions", "ends_on"),
                               ("store_product_month", "month")):
@@ -141,9 +141,7 @@ class Published:
         with self._store_days_lock:
             days = self._store_days.pop(store_id, None)
         if days is None:
-            read = figures.load_store(self.folder, "sku_daily", store_id) if self.folder else None
-            if read is None:
-                read = pd.DataFrame(columns=["sku", "date", "units", "on_hand"])
+            read = figures.load_store_days(self.folder, store_id)
             days = read.assign(date=pd.to_datetime(read["date"])).set_index("sku").sort_index(kind="stable")
         with self._store_days_lock:
             while len(self._store_days) >= STORES_KEPT:

@@ -114,15 +114,15 @@ QUERIES = {
     "promotion_periods": sale_rules.PROMOTIONS_SQL,
 }
 
+# each SKU's last weeks at a store (the history under a forecast's fan chart, and its trends),
 # published one file per store (``sku_daily/<store>.parquet``, see local_files.store_file) and read a
 # store at a time: the chain's is every store × SKU × day (33.6M rows at 200 stores × 3,000 SKUs), which
 # neither the pipeline's driver nor a service replica should hold to answer about one store
-STORE_QUERIES = {
-    # each SKU's last weeks at the store: the history under a forecast's fan chart, and its trends
-    "sku_daily": """
-        SELECT sku, date, units, on_hand FROM gold.daily_sales
-        WHERE store_id = {store:String} AND date > {through:Date} - {history_days:UInt32} ORDER BY sku, date""",
-}
+SKU_DAILY = "sku_daily"
+SKU_DAILY_COLUMNS = ["sku", "date", "units", "on_hand"]
+SKU_DAILY_SQL = f"""
+    SELECT {", ".join(SKU_DAILY_COLUMNS)} FROM gold.daily_sales
+    WHERE store_id = {{store:String}} AND date > {{through:Date}} - {{history_days:UInt32}} ORDER BY sku, date"""
 
 # every line's (key, content) digests, sorted by key, fetched a range of keys at a time (the key is
 # an MD5, so ranges of it split the lines evenly): one fetch of the chain's 17.2M lines held 3.1 GiB
@@ -151,13 +151,12 @@ def publish(client: Client, settings: Settings, live_upto: int) -> dict:
     stores = [row[0] for row in client.query(
         "SELECT DISTINCT store_id FROM gold.daily_sales WHERE date > {through:Date} - {history_days:UInt32} "
         "ORDER BY store_id", parameters=params).result_rows]
-    for name, sql in STORE_QUERIES.items():
-        (staging / name).mkdir()
-        counts[name] = 0
-        for store in stores:
-            frame = _query(client, sql, {**params, "store": store})
-            frame.to_parquet(store_file(staging, name, store), index=False)
-            counts[name] += len(frame)
+    (staging / SKU_DAILY).mkdir()
+    counts[SKU_DAILY] = 0
+    for store in stores:
+        frame = _query(client, SKU_DAILY_SQL, {**params, "store": store})
+        frame.to_parquet(store_file(staging, SKU_DAILY, store), index=False)
+        counts[SKU_DAILY] += len(frame)
     meta = {"data_through": str(through), "live_upto": live_upto, "rows": counts,
             "published_at": datetime.now(UTC).isoformat(timespec="seconds")}
     (staging / "meta.json").write_text(json.dumps(meta, indent=1))
@@ -198,10 +197,10 @@ def load(settings: Settings) -> tuple[dict, dict[str, pd.DataFrame]] | None:
     return meta, frames
 
 
-def load_store(folder: Path, name: str, store_id: str) -> pd.DataFrame | None:
-    """One store's rows of ``STORE_QUERIES[name]`` from a published ``folder``; None when it has none
-    (no rows in the window, or a store the warehouse does not know)."""
+def load_store_days(folder: Path, store_id: str) -> pd.DataFrame:
+    """One store's rows of ``SKU_DAILY_SQL`` from a published ``folder``; none (the columns kept)
+    when the store sold nothing in the window or the set predates the per-store files."""
     try:
-        return pd.read_parquet(store_file(folder, name, store_id))
+        return pd.read_parquet(store_file(folder, SKU_DAILY, store_id))
     except FileNotFoundError:
-        return None
+        return pd.DataFrame(columns=SKU_DAILY_COLUMNS)
