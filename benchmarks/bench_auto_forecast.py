@@ -5,6 +5,10 @@ Datasets: Online Retail (``../shared/datasets``; daily units of its 500 busiest 
 invoices per hour of the UK and of every other country as two "stores") and the generator at two
 scales (a sample of 500 store × SKU series, the stores' daily totals, hourly tickets per store).
 
+Task ``weekly``: weeks from Monday, 8 weeks ahead (``month``: origins on the last week before a
+month's 1st): Online Retail's 500 SKUs, the generator's store × category totals (a store ×
+department panel; ``large`` has three years, so the yearly season is known at every origin).
+
 Task ``levels``: store × SKU series given with their ``store_id`` (Online Retail: its 6 busiest
 countries as stores × its 300 busiest SKUs; the generator: every series of 5 stores);
 ``levels_weekly``: the same summed to weeks from Monday, 8 weeks ahead (``month``: the last week
@@ -59,8 +63,9 @@ def online_retail() -> dict[str, tuple]:
     by_country = (raw[in_top].assign(date=at.dt.normalize()).groupby(["Country", "StockCode", "date"], as_index=False)
                   ["Quantity"].sum().set_axis(["store_id", "sku", "date", "units"], axis=1))
     by_country["series_id"] = by_country["store_id"] + "/" + by_country["sku"]
-    return {"sku": (daily, "GB"), "levels": (by_country, "GB"), "levels_weekly": (by_country, "GB"),
-            "traffic": (hourly, "GB")}
+    weekly = daily.assign(date=week_start(daily["date"])).groupby(["series_id", "date"], as_index=False)["units"].sum()
+    return {"sku": (daily, "GB"), "weekly": (weekly, "GB"), "levels": (by_country, "GB"),
+            "levels_weekly": (by_country, "GB"), "traffic": (hourly, "GB")}
 
 
 def generated(scale: str) -> dict[str, tuple]:
@@ -70,6 +75,7 @@ def generated(scale: str) -> dict[str, tuple]:
         generate(scale, 11, Path(folder))
         sales = pd.read_csv(Path(folder) / "vendas.csv", usecols=["cod_transacao", "cod_loja", "cod_prod",
                                                                    "quantidade", "data_venda"])
+        category = pd.read_csv(Path(folder) / "produtos.csv", usecols=["cod_prod", "categoria"])
     at = pd.to_datetime(sales["data_venda"])
     sales = sales.assign(date=at.dt.normalize(), series_id=sales["cod_loja"] + "/" + sales["cod_prod"])
     rng = np.random.default_rng(5)
@@ -86,8 +92,18 @@ def generated(scale: str) -> dict[str, tuple]:
     stores = np.sort(sales["cod_loja"].unique())[:5]
     levels = (sales[sales["cod_loja"].isin(stores)].groupby(["cod_loja", "series_id", "date"], as_index=False)
               ["quantidade"].sum().set_axis(["store_id", "series_id", "date", "units"], axis=1))
-    return {"sku": (sku, "BR"), "store": (store, "BR"), "levels": (levels, "BR"), "levels_weekly": (levels, "BR"),
-            "traffic": (traffic, "BR")}
+    by_category = sales.merge(category, on="cod_prod")
+    weekly = (by_category.assign(date=week_start(by_category["date"]),
+                                 series_id=by_category["cod_loja"] + "/" + by_category["categoria"])
+              .groupby(["series_id", "date"], as_index=False)["quantidade"].sum().rename(columns={"quantidade": "units"}))
+    return {"sku": (sku, "BR"), "store": (store, "BR"), "weekly": (weekly, "BR"), "levels": (levels, "BR"),
+            "levels_weekly": (levels, "BR"), "traffic": (traffic, "BR")}
+
+
+def week_start(dates: pd.Series) -> pd.Series:
+    """Each date's Monday: the weeks the weekly tasks sum to."""
+    dates = pd.to_datetime(dates)
+    return dates - pd.to_timedelta(dates.dt.dayofweek, unit="D")
 
 
 def test_origins(index: pd.DatetimeIndex, steps: int, per_day: int, protocol: str, count: int) -> list[int]:
@@ -117,13 +133,14 @@ def peak_hit_rate(frame: pd.DataFrame, forecast: str) -> float:
 
 def evaluate(name: str, frame: pd.DataFrame, country: str, protocol: str, count: int, folds: int = 3) -> list[dict]:
     traffic = "hour_start" in frame
-    panel: Panel = traffic_panel(frame, country) if traffic else demand_panel(frame, "D", country)
-    steps, per_day = (14 * 24, 24) if traffic else (28, 1)
+    freq = "h" if traffic else "W" if name.endswith("weekly") else "D"
+    panel: Panel = traffic_panel(frame, country) if traffic else demand_panel(frame, freq, country)
+    steps, per_day = {"h": (14 * 24, 24), "D": (28, 1), "W": (8, 1)}[freq]
     metric = "wape" if traffic else "rmsse"
     results = []
     for origin in test_origins(panel.index, steps, per_day, protocol, count):
         seen = panel.upto(origin)
-        cut = panel.index[origin] + (pd.Timedelta(hours=1) if traffic else pd.Timedelta(days=1))
+        cut = panel.index[origin] + panel.step
         history = frame[pd.to_datetime(frame["hour_start" if traffic else "date"]) < cut]
         ahead = slice(origin + 1, origin + 1 + steps)
         actual = np.where(panel.observed[:, ahead], panel.values[:, ahead], np.nan)[None]
@@ -137,7 +154,7 @@ def evaluate(name: str, frame: pd.DataFrame, country: str, protocol: str, count:
                 forecasts[label] = (np.where(open_ahead, values, 0.0), time.perf_counter() - started)
         started = time.perf_counter()
         fitted = (fit_traffic(history, 14, country, folds=folds) if traffic
-                  else fit_demand(history, "D", 28, country, folds=folds))
+                  else fit_demand(history, freq, steps, country, folds=folds))
         seconds = time.perf_counter() - started
         # series born after the origin are unknown to the fit: 0, as every member forecasts them
         position = {sid: k for k, sid in enumerate(panel.ids)}
@@ -172,9 +189,9 @@ def evaluate_levels(name: str, frame: pd.DataFrame, country: str, protocol: str,
     from models.reconcile import aggregate_panel
 
     freq = "W" if name.endswith("weekly") else "D"
-    if freq == "W":  # weeks starting on Monday
-        week = pd.to_datetime(frame["date"]) - pd.to_timedelta(pd.to_datetime(frame["date"]).dt.dayofweek, unit="D")
-        frame = frame.assign(date=week).groupby(["store_id", "series_id", "date"], as_index=False)["units"].sum()
+    if freq == "W":
+        frame = frame.assign(date=week_start(frame["date"])).groupby(["store_id", "series_id", "date"],
+                                                                      as_index=False)["units"].sum()
     panel = demand_panel(frame, freq, country)
     store_of = frame.drop_duplicates("series_id").set_index("series_id")["store_id"].astype(str).reindex(panel.ids)
     groups = {"series": np.arange(len(panel.ids)), "store": pd.factorize(store_of, sort=True)[0],
