@@ -246,7 +246,7 @@ def default_pool(panel: Panel, horizon: int) -> list[Forecaster]:
         simple = [SeasonalNaive(), WindowAverage(7), WindowAverage(28), SeasonalWindowAverage(4),
                   SeasonalWindowAverage(8), LevelTimesProfile(12)]
     else:
-        simple = [SeasonalNaive(), WindowAverage(4), WindowAverage(8), WindowAverage(13)]
+        simple = [SeasonalNaive(), WindowAverage(4), WindowAverage(8), WindowAverage(13), SeasonalWindowAverage(2)]
     # Prophet per series was tried as a member on the generator's store totals: the inner backtest
     # gave it weight, and out of sample the blend lost 1.6-2.1% RMSSE (bench_auto_forecast, small
     # stores, both protocols), so it is not in the pool.
