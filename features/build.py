@@ -22,7 +22,7 @@ from features.calendar import calendar_frame
 from features.definitions import DEFAULT_SETS, GRANULARITIES, feature_set
 from features.demand import demand_features
 from features.source import TableQuery
-from features.spark import spark_session
+from features.spark import SHORT_JOBS_ROWS, spark_session
 from features.traffic import traffic_features
 from warehouse.clickhouse import connect
 from warehouse.settings import Settings
@@ -55,7 +55,7 @@ def build(settings: Settings, sets: tuple[str, ...] = DEFAULT_SETS, as_of: date 
     as_of = as_of or last_day + timedelta(days=1)
     if as_of <= first_day:
         raise FeatureInputError(f"no sales before {as_of}: choose a later --as-of (data starts {first_day})")
-    spark = spark_session(settings)
+    spark = spark_session(settings, short_jobs=rows < SHORT_JOBS_ROWS)
     inputs = Inputs(spark, settings, first_day, as_of)
     runs = []
     try:

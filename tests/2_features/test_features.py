@@ -61,7 +61,8 @@ def write_facts(folder, units: dict, name: str = "vendas.csv", stock=STOCK, prom
 
 @pytest.fixture(scope="module")
 def spark():
-    return spark_session(load_settings(spark_master="local[2]", spark_driver_memory="2g", spark_shuffle_partitions=4))
+    return spark_session(load_settings(spark_master="local[2]", spark_driver_memory="2g", spark_shuffle_partitions=4),
+                         short_jobs=True)  # test data: a few thousand rows
 
 
 @pytest.fixture

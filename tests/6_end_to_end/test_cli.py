@@ -90,19 +90,22 @@ def test_the_home_is_its_users_only(main_job, service):
 
 
 def test_spark_stops_after_the_features_and_starts_again_when_needed(tmp_path):
-    """The pipeline's Spark JVM (over a gigabyte) does not outlive the feature step."""
+    """The pipeline's Spark JVM (over a gigabyte) does not outlive the feature step. A JVM for short
+    jobs (small data) compiles with C1 only; one for long jobs keeps the optimising compiler."""
     script = f"""
 import os
 from pyspark import SparkContext
 from features.spark import spark_session, stop_spark
 from warehouse.settings import load_settings
 settings = load_settings(home={str(tmp_path)!r}, spark_driver_memory="1g")
-assert spark_session(settings).range(5).count() == 5
+assert spark_session(settings, short_jobs=True).range(5).count() == 5
 jvm = SparkContext._gateway.proc.pid
+assert "-XX:TieredStopAtLevel=1" in open(f"/proc/{{jvm}}/cmdline").read().split("\\0")
 stop_spark()
 state = open(f"/proc/{{jvm}}/stat").read().split()[2] if os.path.exists(f"/proc/{{jvm}}") else "gone"
 assert state in ("gone", "Z"), state
 assert spark_session(settings).range(3).count() == 3 and SparkContext._gateway.proc.pid != jvm
+assert "TieredStopAtLevel" not in open(f"/proc/{{SparkContext._gateway.proc.pid}}/cmdline").read()
 stop_spark()
 print("ok")
 """
