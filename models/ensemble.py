@@ -136,6 +136,9 @@ def greedy_weights(forecasts: np.ndarray, actual: np.ndarray, scale: np.ndarray,
                    rounds: int = ROUNDS) -> np.ndarray:
     """Member weights by greedy ensemble selection with replacement (see the module docstring)."""
     scores = [loss(f, actual, scale, metric) for f in forecasts]
+    if not np.isfinite(scores).any():  # no series varied before its origins (all zeros, say): RMSSE has no
+        scale = np.ones_like(scale)  # scale, so the members are compared on their squared error
+        scores = [loss(f, actual, scale, metric) for f in forecasts]
     counts = np.zeros(len(forecasts))
     first = int(np.nanargmin(scores))
     counts[first] = 1

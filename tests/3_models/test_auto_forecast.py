@@ -342,3 +342,21 @@ def test_a_member_that_cannot_fit_the_history_is_left_out_and_the_rest_forecast(
     assert "lightgbm" not in fitted.scores.index and "window_average_4" in fitted.scores.index
     forecast = fitted.predict()
     assert len(forecast) == 4 and forecast["p50"].between(12, 28).all()
+
+
+def test_series_that_never_varied_are_forecast_at_zero_instead_of_failing_the_fit():
+    """RMSSE scales each series by how much it varied before the origin, so a SKU exported with
+    nothing but zeros has no scale. Among selling series it is simply forecast at 0; a panel of
+    nothing but such series (a store's first, empty export) compares the members on their plain
+    squared error instead of stopping on an all-NaN score."""
+    from models.pool import WindowAverage
+
+    history, _ = daily_history(days=120, series=3)
+    dead = history[history["series_id"] == "S00"].assign(series_id="DEAD", units=0)
+    members = [WindowAverage(7), WindowAverage(28)]
+    forecast = fit_demand(pd.concat([history, dead]), horizon=14, members=members).predict()
+    assert forecast.groupby("series_id").size().eq(14).all() and forecast["series_id"].nunique() == 4
+    assert (forecast.loc[forecast["series_id"] == "DEAD", ["p10", "p50", "p90"]] == 0).all().all()
+    only_dead = fit_demand(dead, horizon=14, members=members).predict()
+    assert len(only_dead) == 14 and (only_dead[["p10", "p50", "p90"]] == 0).all().all()
+
