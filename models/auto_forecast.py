@@ -16,6 +16,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import tzinfo
 
 import numpy as np
 import pandas as pd
@@ -33,6 +34,7 @@ class FittedForecast:
     auto: AutoForecast
     id_column: str
     time_column: str
+    tz: tzinfo | None = None  # the input's time zone: the forecast's dates carry it back (a merge needs like with like)
 
     @property
     def scores(self) -> pd.DataFrame:
@@ -51,13 +53,21 @@ class FittedForecast:
     def predict(self) -> pd.DataFrame:
         panel, horizon = self.auto.panel, self.auto.horizon
         mean, low, high = self.auto.predict()
-        periods = panel.future(horizon)
+        periods = self.periods()
         frame = pd.DataFrame({
             self.id_column: np.repeat(panel.ids, horizon),
             self.time_column: np.tile(periods, len(panel.ids)),
             "p10": low.ravel(), "p50": mean.ravel(), "p90": high.ravel(), "mean": mean.ravel(),
         })
         return frame
+
+    def periods(self) -> pd.DatetimeIndex:
+        """The periods ahead, in the input's time zone when it had one: the panel works on local
+        wall-clock time, so an hour a DST change skips or repeats takes the later offset."""
+        periods = self.auto.panel.future(self.auto.horizon)
+        if self.tz is None:
+            return periods
+        return periods.tz_localize(self.tz, ambiguous=np.zeros(len(periods), bool), nonexistent="shift_forward")
 
     def levels(self) -> pd.DataFrame:
         """``level, group, date, p10, p50, p90, mean`` for each aggregate level's totals (``group``:
@@ -67,7 +77,7 @@ class FittedForecast:
         if reconciliation is None:
             return pd.DataFrame(columns=["level", "group", "date", "p10", "p50", "p90", "mean"])
         mean = self.auto.predict()[0]
-        periods = self.auto.panel.future(self.auto.horizon)
+        periods = self.periods()
         parts = []
         for level in reconciliation.levels:
             total, low, high = reconciliation.level_forecast(level, mean)
@@ -98,7 +108,9 @@ def fit_demand(history: pd.DataFrame, freq: str = "D", horizon: int = 28, countr
     if horizon < 1:
         raise ValueError(f"horizon must be at least 1 period, got {horizon}")
     panel = demand_panel(history, freq, country, future)
-    return fit_demand_panel(panel, horizon, folds, members, on_step, demand_levels(history, panel.ids))
+    fitted = fit_demand_panel(panel, horizon, folds, members, on_step, demand_levels(history, panel.ids))
+    fitted.tz = getattr(history["date"].dtype, "tz", None)
+    return fitted
 
 
 def fit_demand_panel(panel: Panel, horizon: int, folds: int = 3, members: list[Forecaster] | None = None,
@@ -164,4 +176,4 @@ def fit_traffic(history: pd.DataFrame, horizon_days: int = 14, country: str | No
     pool = members if members is not None else default_pool(panel, horizon)
     auto = AutoForecast(panel, pool, horizon, metric="wape", folds=folds, intermittent_split=False,
                         on_step=on_step).fit()
-    return FittedTraffic(auto, "store_id", "hour_start")
+    return FittedTraffic(auto, "store_id", "hour_start", getattr(history["hour_start"].dtype, "tz", None))

@@ -360,3 +360,24 @@ def test_series_that_never_varied_are_forecast_at_zero_instead_of_failing_the_fi
     only_dead = fit_demand(dead, horizon=14, members=members).predict()
     assert len(only_dead) == 14 and (only_dead[["p10", "p50", "p90"]] == 0).all().all()
 
+
+def test_forecasts_come_back_in_the_time_zone_the_history_came_in():
+    """A merge of the forecast with tz-aware actuals needs tz-aware dates. The hours stay the
+    store's local ones, also across the night the clocks go forward (Lisbon, 30 March 2025)."""
+    from models.pool import DayTimesHourShape, WindowAverage
+
+    days = pd.date_range("2025-02-03", "2025-03-27", freq="D")
+    rows = [("L1", day + pd.Timedelta(hours=int(hour)), 3 * PROFILE[hour]) for day in days if day.day_of_week != 6
+            for hour in np.flatnonzero(PROFILE)]
+    history = pd.DataFrame(rows, columns=["store_id", "hour_start", "tickets"])
+    history["hour_start"] = history["hour_start"].dt.tz_localize("Europe/Lisbon")
+    forecast = fit_traffic(history, horizon_days=7, members=[DayTimesHourShape()]).predict()
+    assert str(forecast["hour_start"].dt.tz) == "Europe/Lisbon"
+    assert set(forecast["hour_start"].dt.hour) == set(np.flatnonzero(PROFILE))
+    assert forecast["hour_start"].min() == pd.Timestamp("2025-03-28 09:00", tz="Europe/Lisbon")
+
+    daily, _ = daily_history(days=90, series=2)
+    demand = fit_demand(daily.assign(date=daily["date"].dt.tz_localize("UTC")), horizon=7,
+                        members=[WindowAverage(7)]).predict()
+    assert str(demand["date"].dt.tz) == "UTC" and demand["date"].min() == (
+        daily["date"].max() + pd.Timedelta(days=1)).tz_localize("UTC")
