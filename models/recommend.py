@@ -29,7 +29,7 @@ The list always holds ``k`` SKUs when the catalogue has ``k`` candidates beyond 
 from __future__ import annotations
 
 import itertools
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -242,7 +242,7 @@ def _numbered(baskets: list[list[str]]) -> tuple[np.ndarray, np.ndarray]:
     return skus, rank[codes]
 
 
-def fit_recommender(baskets: Sequence[Sequence[str]], catalogue: pd.DataFrame | None = None,
+def fit_recommender(baskets: Iterable[Sequence[str]], catalogue: pd.DataFrame | None = None,
                     stock: pd.DataFrame | None = None, max_per_group: int = 2, seed: int = 7) -> Recommender:
     """Fit the blend on ``baskets`` (oldest first; each a sequence of SKU ids).
 
@@ -250,12 +250,12 @@ def fit_recommender(baskets: Sequence[Sequence[str]], catalogue: pd.DataFrame | 
     subcategory (else category) is the diversity group. ``stock``: optional ``store_id, sku,
     on_hand``; a SKU with nothing on hand at a store is never suggested there.
     """
+    baskets = [list(basket) for basket in baskets]  # read twice below: a generator would be empty the second time
     written: dict[str, object] = {}  # SKU ids are matched as text and answered as the caller wrote them
     for basket in baskets:
         for sku in basket:
             written.setdefault(str(sku), sku.item() if isinstance(sku, np.generic) else sku)
-    baskets = [list(dict.fromkeys(str(s) for s in b)) for b in baskets]
-    baskets = [b for b in baskets if b]
+    baskets = [b for b in (list(dict.fromkeys(str(s) for s in b)) for b in baskets) if b]
     if len(baskets) < 10:
         raise ValueError(f"{len(baskets)} non-empty baskets: at least 10 are needed to learn what goes together")
     skus, cols = _numbered(baskets)

@@ -114,6 +114,15 @@ def test_sku_ids_come_back_as_the_caller_wrote_them():
     assert recommender.complete(["1"], k=1) == [1001]  # the same SKU written as text is found
 
 
+def test_baskets_can_come_from_a_generator():
+    """Baskets read lazily (a file's lines, a groupby) are a one-pass iterator: the fit reads them
+    once and learns the same as from a list."""
+    baskets = planted_baskets(n=500)
+    lazily = fit_recommender(list(basket) for basket in baskets)
+    suggested = lazily.complete(["A02"], k=5)
+    assert len(suggested) == 5 and suggested == fit_recommender(baskets).complete(["A02"], k=5)
+
+
 def test_too_few_baskets_are_refused():
     with pytest.raises(ValueError, match="at least 10"):
         fit_recommender([["A"], ["B"], []])
