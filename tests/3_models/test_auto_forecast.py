@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -381,3 +385,15 @@ def test_forecasts_come_back_in_the_time_zone_the_history_came_in():
                         members=[WindowAverage(7)]).predict()
     assert str(demand["date"].dt.tz) == "UTC" and demand["date"].min() == (
         daily["date"].max() + pd.Timedelta(days=1)).tz_localize("UTC")
+
+
+@pytest.mark.parametrize("chosen, expected", [(None, "PASSIVE"), ("ACTIVE", "ACTIVE")])
+def test_openmp_threads_wait_passively_unless_the_caller_chose(chosen, expected):
+    """Spinning OpenMP threads stall LightGBM on a busy machine (see models/__init__.py): the
+    policy is set before LightGBM loads its runtime, and a caller's own choice is kept."""
+    env = {k: v for k, v in os.environ.items() if k != "OMP_WAIT_POLICY"} | ({"OMP_WAIT_POLICY": chosen} if chosen else {})
+    script = ("import os, models.global_gbm, lightgbm; "
+              "print(os.environ['OMP_WAIT_POLICY'], any('libgomp' in line for line in open('/proc/self/maps')))")
+    out = subprocess.run([sys.executable, "-c", script], env=env, capture_output=True, text=True, timeout=120,
+                         check=False)
+    assert out.stdout.split() == [expected, "True"], out.stderr[-2000:]
