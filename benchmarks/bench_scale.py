@@ -47,8 +47,8 @@ sys.path.insert(0, str(REPO))
 from warehouse.generator import SCALES
 
 VITRINE = [sys.executable, "-m", "pipelines.cli"]
-PUBLISH_FIGURES = [sys.executable, "-c", "import sys; from pathlib import Path; from pipelines.cli import publish_figures; "
-                   "from warehouse.settings import load_settings; publish_figures(load_settings(home=Path(sys.argv[1])))"]
+PUBLISH_FIGURES = [sys.executable, "-c", ("import sys; from pathlib import Path; from pipelines.cli import publish_figures; "
+                   "from warehouse.settings import load_settings; publish_figures(load_settings(home=Path(sys.argv[1])))")]
 
 
 def sample(process: psutil.Popen, stop: threading.Event, peak: dict[str, int],
@@ -155,8 +155,7 @@ def serve(scale: str, home: Path) -> dict:
     for _ in range(300):
         store = str(rng.choice(stores))
         started = time.perf_counter()
-        table, _ = model.store(store)
-        skus = rng.choice(table["sku"].unique(), 20, replace=False)
+        skus = rng.choice(list(model.store(store).runs), 20, replace=False)
         model.predict(None, pd.DataFrame({"store_id": store, "sku": skus, "horizon_days": 14}))
         forecast_ms.append((time.perf_counter() - started) * 1000)
         started = time.perf_counter()

@@ -100,7 +100,7 @@ def _stock(figures: LiveFigures, forecaster, store_id: str, skus: list[str], thr
     next delivery is at or past the threshold, with the stock left after the sales posted since."""
     try:
         advised = forecaster.alerts(store_id)
-        table, index = forecaster.store(store_id)
+        forecast = forecaster.store(store_id)
     except FileNotFoundError:  # the run's files were removed: no stock to judge
         return {}
     advised = advised.assign(sku=advised["sku"].astype(str)).set_index("sku")
@@ -109,10 +109,10 @@ def _stock(figures: LiveFigures, forecaster, store_id: str, skus: list[str], thr
     sold = sold.groupby(level=0).sum()
     found = {}
     for sku in skus:
-        if sku not in advised.index or (store_id, sku) not in index or "lead_time_days" not in advised.columns:
+        if sku not in advised.index or sku not in forecast or "lead_time_days" not in advised.columns:
             continue
         run = advised.loc[sku]
-        days = table.iloc[index[(store_id, sku)]].sort_values("date")
+        days = forecast.rows([sku])
         days = days[pd.to_datetime(days["date"]).dt.date > today]
         lead = int(run["lead_time_days"])
         if len(days) < lead:
