@@ -250,13 +250,15 @@ class SalesHistory(BaseModel):
     periods: list[HistoryPeriod]
 
 
+ROW_ID_MAX = 2**63 - 1  # SQLite's largest row id: a larger id names no row, and SQLite refuses to bind it (a 500)
+
 METRIC = Literal["sales", "tickets", "avg_ticket", "target", "attainment_pct", "commission", "sales_last_year",
                  "change_pct", "projected_sales"]
 
 
 class ReportIn(BaseModel):
     """A report as a manager shapes it (warehouse/reports.py)."""
-    report_id: int | None = Field(None, description="to replace one of the store's reports; none for a new one")
+    report_id: int | None = Field(None, ge=1, le=ROW_ID_MAX, description="to replace one of the store's reports; none for a new one")
     name: str = Field(min_length=1, max_length=60)
     metrics: list[METRIC] = Field(min_length=1, max_length=9)
     grain: Literal["day", "week", "month"] = "day"

@@ -27,6 +27,7 @@ from serving.guard import Guarded
 from serving.live_figures import LiveFigures
 from serving.model_endpoints import ModelEndpoints
 from serving.schemas import (
+    ROW_ID_MAX,
     LinkCode,
     PipelineRun,
     Readiness,
@@ -97,7 +98,7 @@ class Vitrine(ModelEndpoints, FigureEndpoints, StoreEndpoints, Guarded):
         return Readiness(**self._status())
 
     @bentoml.api
-    def link_code(self, ctx: bentoml.Context, user_id: int = Field(ge=1),
+    def link_code(self, ctx: bentoml.Context, user_id: int = Field(ge=1, le=ROW_ID_MAX),
                   minutes: int = Field(24 * 60, ge=1, le=7 * 24 * 60)) -> LinkCode:
         """A one-time code linking a chat of the bot to a user (managers: their store's sellers and
         managers; admins: anyone). The user sends ``/start CODE`` to the bot."""

@@ -13,6 +13,7 @@ from pydantic import Field
 from serving import auth, reports
 from serving.guard import Guarded
 from serving.schemas import (
+    ROW_ID_MAX,
     STORE,
     Alert,
     AlertRulesChange,
@@ -34,7 +35,7 @@ class StoreEndpoints(Guarded):
 
     @bentoml.api
     def alerts(self, ctx: bentoml.Context, store_id: str | None = Field(None, max_length=40),
-               after_id: int = Field(0, ge=0), limit: int = Field(50, ge=1, le=500),
+               after_id: int = Field(0, ge=0, le=ROW_ID_MAX), limit: int = Field(50, ge=1, le=500),
                newest_first: bool = False) -> AlertsReply:
         """Alerts after ``after_id``, oldest first (``newest_first``: the latest ``limit``), of the
         kinds the store's rules send to the caller's role: a seller's own and their team's, a
@@ -93,7 +94,7 @@ class StoreEndpoints(Guarded):
 
     @bentoml.api
     def reports(self, ctx: bentoml.Context, store_id: str = STORE, save: ReportIn | None = None,
-                delete_id: int | None = Field(None, ge=1)) -> ReportsReply:
+                delete_id: int | None = Field(None, ge=1, le=ROW_ID_MAX)) -> ReportsReply:
         """The store's shaped reports (warehouse/reports.py) and their latest changes; with ``save``,
         its manager (or an admin) adds or replaces one first, with ``delete_id`` removes one."""
         request = {"store_id": store_id, "save": save.model_dump() if save else None, "delete_id": delete_id}
@@ -116,7 +117,7 @@ class StoreEndpoints(Guarded):
                             changes=report_store.changes_of(self.settings, store_id))
 
     @bentoml.api
-    def report_preview(self, ctx: bentoml.Context, store_id: str = STORE, report_id: int | None = Field(None, ge=1),
+    def report_preview(self, ctx: bentoml.Context, store_id: str = STORE, report_id: int | None = Field(None, ge=1, le=ROW_ID_MAX),
                        report: ReportIn | None = None) -> ReportContent:
         """A report's table now: a saved one (``report_id``) or one being shaped (``report``)."""
         request = {"store_id": store_id, "report_id": report_id}

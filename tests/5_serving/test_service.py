@@ -83,6 +83,11 @@ def test_bad_input_is_a_4xx_naming_the_field(service):
     bad_week = call(url, "staffing_plan", tokens["admin"], store_id="L001", week_start="2031-01-06")
     assert bad_week.status_code == 400 and "outside the forecast" in bad_week.text
     assert call(url, "staffing_plan", tokens["admin"], store_id="L001", plan_on="p75").status_code == 400
+    for endpoint, body in (("reports", {"store_id": "L001", "delete_id": 2**70}), ("link_code", {"user_id": 2**70}),
+                           ("report_preview", {"store_id": "L001", "report_id": 2**70}), ("alerts", {"after_id": 2**70}),
+                           ("reports", {"store_id": "L001", "save": {"report_id": 2**70, "name": "x", "metrics": ["sales"]}})):
+        huge = call(url, endpoint, tokens["admin"], **body)  # past SQLite's ids: was a 500
+        assert huge.status_code == 400 and "less than or equal" in huge.text, (endpoint, huge.text)
 
 
 def test_every_call_is_audited_and_revoked_tokens_stop_working(service):
