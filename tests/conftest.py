@@ -275,3 +275,18 @@ def service(main_job):
 def call(url: str, endpoint: str, token: str | None = None, **body) -> httpx.Response:
     headers = {"authorization": f"Bearer {token}"} if token else {}
     return httpx.post(f"{url}/{endpoint}", json=body, headers=headers, timeout=30)
+
+
+def pytest_itemcollected(item):
+    """Under pytest-xdist (``make test``): the tests on the main job's home run in one worker (the
+    main job is a session fixture: split across workers, each would run it), and each other
+    module's tests in one worker (their module fixtures train models)."""
+    if hasattr(item.config, "workerinput"):
+        item.add_marker(pytest.mark.xdist_group("main_job" if "main_job" in item.fixturenames else item.module.__name__))
+
+
+def pytest_collection_modifyitems(config, items):
+    """Under pytest-xdist, the main job's tests first: the longest group, so a worker starts on it
+    at once while the other runs the layers in order (alone, pytest keeps the layers' order)."""
+    if hasattr(config, "workerinput"):
+        items.sort(key=lambda item: "main_job" not in item.fixturenames)
