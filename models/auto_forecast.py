@@ -22,7 +22,7 @@ import numpy as np
 import pandas as pd
 
 from models.ensemble import AutoForecast
-from models.panel import Panel, demand_panel, traffic_panel
+from models.panel import Panel, demand_panel, local_times, traffic_panel
 from models.pool import Forecaster, default_pool
 from models.reconcile import Reconciliation
 
@@ -109,7 +109,7 @@ def fit_demand(history: pd.DataFrame, freq: str = "D", horizon: int = 28, countr
         raise ValueError(f"horizon must be at least 1 period, got {horizon}")
     panel = demand_panel(history, freq, country, future)
     fitted = fit_demand_panel(panel, horizon, folds, members, on_step, demand_levels(history, panel.ids))
-    fitted.tz = getattr(history["date"].dtype, "tz", None)
+    fitted.tz = local_times(history["date"])[1]
     return fitted
 
 
@@ -176,4 +176,4 @@ def fit_traffic(history: pd.DataFrame, horizon_days: int = 14, country: str | No
     pool = members if members is not None else default_pool(panel, horizon)
     auto = AutoForecast(panel, pool, horizon, metric="wape", folds=folds, intermittent_split=False,
                         on_step=on_step).fit()
-    return FittedTraffic(auto, "store_id", "hour_start", getattr(history["hour_start"].dtype, "tz", None))
+    return FittedTraffic(auto, "store_id", "hour_start", local_times(history["hour_start"])[1])

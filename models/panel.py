@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import warnings
 from dataclasses import dataclass
+from datetime import tzinfo
 
 import numpy as np
 import pandas as pd
@@ -117,6 +118,21 @@ def naive_mse(values: np.ndarray, t: int) -> np.ndarray:
     return nanmean(np.diff(values[:, : t + 1], axis=1) ** 2, axis=1)
 
 
+def local_times(column: pd.Series) -> tuple[pd.Series, tzinfo | None]:
+    """``column`` read as naive local wall-clock times (NaT where unreadable) and its time zone.
+    A tz-aware column, or text with one UTC offset, keeps its zone (the forecast's dates carry it
+    back); text whose offsets differ (a year of local times across summer time) is read at each
+    row's own wall clock, with no zone to give back."""
+    with warnings.catch_warnings():  # pandas' notice that mixed offsets will need utc=True
+        warnings.simplefilter("ignore", FutureWarning)
+        times = pd.to_datetime(column, errors="coerce")
+    if times.dtype == object:  # offsets differ from row to row
+        wall = [t.tz_localize(None) if isinstance(t, pd.Timestamp) and t.tzinfo else t for t in times]
+        return pd.Series(pd.to_datetime(wall, errors="coerce"), index=column.index), None
+    zone = times.dt.tz
+    return (times.dt.tz_localize(None) if zone is not None else times), zone
+
+
 def _no_missing_ids(history: pd.DataFrame, column: str) -> None:
     missing = history[column].isna().to_numpy()
     if missing.any():
@@ -147,7 +163,7 @@ def demand_panel(history: pd.DataFrame, freq: str, country: str | None = "BR", f
     if freq not in ("D", "W"):
         raise ValueError(f"freq must be 'D' (days) or 'W' (weeks), got {freq!r}")
     _no_missing_ids(history, "series_id")
-    dates = pd.to_datetime(history["date"], errors="coerce")
+    dates, _ = local_times(history["date"])
     if dates.isna().any():
         row = int(np.flatnonzero(dates.isna().to_numpy())[0])
         raise ValueError(f"history row {row}: date {history['date'].iloc[row]!r} is not a date")
@@ -155,7 +171,6 @@ def demand_panel(history: pd.DataFrame, freq: str, country: str | None = "BR", f
     if units.isna().any():
         row = int(np.flatnonzero(units.isna().to_numpy())[0])
         raise ValueError(f"history row {row}: units {history['units'].iloc[row]!r} is not a number")
-    dates = dates.dt.tz_localize(None) if dates.dt.tz is not None else dates
     dates = dates.dt.normalize()
     period_days = 1 if freq == "D" else 7
     first, last = dates.min(), dates.max()
@@ -241,11 +256,11 @@ def traffic_panel(history: pd.DataFrame, country: str | None = "BR") -> Panel:
     if history.empty:
         raise ValueError("history is empty: there is nothing to forecast from")
     _no_missing_ids(history, "store_id")
-    hours = pd.to_datetime(history["hour_start"], errors="coerce")
+    hours, _ = local_times(history["hour_start"])
     if hours.isna().any():
         row = int(np.flatnonzero(hours.isna().to_numpy())[0])
         raise ValueError(f"history row {row}: hour_start {history['hour_start'].iloc[row]!r} is not a time")
-    hours = (hours.dt.tz_localize(None) if hours.dt.tz is not None else hours).dt.floor("h")
+    hours = hours.dt.floor("h")
     tickets = pd.to_numeric(history["tickets"], errors="coerce")
     if tickets.isna().any() or (tickets < 0).any():
         row = int(np.flatnonzero((tickets.isna() | (tickets < 0)).to_numpy())[0])

@@ -387,6 +387,30 @@ def test_forecasts_come_back_in_the_time_zone_the_history_came_in():
         daily["date"].max() + pd.Timedelta(days=1)).tz_localize("UTC")
 
 
+def test_text_times_with_utc_offsets_keep_their_local_hours():
+    """Exports often write local times with their UTC offset, and a year of them mixes two offsets
+    (summer time): each row is read at its own wall clock. Text with one offset throughout gets
+    that offset back on the forecast's dates."""
+    from models.pool import DayTimesHourShape, WindowAverage
+
+    days = pd.date_range("2025-03-03", "2025-04-20", freq="D")  # Lisbon: +00:00, then +01:00 from 30 March
+    rows = [("L1", day + pd.Timedelta(hours=int(hour)), 3 * PROFILE[hour]) for day in days if day.day_of_week != 6
+            for hour in np.flatnonzero(PROFILE)]
+    history = pd.DataFrame(rows, columns=["store_id", "hour_start", "tickets"])
+    history["hour_start"] = history["hour_start"].dt.tz_localize("Europe/Lisbon").dt.strftime("%Y-%m-%dT%H:%M:%S%z")
+    assert set(history["hour_start"].str[-5:]) == {"+0000", "+0100"}
+    forecast = fit_traffic(history, horizon_days=7, members=[DayTimesHourShape()]).predict()
+    assert forecast["hour_start"].dt.tz is None
+    assert set(forecast["hour_start"].dt.hour) == set(np.flatnonzero(PROFILE))
+    assert forecast["hour_start"].min() == pd.Timestamp("2025-04-21 09:00")
+
+    daily, _ = daily_history(days=90, series=2)
+    demand = fit_demand(daily.assign(date=daily["date"].dt.strftime("%Y-%m-%dT00:00:00-03:00")), horizon=7,
+                        members=[WindowAverage(7)]).predict()
+    assert demand["date"].min() == (daily["date"].max() + pd.Timedelta(days=1)).tz_localize("-03:00")
+    assert demand["date"].dt.tz.utcoffset(None) == pd.Timedelta(hours=-3)
+
+
 @pytest.mark.parametrize("chosen, expected", [(None, "PASSIVE"), ("ACTIVE", "ACTIVE")])
 def test_openmp_threads_wait_passively_unless_the_caller_chose(chosen, expected):
     """Spinning OpenMP threads stall LightGBM on a busy machine (see models/__init__.py): the
