@@ -277,10 +277,18 @@ def call(url: str, endpoint: str, token: str | None = None, **body) -> httpx.Res
     return httpx.post(f"{url}/{endpoint}", json=body, headers=headers, timeout=30)
 
 
+MAIN_JOB_TIMEOUT = 1800  # s: the main job's own 1,500 s deadline and its 120 s stop, with room
+
+
 def pytest_itemcollected(item):
-    """Under pytest-xdist (``make test``): the tests on the main job's home run in one worker (the
-    main job is a session fixture: split across workers, each would run it), and each other
-    module's tests in one worker (their module fixtures train models)."""
+    """A test on the main job's home may be the one that waits for the main job: its time limit
+    covers the main job's own deadline (the suite's 600 s do not, on a busy machine: 135 s on 2
+    quiet cores beside the other worker). Under pytest-xdist (``make test``): the tests on the
+    main job's home run in one worker (the main job is a session fixture: split across workers,
+    each would run it), and each other module's tests in one worker (their module fixtures train
+    models)."""
+    if "main_job" in item.fixturenames:
+        item.add_marker(pytest.mark.timeout(MAIN_JOB_TIMEOUT))
     if hasattr(item.config, "workerinput"):
         item.add_marker(pytest.mark.xdist_group("main_job" if "main_job" in item.fixturenames else item.module.__name__))
 
