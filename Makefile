@@ -37,7 +37,7 @@ chromium:
 	    else echo "The dashboard's browser test needs Chromium: apt-get install chromium (or your system's package)"; exit 1; fi; }
 
 # Two workers, each module's tests in one of them and the main job's in one (tests/conftest.py):
-# ~14.5 min on 2 cores where one process takes ~21 (the one process leaves a core idle ~40% of the time).
+# 767-812 s of pytest on 2 cores where one process took 1,272 s (one process left a core idle 39% of the time).
 test: install chromium
 	$(BIN)/python -m pytest -q -n 2 --dist loadgroup
 

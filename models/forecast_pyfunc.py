@@ -31,6 +31,7 @@ OUTPUT = Schema([ColSpec("string", "store_id"), ColSpec("string", "sku"), ColSpe
                  ColSpec("double", "p90")])
 COLUMNS = ["store_id", "sku", "date", "mean", "p10", "p50", "p90"]
 VALUES = ["mean", "p10", "p50", "p90"]
+ARRAYS = pa.schema([("sku", pa.string()), ("date", pa.timestamp("ns")), *((name, pa.float64()) for name in VALUES)])
 STORES_IN_MEMORY = 16
 
 
@@ -103,11 +104,7 @@ class StoreForecast:
     @classmethod
     def of(cls, store_id: str, table: pa.Table | None) -> StoreForecast:
         """The arrays of a store's published ``table`` (None: the run has no forecast for it)."""
-        if table is None:
-            table = pa.table({"sku": pa.array([], pa.string()), "date": pa.array([], pa.timestamp("ns")),
-                              **{name: pa.array([], pa.float64()) for name in VALUES}})
-        table = table.select(["sku", "date", *VALUES]).cast(pa.schema(
-            [("sku", pa.string()), ("date", pa.timestamp("ns")), *((name, pa.float64()) for name in VALUES)]))
+        table = ARRAYS.empty_table() if table is None else table.select(ARRAYS.names).cast(ARRAYS)
         runs = pc.run_end_encode(table.column("sku").combine_chunks())
         if len(runs.values) != len(pc.unique(runs.values)):  # not written by SKU (a run from before the order)
             table = table.sort_by([("sku", "ascending"), ("date", "ascending")])
