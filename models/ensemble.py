@@ -2,8 +2,9 @@
 ensemble selection per segment, and calibrated intervals from the held-out errors.
 
 1. **Backtest.** ``folds`` origins, each ``horizon`` periods apart, the last one ``horizon``
-   periods before the end of the data. Every member is fitted on the history up to each origin
-   and forecasts the next ``horizon`` periods; the forecasts are scored on what happened.
+   periods before the end of the data (fewer periods on a history too short for that). Every
+   member is fitted on the history up to each origin and forecasts the next ``horizon`` periods;
+   the forecasts are scored on what happened.
 2. **Selection** (Caruana et al., 2004, as AutoGluon-TimeSeries does): start from the best single
    member, then repeatedly add (with replacement) the member whose addition lowers the backtest
    loss most; keep the best blend seen. Done separately for smooth and intermittent series
@@ -55,21 +56,25 @@ class Backtest:
     member_names: list[list[str]]  # per member of the pool, the forecasts it gives
 
 
-def fold_origins(panel: Panel, horizon: int, folds: int) -> list[int]:
-    """Origins (last period of history) of up to ``folds`` folds that leave each enough history."""
+def fold_origins(panel: Panel, horizon: int, folds: int) -> tuple[list[int], int]:
+    """Origins (last period of history) of up to ``folds`` folds that leave each enough history,
+    and the periods each fold scores: ``horizon``, or on a history shorter than one horizon plus
+    that minimum, as many as it has after the minimum (a shop 3 weeks old forecast 14 days ahead
+    is backtested on its last 8 days; its choice is rougher, but a forecast beats a refusal). A
+    horizon longer than the whole history is refused, as Amazon Forecast refuses one past a third."""
     last = panel.values.shape[1] - 1
     need = max(2 * panel.season, LEVEL_WINDOW[panel.freq] // 2, 3)
-    origins = [last - horizon * k for k in range(folds, 0, -1)]
-    origins = [o for o in origins if o + 1 >= need]
-    if not origins:
+    steps = min(horizon, last + 1 - need)
+    if steps < 1 or horizon > last + 1:
         raise ValueError(f"too little history to backtest: {last + 1} periods, and {horizon} to forecast need "
-                         f"at least {need + horizon}")
-    return origins
+                         f"at least {max(horizon, need + 1)}")
+    origins = [last - steps * k for k in range(folds, 0, -1)]
+    return [o for o in origins if o + 1 >= need], steps
 
 
 def run_backtest(panel: Panel, members: list[Forecaster], horizon: int, folds: int,
                  on_step: Callable[[str], None] | None = None) -> Backtest:
-    origins = fold_origins(panel, horizon, folds)
+    origins, steps = fold_origins(panel, horizon, folds)
     forecasts: dict[str, list[np.ndarray]] = {}
     seconds: dict[str, float] = {}
     actual, scale = [], []
@@ -77,7 +82,7 @@ def run_backtest(panel: Panel, members: list[Forecaster], horizon: int, folds: i
     unfit: set[int] = set()  # members that cannot fit this panel (too little history for them): left out
     for fold, origin in enumerate(origins, 1):
         seen = panel.upto(origin)
-        open_ahead = seen.open_ahead(horizon)
+        open_ahead = seen.open_ahead(steps)
         for k, (member, produced) in enumerate(zip(members, member_names)):
             if k in unfit:
                 continue
@@ -85,7 +90,7 @@ def run_backtest(panel: Panel, members: list[Forecaster], horizon: int, folds: i
                 on_step(f"backtest fold {fold}/{len(origins)}, {member_label(member)}")
             started = time.perf_counter()
             try:
-                predicted = member.fit(seen).predict(horizon)
+                predicted = member.fit(seen).predict(steps)
             except TooLittleHistory as exc:
                 warnings.warn(f"{member_label(member)} left out of the pool: {exc}", stacklevel=2)
                 unfit.add(k)
@@ -99,7 +104,7 @@ def run_backtest(panel: Panel, members: list[Forecaster], horizon: int, folds: i
                     produced.append(name)
                 forecasts.setdefault(name, []).append(np.where(open_ahead, np.clip(forecast, 0, None), 0.0))
                 seconds[name] = seconds.get(name, 0.0) + time.perf_counter() - started
-        ahead = slice(origin + 1, origin + 1 + horizon)
+        ahead = slice(origin + 1, origin + 1 + steps)
         actual.append(np.where(panel.observed[:, ahead], panel.values[:, ahead], np.nan))
         mse = naive_mse(panel.values, origin)
         scale.append(np.where(mse > 0, mse, np.nan))

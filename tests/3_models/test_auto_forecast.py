@@ -210,8 +210,25 @@ def test_an_unknown_country_is_refused():
 
 def test_too_short_a_history_says_how_much_is_needed():
     history, _ = daily_history(days=10, series=2)
-    with pytest.raises(ValueError, match="too little history"):
+    with pytest.raises(ValueError, match="too little history to backtest: 10 periods, and 28 to forecast need at least 28"):
         fit_demand(history, horizon=28)
+    history, _ = daily_history(days=40, series=2)
+    with pytest.raises(ValueError, match="40 periods, and 41 to forecast need at least 41"):
+        fit_demand(history, horizon=41)  # further ahead than the history reaches back
+
+
+def test_a_history_shorter_than_a_horizon_plus_a_backtest_is_backtested_on_what_it_has():
+    history, levels = daily_history(days=40, series=6)  # 40 days; 28 ahead and 14 to start from would need 42
+    fitted = fit_demand(history, horizon=28)
+    assert fitted.auto.backtest.actual.shape[-1] == 26  # the last 26 days are the backtest
+    forecast = fitted.predict()
+    assert forecast.groupby("series_id").size().eq(28).all()
+    assert fitted.scores["rmsse"]["ensemble"] <= fitted.scores["rmsse"].drop("ensemble").min() + 1e-9
+    open_days = forecast["date"].dt.day_of_week != 6
+    truth = forecast["series_id"].map(levels) * WEEKDAY[forecast["date"].dt.day_of_week]
+    wape = np.abs(forecast.loc[open_days, "p50"] - truth[open_days]).sum() / truth[open_days].sum()
+    assert wape < 0.2, f"forecast strays {wape:.1%} from the planted mean"
+    assert (forecast.loc[~open_days, "p50"] == 0).all()
 
 
 PROFILE = np.array([0, 0, 0, 0, 0, 0, 0, 0, 0, 2, 4, 6, 11, 5, 4, 5, 6, 8, 13, 6, 3, 0, 0, 0], float)  # peaks 18h, 12h, 17h
@@ -241,6 +258,19 @@ def test_fit_traffic_forecasts_open_hours_with_their_peaks():
     truth = size * PROFILE[forecast["hour_start"].dt.hour]
     assert np.abs(forecast["p50"] - truth).sum() / truth.sum() < 0.12
     assert fitted.scores["wape"]["ensemble"] <= fitted.scores["wape"].drop("ensemble").min() + 1e-9
+
+
+def test_a_shop_three_weeks_old_gets_its_two_weeks_ahead():
+    rng = np.random.default_rng(9)
+    days = [START + pd.Timedelta(days=d) for d in range(21) if (START + pd.Timedelta(days=d)).day_of_week != 6]
+    rows = [("L1", day + pd.Timedelta(hours=int(hour)), rng.poisson(PROFILE[hour]))
+            for day in days for hour in np.flatnonzero(PROFILE)]
+    fitted = fit_traffic(pd.DataFrame(rows, columns=["store_id", "hour_start", "tickets"]), horizon_days=14)
+    forecast = fitted.predict()
+    assert 0 < fitted.auto.backtest.actual.shape[-1] < 14 * 24  # backtested on the days after the first 14
+    assert len(forecast) == 12 * len(np.flatnonzero(PROFILE))  # 14 days, two of them Sundays (closed)
+    truth = PROFILE[forecast["hour_start"].dt.hour]
+    assert np.abs(forecast["p50"] - truth).sum() / truth.sum() < 0.2
 
 
 def test_a_day_spread_over_its_hours_keeps_the_weekday_level_and_skips_closed_hours():

@@ -112,7 +112,7 @@ def test_a_refit_with_the_same_configuration_takes_over(trained):
 def test_too_short_a_history_is_a_clear_error(trained):
     settings, _ = trained
     with pytest.raises(StaffingTrainingError, match="too little history to backtest"):
-        train_staffing(settings, StaffingConfig(horizon=190, folds=1))  # 200 days of data
+        train_staffing(settings, StaffingConfig(horizon=210, folds=1))  # 200 days of data
 
 
 def test_a_store_too_new_for_its_own_pattern_is_planned_on_the_chain_prior():
