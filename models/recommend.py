@@ -244,13 +244,16 @@ def _numbered(baskets: list[list[str]]) -> tuple[np.ndarray, np.ndarray]:
 
 def fit_recommender(baskets: Iterable[Sequence[str]], catalogue: pd.DataFrame | None = None,
                     stock: pd.DataFrame | None = None, max_per_group: int = 2, seed: int = 7) -> Recommender:
-    """Fit the blend on ``baskets`` (oldest first; each a sequence of SKU ids).
+    """Fit the blend on ``baskets`` (oldest first; each a sequence of SKU ids; a missing id, None
+    or NaN, is skipped).
 
     ``catalogue``: optional ``sku, name, category, subcategory, brand, margin``; its
     subcategory (else category) is the diversity group. ``stock``: optional ``store_id, sku,
     on_hand``; a SKU with nothing on hand at a store is never suggested there.
     """
-    baskets = [list(basket) for basket in baskets]  # read twice below: a generator would be empty the second time
+    # read twice below (a generator would be empty the second time); a missing SKU id (None, NaN,
+    # an export's empty cell) is no product, so it is neither learnt nor ever suggested
+    baskets = [[sku for sku in basket if not _missing(sku)] for basket in baskets]
     written: dict[str, object] = {}  # SKU ids are matched as text and answered as the caller wrote them
     for basket in baskets:
         for sku in basket:
@@ -289,6 +292,11 @@ def fit_recommender(baskets: Iterable[Sequence[str]], catalogue: pd.DataFrame | 
         recommender.rule_costs["max_per_group"] = cost
         recommender.max_per_group = max_per_group if cost <= RULE_BUDGET else None
     return recommender
+
+
+def _missing(sku: object) -> bool:
+    """A basket line without a SKU id: None, NaN, pd.NA or NaT."""
+    return sku is None or sku is pd.NA or sku is pd.NaT or (isinstance(sku, float | np.floating) and np.isnan(sku))
 
 
 def _groups(skus: np.ndarray, catalogue: pd.DataFrame | None) -> np.ndarray | None:

@@ -123,6 +123,18 @@ def test_baskets_can_come_from_a_generator():
     assert len(suggested) == 5 and suggested == fit_recommender(baskets).complete(["A02"], k=5)
 
 
+def test_lines_without_a_sku_id_are_no_product():
+    """An export's empty SKU cells (None from a database, NaN from a CSV) are skipped, never
+    learnt as a product called "None" or "nan" and suggested."""
+    rng = np.random.default_rng(4)
+    holes = [None, np.nan, pd.NA, float("nan")]
+    baskets = [b + [holes[k % 4]] * int(rng.random() < 0.5) for k, b in enumerate(planted_baskets(n=800))]
+    recommender = fit_recommender(baskets)
+    assert set(recommender.skus) == {s for b in planted_baskets(n=800) for s in b}
+    suggested = recommender.complete(["A01", None], k=60)
+    assert suggested[0] == "B01" and not {"None", "nan", "<NA>"} & {str(s) for s in suggested}
+
+
 def test_too_few_baskets_are_refused():
     with pytest.raises(ValueError, match="at least 10"):
         fit_recommender([["A"], ["B"], []])
