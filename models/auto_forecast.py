@@ -97,8 +97,9 @@ def fit_demand(history: pd.DataFrame, freq: str = "D", horizon: int = 28, countr
     reconciled with forecasts of the stores' and the whole panel's totals, chosen by the backtest
     (``levels()`` gives those totals' forecasts).
 
-    A date missing for one series means it sold nothing; a date missing for every series is a
-    closed day, forecast as 0 when that weekday was closed in each of the last 8 weeks. Weekly
+    A date missing for one series (or its units blank: NaN, None) means it sold nothing; a date
+    missing for every series is a closed day, forecast as 0 when that weekday was closed in each
+    of the last 8 weeks. Weekly
     data keeps its weekday. Periods are calendar days (``freq="D"``) or weeks (``"W"``).
     ``country``: an ISO 3166 code whose public holidays and retail dates the global model sees
     (``None``: no holiday calendar). ``future``: ``series_id, date, price, on_promo`` for the
@@ -166,8 +167,9 @@ class FittedTraffic(FittedForecast):
 
 def fit_traffic(history: pd.DataFrame, horizon_days: int = 14, country: str | None = "BR", folds: int = 3,
                 members: list[Forecaster] | None = None, on_step: Callable[[str], None] | None = None) -> FittedTraffic:
-    """Fit the traffic pool on ``history`` (``store_id, hour_start, tickets``; closed hours absent)
-    and forecast the next ``horizon_days`` days, hour by hour, for the hours each store opens.
+    """Fit the traffic pool on ``history`` (``store_id, hour_start, tickets``; closed hours absent,
+    or their tickets blank) and forecast the next ``horizon_days`` days, hour by hour, for the
+    hours each store opens.
     ``on_step`` hears each backtest fold and member as it starts."""
     if horizon_days < 1:
         raise ValueError(f"horizon_days must be at least 1, got {horizon_days}")

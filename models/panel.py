@@ -168,9 +168,14 @@ def demand_panel(history: pd.DataFrame, freq: str, country: str | None = "BR", f
         row = int(np.flatnonzero(dates.isna().to_numpy())[0])
         raise ValueError(f"history row {row}: date {history['date'].iloc[row]!r} is not a date")
     units = pd.to_numeric(history["units"], errors="coerce")
-    if units.isna().any():
-        row = int(np.flatnonzero(units.isna().to_numpy())[0])
+    not_numbers = units.isna() & history["units"].notna()
+    if not_numbers.any():
+        row = int(np.flatnonzero(not_numbers.to_numpy())[0])
         raise ValueError(f"history row {row}: units {history['units'].iloc[row]!r} is not a number")
+    if units.isna().any():  # a blank count (NaN, None) is no record, as an absent row: nothing sold
+        history, dates, units = (part[units.notna().to_numpy()] for part in (history, dates, units))
+        if history.empty:
+            raise ValueError("history has no units: every row's units is blank")
     dates = dates.dt.normalize()
     period_days = 1 if freq == "D" else 7
     first, last = dates.min(), dates.max()
@@ -262,9 +267,14 @@ def traffic_panel(history: pd.DataFrame, country: str | None = "BR") -> Panel:
         raise ValueError(f"history row {row}: hour_start {history['hour_start'].iloc[row]!r} is not a time")
     hours = hours.dt.floor("h")
     tickets = pd.to_numeric(history["tickets"], errors="coerce")
-    if tickets.isna().any() or (tickets < 0).any():
-        row = int(np.flatnonzero((tickets.isna() | (tickets < 0)).to_numpy())[0])
+    wrong = (tickets.isna() & history["tickets"].notna()) | (tickets < 0)
+    if wrong.any():
+        row = int(np.flatnonzero(wrong.to_numpy())[0])
         raise ValueError(f"history row {row}: tickets {history['tickets'].iloc[row]!r} is not a count ≥ 0")
+    if tickets.isna().any():  # a blank count (NaN, None) is no record: the hour counts as closed
+        history, hours, tickets = (part[tickets.notna().to_numpy()] for part in (history, hours, tickets))
+        if history.empty:
+            raise ValueError("history has no tickets: every row's tickets is blank")
     first = hours.min().normalize()
     last = hours.max().normalize() + pd.Timedelta(hours=23)
     index = pd.date_range(first, last, freq="h")

@@ -11,7 +11,7 @@ import pandas as pd
 import pytest
 
 from models import fit_demand, fit_traffic
-from models.panel import demand_panel
+from models.panel import demand_panel, traffic_panel
 
 WEEKDAY = np.array([1.0, 0.8, 0.9, 1.1, 1.5, 2.0, 0.0])  # Monday … Sunday; closed on Sundays
 START = pd.Timestamp("2025-01-06")  # a Monday
@@ -202,6 +202,24 @@ def test_bad_history_is_refused_with_the_row_or_column(change, message):
         fit_demand(change(history), horizon=7)
 
 
+def test_a_blank_count_is_read_as_no_record():
+    """A dense export leaves NaN (or None) where nothing was recorded: the same as an absent row,
+    where text that is not a number is refused (above)."""
+    history, _ = daily_history(days=60, series=3)
+    extra = pd.DataFrame({"series_id": ["S00", "S01", "S02"], "date": [START, START + pd.Timedelta(days=59), START],
+                          "units": [np.nan, None, np.nan]})
+    blanks = pd.concat([history, extra], ignore_index=True)
+    plain, padded = demand_panel(history, "D"), demand_panel(blanks, "D")
+    assert list(padded.ids) == list(plain.ids) and np.array_equal(padded.values, plain.values, equal_nan=True)
+    assert np.array_equal(padded.open_periods, plain.open_periods)
+    with pytest.raises(ValueError, match="every row's units is blank"):
+        demand_panel(extra, "D")
+    hours = pd.DataFrame({"store_id": "L1", "hour_start": pd.date_range(START, periods=48, freq="h"),
+                          "tickets": np.where(np.arange(48) % 24 < 9, np.nan, 3.0)})
+    panel = traffic_panel(hours)
+    assert not panel.observed[0, :9].any() and panel.observed[0, 9:24].all()  # blank hours are closed ones
+
+
 def test_an_unknown_country_is_refused():
     history, _ = daily_history(days=80, series=2)
     with pytest.raises(ValueError, match="country 'XX'"):
@@ -276,7 +294,6 @@ def test_a_shop_three_weeks_old_gets_its_two_weeks_ahead():
 def test_a_day_spread_over_its_hours_keeps_the_weekday_level_and_skips_closed_hours():
     """Noise-free hours: every day has the same shape, weekdays their own totals, and Saturday
     closes at 14:00. The member gives back each hour exactly, nothing to Saturday afternoon."""
-    from models.panel import traffic_panel
     from models.pool import DayTimesHourShape
 
     level = {0: 1.0, 1: 1.0, 2: 1.2, 3: 1.2, 4: 1.5, 5: 2.0}
