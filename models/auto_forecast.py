@@ -99,8 +99,8 @@ def fit_demand(history: pd.DataFrame, freq: str = "D", horizon: int = 28, countr
 
     A date missing for one series (or its units blank: NaN, None) means it sold nothing; a date
     missing for every series is a closed day, forecast as 0 when that weekday was closed in each
-    of the last 8 weeks. Weekly
-    data keeps its weekday. Periods are calendar days (``freq="D"``) or weeks (``"W"``).
+    of the last 8 weeks. Weekly data keeps its weekday. Periods are calendar days (``freq="D"``)
+    or weeks (``"W"``).
     ``country``: an ISO 3166 code whose public holidays and retail dates the global model sees
     (``None``: no holiday calendar). ``future``: ``series_id, date, price, on_promo`` for the
     periods ahead (the planned prices and promotions; ``on_promo`` 1/0 or the discount's depth

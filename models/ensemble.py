@@ -60,8 +60,8 @@ def fold_origins(panel: Panel, horizon: int, folds: int) -> tuple[list[int], int
     """Origins (last period of history) of up to ``folds`` folds that leave each enough history,
     and the periods each fold scores: ``horizon``, or on a history shorter than one horizon plus
     that minimum, as many as it has after the minimum (a shop 3 weeks old forecast 14 days ahead
-    is backtested on its last 8 days; its choice is rougher, but a forecast beats a refusal). A
-    horizon longer than the whole history is refused, as Amazon Forecast refuses one past a third."""
+    is backtested on its last 7 days; its choice is rougher, but a forecast beats a refusal). A
+    horizon longer than the whole history is refused (Amazon Forecast refuses one past a third)."""
     last = panel.values.shape[1] - 1
     need = max(2 * panel.season, LEVEL_WINDOW[panel.freq] // 2, 3)
     steps = min(horizon, last + 1 - need)

@@ -133,6 +133,28 @@ def local_times(column: pd.Series) -> tuple[pd.Series, tzinfo | None]:
     return (times.dt.tz_localize(None) if zone is not None else times), zone
 
 
+def _recorded(history: pd.DataFrame, times: pd.Series, column: str, counts: bool
+              ) -> tuple[pd.DataFrame, pd.Series, pd.Series]:
+    """The rows of ``history`` (and their ``times``) with ``column`` read as numbers, less the rows
+    where it is blank (NaN, None): a dense export writes a blank where nothing was recorded, which
+    is no record, as an absent row. Text that is not a number, or with ``counts`` a negative
+    number, is refused with its row."""
+    values = pd.to_numeric(history[column], errors="coerce")
+    wrong = values.isna() & history[column].notna()
+    if counts:
+        wrong |= values < 0
+    if wrong.any():
+        row = int(np.flatnonzero(wrong.to_numpy())[0])
+        expected = "a count ≥ 0" if counts else "a number"
+        raise ValueError(f"history row {row}: {column} {history[column].iloc[row]!r} is not {expected}")
+    recorded = values.notna().to_numpy()
+    if not recorded.any():
+        raise ValueError(f"history has no {column}: every row's {column} is blank")
+    if recorded.all():
+        return history, times, values
+    return history[recorded], times[recorded], values[recorded]
+
+
 def _no_missing_ids(history: pd.DataFrame, column: str) -> None:
     missing = history[column].isna().to_numpy()
     if missing.any():
@@ -167,15 +189,7 @@ def demand_panel(history: pd.DataFrame, freq: str, country: str | None = "BR", f
     if dates.isna().any():
         row = int(np.flatnonzero(dates.isna().to_numpy())[0])
         raise ValueError(f"history row {row}: date {history['date'].iloc[row]!r} is not a date")
-    units = pd.to_numeric(history["units"], errors="coerce")
-    not_numbers = units.isna() & history["units"].notna()
-    if not_numbers.any():
-        row = int(np.flatnonzero(not_numbers.to_numpy())[0])
-        raise ValueError(f"history row {row}: units {history['units'].iloc[row]!r} is not a number")
-    if units.isna().any():  # a blank count (NaN, None) is no record, as an absent row: nothing sold
-        history, dates, units = (part[units.notna().to_numpy()] for part in (history, dates, units))
-        if history.empty:
-            raise ValueError("history has no units: every row's units is blank")
+    history, dates, units = _recorded(history, dates, "units", counts=False)
     dates = dates.dt.normalize()
     period_days = 1 if freq == "D" else 7
     first, last = dates.min(), dates.max()
@@ -266,15 +280,7 @@ def traffic_panel(history: pd.DataFrame, country: str | None = "BR") -> Panel:
         row = int(np.flatnonzero(hours.isna().to_numpy())[0])
         raise ValueError(f"history row {row}: hour_start {history['hour_start'].iloc[row]!r} is not a time")
     hours = hours.dt.floor("h")
-    tickets = pd.to_numeric(history["tickets"], errors="coerce")
-    wrong = (tickets.isna() & history["tickets"].notna()) | (tickets < 0)
-    if wrong.any():
-        row = int(np.flatnonzero(wrong.to_numpy())[0])
-        raise ValueError(f"history row {row}: tickets {history['tickets'].iloc[row]!r} is not a count ≥ 0")
-    if tickets.isna().any():  # a blank count (NaN, None) is no record: the hour counts as closed
-        history, hours, tickets = (part[tickets.notna().to_numpy()] for part in (history, hours, tickets))
-        if history.empty:
-            raise ValueError("history has no tickets: every row's tickets is blank")
+    history, hours, tickets = _recorded(history, hours, "tickets", counts=True)  # a blank hour: closed
     first = hours.min().normalize()
     last = hours.max().normalize() + pd.Timedelta(hours=23)
     index = pd.date_range(first, last, freq="h")
