@@ -29,6 +29,7 @@ Usage: python benchmarks/bench_auto_forecast.py [--datasets online_retail,small,
 from __future__ import annotations
 
 import argparse
+import json
 import sys
 import tempfile
 import time
@@ -45,6 +46,7 @@ from models.ensemble import loss
 from models.panel import Panel, demand_panel, naive_mse, traffic_panel
 from models.pool import default_pool
 
+ORACLE = "oracle: the true mean (not a member)"
 ONLINE_RETAIL = REPO.parent / "shared" / "datasets" / "online_retail" / "online_retail.csv.gz"
 
 
@@ -76,6 +78,7 @@ def generated(scale: str) -> dict[str, tuple]:
         sales = pd.read_csv(Path(folder) / "vendas.csv", usecols=["cod_transacao", "cod_loja", "cod_prod",
                                                                    "quantidade", "data_venda"])
         category = pd.read_csv(Path(folder) / "produtos.csv", usecols=["cod_prod", "categoria"])
+        truth = json.loads((Path(folder) / "verdade.json").read_text(encoding="utf-8"))
     at = pd.to_datetime(sales["data_venda"])
     sales = sales.assign(date=at.dt.normalize(), series_id=sales["cod_loja"] + "/" + sales["cod_prod"])
     rng = np.random.default_rng(5)
@@ -86,9 +89,19 @@ def generated(scale: str) -> dict[str, tuple]:
            .rename(columns={"quantidade": "units"}))
     store = (sales.groupby(["cod_loja", "date"], as_index=False)["quantidade"].sum()
              .set_axis(["series_id", "date", "units"], axis=1))
-    traffic = (sales[sales["quantidade"] > 0].assign(hour_start=at.dt.floor("h"))
-               .groupby(["cod_loja", "hour_start"])["cod_transacao"].nunique().rename("tickets").reset_index()
-               .rename(columns={"cod_loja": "store_id"}))
+    tickets = (sales[sales["quantidade"] > 0].assign(hour_start=at.dt.floor("h"))
+               .groupby(["cod_loja", "hour_start"])["cod_transacao"].nunique())
+    # every trading hour of a day the store opened, an hour without a customer as 0 (as the
+    # warehouse's traffic_hour): absent, it would read as closed and go unscored
+    open_days = tickets.index.to_frame(index=False).assign(day=lambda f: f["hour_start"].dt.normalize())
+    open_days = open_days.drop_duplicates(["cod_loja", "day"])
+    spec = truth["hourly_traffic"]
+    trading = pd.to_timedelta(spec["open_hour"] + np.arange(len(spec["saturday_tilt"])), unit="h").to_numpy()
+    grid = pd.MultiIndex.from_arrays([np.repeat(open_days["cod_loja"].to_numpy(), len(trading)),
+                                      (open_days["day"].to_numpy()[:, None] + trading).ravel()],
+                                     names=["store_id", "hour_start"])
+    traffic = tickets.reindex(grid, fill_value=0).rename("tickets").reset_index()
+    traffic.attrs["true_mean"] = true_tickets(truth)  # scored beside the members as the oracle
     stores = np.sort(sales["cod_loja"].unique())[:5]
     levels = (sales[sales["cod_loja"].isin(stores)].groupby(["cod_loja", "series_id", "date"], as_index=False)
               ["quantidade"].sum().set_axis(["store_id", "series_id", "date", "units"], axis=1))
@@ -98,6 +111,36 @@ def generated(scale: str) -> dict[str, tuple]:
               .groupby(["series_id", "date"], as_index=False)["quantidade"].sum().rename(columns={"quantidade": "units"}))
     return {"sku": (sku, "BR"), "store": (store, "BR"), "weekly": (weekly, "BR"), "levels": (levels, "BR"),
             "levels_weekly": (levels, "BR"), "traffic": (traffic, "BR")}
+
+
+def true_tickets(truth: dict) -> pd.Series:
+    """The generator's expected tickets per store and hour (its ``verdade.json``): the store-day's
+    Poisson mean (base × store size × day factor) times the hour's share of the store's profile
+    (Saturdays tilted to the afternoon). Each hour's count is Poisson around it, so this is the
+    forecast no model can beat but by luck: its WAPE is the noise floor, its peak hit rate the ceiling."""
+    spec = truth["hourly_traffic"]
+    days = pd.date_range(truth["start"], truth["end"], freq="D")
+    saturday = (days.dayofweek == 5)[:, None]
+    parts = []
+    for store, size in spec["store_size"].items():
+        share = np.asarray(spec["profiles"][truth["store_profiles"][store]], float)
+        tilted = share * np.asarray(spec["saturday_tilt"])
+        shares = np.where(saturday, tilted / tilted.sum(), share / share.sum())
+        mean = spec["tickets_per_store_day"] * size * np.asarray(spec["day_factor"])[:, None] * shares
+        hours = days.values[:, None] + pd.to_timedelta(spec["open_hour"] + np.arange(shares.shape[1]), unit="h").values
+        parts.append(pd.Series(mean.ravel(), pd.MultiIndex.from_arrays([np.full(mean.size, store), hours.ravel()])))
+    return pd.concat(parts)
+
+
+def oracle(true_mean: pd.Series, history: pd.DataFrame, ids: np.ndarray, periods: pd.DatetimeIndex) -> np.ndarray:
+    """The true mean of each store and hour ahead, times the share of the generated tickets the
+    traffic counts (a ticket whose every line went out of stock, or that drew none, has no sale):
+    that share read on the history, so the oracle knows the shape and the level, not the future's noise."""
+    hours = true_mean.index.get_level_values(1)
+    past = (hours >= history["hour_start"].min()) & (hours <= history["hour_start"].max())
+    counted = history["tickets"].sum() / true_mean[past].sum()
+    grid = pd.MultiIndex.from_product([ids, periods])
+    return counted * true_mean.reindex(grid).fillna(0.0).to_numpy().reshape(len(ids), len(periods))
 
 
 def week_start(dates: pd.Series) -> pd.Series:
@@ -162,6 +205,8 @@ def evaluate(name: str, frame: pd.DataFrame, country: str, protocol: str, count:
         mean, low, high = (np.zeros((len(panel.ids), steps)) for _ in range(3))
         mean[rows], low[rows], high[rows] = fitted.auto.predict()
         forecasts["ensemble"] = (mean, seconds)
+        if "true_mean" in frame.attrs:
+            forecasts[ORACLE] = (oracle(frame.attrs["true_mean"], history, panel.ids, panel.index[ahead]), 0.0)
         covered = np.isfinite(actual[0])
         coverage = float(np.mean((actual[0][covered] >= low[covered]) & (actual[0][covered] <= high[covered])))
         for label, (values, spent) in forecasts.items():
@@ -258,7 +303,7 @@ def summarise(results: pd.DataFrame) -> None:
         table = part.groupby("model")[[c for c in [metric, "bias", "peak_hit", "coverage", "seconds"] if c in part]].mean()
         table = table.dropna(axis=1, how="all")
         table = table.sort_values(metric)
-        singles = table.drop(index=[m for m in table.index if m.startswith("ensemble")])
+        singles = table.drop(index=[m for m in table.index if m.startswith("ensemble") or m == ORACLE])
         best_single, best_name = singles[metric].min(), singles[metric].idxmin()
         print(f"\n== {data} · {protocol} · {part['origin'].nunique()} origins ==")
         print(table.round(4).to_string())
@@ -269,6 +314,11 @@ def summarise(results: pd.DataFrame) -> None:
         if "peak_hit" in table:
             line += (f"; peak hit {table.loc['ensemble', 'peak_hit']:.3f} vs best single "
                      f"{singles['peak_hit'].max():.3f}")
+        if ORACLE in table.index:  # the generator's own means: what no forecast beats but by luck
+            floor, gap = table.loc[ORACLE, metric], best_single - table.loc[ORACLE, metric]
+            line += (f"; the true mean's {metric} {floor:.4f} (gap closed: "
+                     f"{(best_single - table.loc['ensemble', metric]) / gap if gap > 0 else float('nan'):.0%})"
+                     f" and peak hit {table.loc[ORACLE, 'peak_hit']:.3f}")
         unreconciled = [m for m in table.index if m.startswith("ensemble unreconciled")]
         if unreconciled:
             line += f"; before reconciliation {table.loc[unreconciled[0], metric]:.4f}"
