@@ -8,8 +8,10 @@ cases, so adding a method is adding an object here.
 
 The pool holds the strong simple methods, because on retail data they are hard to beat: the
 seasonal naive, window averages, the same-period averages of the last few seasons, the level ×
-seasonal-profile method, for hours each weekday's level × one hour-of-day shape, and from statsforecast AutoETS, Theta, ADIDA, CrostonSBA and TSB
-(intermittent SKUs) and MSTL (hourly traffic with daily and weekly seasons). The global LightGBM
+seasonal-profile method (for days also with the country's holidays and retail dates read off the
+history and a damped trend), for hours each weekday's level × one hour-of-day shape, and from
+statsforecast AutoETS, Theta, ADIDA, CrostonSBA and TSB (intermittent SKUs) and MSTL (hourly
+traffic with daily and weekly seasons). The global LightGBM
 (``models.global_gbm``) learns across series what the simple methods cannot: the calendar,
 holidays, year-ago patterns, growth.
 """
@@ -18,12 +20,14 @@ from __future__ import annotations
 
 import warnings
 from dataclasses import dataclass
+from datetime import date, timedelta
 from typing import Protocol
 
 import numpy as np
 import pandas as pd
 
 from models.panel import LEVEL_WINDOW, Panel, nanmean
+from warehouse.calendar import EVENT_LEAD_DAYS, public_holidays, retail_event_days
 
 
 class Forecaster(Protocol):
@@ -83,6 +87,24 @@ class SeasonalWindowAverage(History):
         return {f"seasonal_average_{self.seasons}": profile[:, np.arange(horizon) % m]}
 
 
+def level_and_profile(values: np.ndarray, m: int, freq: str, profile_seasons: int,
+                      pooled: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(each series' mean per period over the last level window, its share of each position in the
+    season over the last ``profile_seasons`` seasons shrunk to the pooled one, the pooled one: the
+    panel's own, or ``pooled`` when given). Periods of net returns count as no sales."""
+    window = min(LEVEL_WINDOW[freq], values.shape[1])
+    level = np.nan_to_num(nanmean(values[:, -window:], axis=1))
+    n_seasons = max(1, min(profile_seasons, values.shape[1] // m))
+    last = values[:, values.shape[1] - n_seasons * m:].reshape(len(values), n_seasons, m)
+    totals = np.nansum(np.clip(last, 0, None), axis=1)  # series × position; a day of net returns is no demand
+    if pooled is None:
+        pooled = totals.sum(axis=0) / max(totals.sum(), 1e-9) * m
+    volume = totals.sum(axis=1, keepdims=True)
+    own = totals / np.maximum(volume, 1e-9) * m
+    weight = volume / (volume + 20.0)  # 20 units before a series' own profile counts half
+    return level, weight * own + (1 - weight) * pooled[None, :], pooled
+
+
 @dataclass
 class LevelTimesProfile(History):
     """The series' recent level × its seasonal profile: mean per period of the last ``window``
@@ -93,18 +115,153 @@ class LevelTimesProfile(History):
     profile_seasons: int = 12
 
     def predict(self, horizon: int) -> dict[str, np.ndarray]:
-        values, m = self.panel.values, self.panel.season
-        window = min(LEVEL_WINDOW[self.panel.freq], values.shape[1])
-        level = np.nan_to_num(nanmean(values[:, -window:], axis=1))
-        n_seasons = max(1, min(self.profile_seasons, values.shape[1] // m))
-        last = values[:, values.shape[1] - n_seasons * m:].reshape(len(values), n_seasons, m)
-        totals = np.nansum(np.clip(last, 0, None), axis=1)  # series × position; a day of net returns is no demand
-        pooled = totals.sum(axis=0) / max(totals.sum(), 1e-9) * m
-        volume = totals.sum(axis=1, keepdims=True)
-        own = totals / np.maximum(volume, 1e-9) * m
-        weight = volume / (volume + 20.0)  # 20 units before a series' own profile counts half
-        profile = weight * own + (1 - weight) * pooled[None, :]
+        m = self.panel.season
+        level, profile, _ = level_and_profile(self.panel.values, m, self.panel.freq, self.profile_seasons)
         return {"level_x_profile": level[:, None] * profile[:, np.arange(horizon) % m]}
+
+
+def calendar_days(first: pd.Timestamp, last: pd.Timestamp, country: str) -> dict[date, tuple[str, bool]]:
+    """Each special day from ``first`` to ``last`` in ``country``: (its key, whether a public
+    holiday). A retail date's key names the event and the days before it (its lift builds over a
+    few days: ``EVENT_LEAD_DAYS``); a holiday's key is its name. A day that is both is the retail one."""
+    years = range(first.year, last.year + 2)
+    days = {day: (name, True) for day, name in public_holidays(years, country).items()}
+    for name, day in retail_event_days(years, country):
+        for before in range(EVENT_LEAD_DAYS.get(name, 0) + 1):
+            days[day - timedelta(days=before)] = (f"{name} -{before}d" if before else name, False)
+    return {day: key for day, key in days.items() if first.date() <= day <= last.date()}
+
+
+@dataclass
+class CalendarEffects:
+    """What the country's public holidays and retail dates do to a daily panel's total, read on
+    its history.
+
+    A special day's effect is the total that day over the mean of the same weekday one and two
+    weeks either side (plain open days, at least two): 0 when every series was absent that day
+    (closed). A day ahead takes the effect its key (a holiday; a retail date and the days before
+    it) had last time; a holiday not seen yet the median effect of the holidays seen (at least
+    three, a closed one as 0: a retailer that closes on holidays is forecast closed, one that
+    closes only at Christmas open), a retail date not seen yet none. Learnt on one panel, applied to any panel of the same
+    days (a store's, on a Spark executor)."""
+
+    country: str | None
+    by_day: dict[pd.Timestamp, float]
+    by_key: dict[str, float]
+    usual: float  # the median effect of a public holiday
+
+    @classmethod
+    def read(cls, panel: Panel) -> CalendarEffects:
+        if panel.freq != "D" or panel.country is None:
+            return cls(None, {}, {}, 1.0)
+        keys = calendar_days(panel.index[0], panel.index[-1], panel.country)
+        special = np.array([day.date() in keys for day in panel.index])
+        total = np.nansum(np.clip(panel.values, 0, None), axis=0)
+        plain = panel.open_periods & ~special
+        by_day, by_key, holidays = {}, {}, []
+        for t in np.flatnonzero(special):
+            around = [t + k for k in (-14, -7, 7, 14) if 0 <= t + k < len(total) and plain[t + k]]
+            base = total[around].mean() if len(around) >= 2 else 0.0
+            if base > 0:
+                effect = float(np.clip(total[t] / base, 0.2, 5.0)) if panel.open_periods[t] else 0.0
+                key, holiday = keys[panel.index[t].date()]
+                by_day[panel.index[t]] = by_key[key] = effect
+                if holiday:
+                    holidays.append(effect)
+        return cls(panel.country, by_day, by_key, float(np.median(holidays)) if len(holidays) >= 3 else 1.0)
+
+    def adjust(self, panel: Panel) -> np.ndarray:
+        """``panel``'s values with each special day read as a plain one (divided by its effect; a
+        closed one unknown, NaN), so that none moves a level or bends a profile."""
+        values = panel.values.copy()
+        for day, effect in self.by_day.items():
+            t = panel.index.get_indexer([day])[0]
+            if t >= 0:
+                values[:, t] = values[:, t] / effect if effect else np.nan
+        return values
+
+    def ahead(self, panel: Panel, horizon: int) -> np.ndarray:
+        """The effect on each of the ``horizon`` days after ``panel``'s last (1 on a plain day)."""
+        days = panel.future(horizon)
+        if self.country is None:
+            return np.ones(horizon)
+        keys = calendar_days(days[0], days[-1], self.country)
+        return np.array([self.by_key.get(keys[d.date()][0], self.usual if keys[d.date()][1] else 1.0)
+                         if d.date() in keys else 1.0 for d in days])
+
+
+# Units over the last two level windows at which a series' own growth weighs as much as the panel's.
+GROWTH_UNITS = 1000.0
+
+
+def windows_of_growth(values: np.ndarray, window: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(each series' units in the last ``window`` periods, in the ``window`` before, and whether
+    its growth can be read: known over both, with sales in each)."""
+    recent = np.nansum(np.clip(values[:, -window:], 0, None), axis=1)
+    before = np.nansum(np.clip(values[:, -2 * window:-window], 0, None), axis=1)
+    return recent, before, np.isfinite(values[:, -2 * window]) & (recent > 0) & (before > 0)
+
+
+def log_growth(recent: np.ndarray | float, before: np.ndarray | float) -> np.ndarray:
+    """log(recent / before), the ratio held within [½, 2]: a launch or a delisting is no trend."""
+    return np.log(np.clip(np.divide(recent, np.where(np.asarray(before) > 0, before, 1.0)), 0.5, 2.0))
+
+
+@dataclass
+class LevelTimesProfileTrend(History):
+    """Daily: level × profile on a history whose holidays and retail dates are read as plain days
+    (:class:`CalendarEffects`), times each special day's effect ahead and the series' damped growth.
+
+    The growth is the last level window's units over the one before, per day, from the window's
+    centre to the origin and then damped by ``damping`` each day ahead (Holt's damped trend), so a
+    season on the rise is not forecast at last month's level. A series' own growth is shrunk to the
+    panel's by its volume (``GROWTH_UNITS`` units in both windows count half): a few units say
+    nothing about a trend, while a store's or the chain's total reads its own. The calendar's effects,
+    the panel's growth and its profile are learnt in ``fit`` and applied by ``predict_for`` to any
+    series of the same data (a store's, on a Spark executor), as the global LightGBM is.
+    """
+
+    profile_seasons: int = 12
+    damping: float = 0.98
+    calendar: CalendarEffects | None = None
+    pooled_growth: float = 0.0  # the panel's log growth per period
+    pooled_profile: np.ndarray | None = None
+
+    def fit(self, panel: Panel) -> LevelTimesProfileTrend:
+        self.panel, self.calendar = panel, CalendarEffects.read(panel)
+        values = self.calendar.adjust(panel)
+        _, _, self.pooled_profile = level_and_profile(values, panel.season, panel.freq, self.profile_seasons)
+        window = growth_window(values.shape[1], panel.freq)
+        self.pooled_growth = 0.0
+        if window:
+            recent, before, known = windows_of_growth(values, window)
+            if known.any():
+                self.pooled_growth = float(log_growth(recent[known].sum(), before[known].sum())) / window
+        return self
+
+    def predict(self, horizon: int) -> dict[str, np.ndarray]:
+        return self.predict_for(self.panel, horizon)
+
+    def predict_for(self, panel: Panel, horizon: int) -> dict[str, np.ndarray]:
+        values, m = self.calendar.adjust(panel), panel.season
+        pooled = self.pooled_profile if len(self.pooled_profile) == m else None
+        level, profile, _ = level_and_profile(values, m, panel.freq, self.profile_seasons, pooled)
+        base = level[:, None] * profile[:, np.arange(horizon) % m] * self.calendar.ahead(panel, horizon)[None, :]
+        window = growth_window(values.shape[1], panel.freq)
+        if not window:
+            return {"level_x_profile_trend": base}
+        recent, before, known = windows_of_growth(values, window)
+        weight = np.where(known, (recent + before) / (recent + before + GROWTH_UNITS), 0.0)
+        per_period = weight * np.where(known, log_growth(recent, before), 0.0) / window + (1 - weight) * self.pooled_growth
+        steps = np.arange(1, horizon + 1)
+        damped = (window + 1) / 2 + self.damping * (1 - self.damping ** steps) / (1 - self.damping)
+        return {"level_x_profile_trend": base * np.exp(per_period[:, None] * damped[None, :])}
+
+
+def growth_window(periods: int, freq: str) -> int:
+    """The level window a growth compares with the one before; 0 under two weeks of history."""
+    window = min(LEVEL_WINDOW[freq], periods // 2)
+    return window if window >= 7 else 0
 
 
 @dataclass
@@ -249,7 +406,7 @@ def default_pool(panel: Panel, horizon: int) -> list[Forecaster]:
                   DayTimesHourShape()]
     elif panel.freq == "D":
         simple = [SeasonalNaive(), WindowAverage(7), WindowAverage(28), SeasonalWindowAverage(4),
-                  SeasonalWindowAverage(8), LevelTimesProfile(12)]
+                  SeasonalWindowAverage(8), LevelTimesProfile(12), LevelTimesProfileTrend()]
     else:
         simple = [SeasonalNaive(), WindowAverage(4), WindowAverage(8), WindowAverage(13), SeasonalWindowAverage(2)]
     # Prophet per series was tried as a member on the generator's store totals: the inner backtest

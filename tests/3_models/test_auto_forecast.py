@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+from dataclasses import replace
 
 import numpy as np
 import pandas as pd
@@ -159,6 +160,69 @@ def test_net_returns_do_not_turn_a_profile_upside_down():
     panel = demand_panel(pd.concat([history, returns]), "D")
     forecast = LevelTimesProfile().fit(panel).predict(14)["level_x_profile"]
     assert np.isfinite(forecast).all() and forecast.max() < 3 * np.nanmax(panel.values[:, -28:])
+
+
+def test_holidays_and_retail_dates_are_read_from_the_history_and_applied_ahead():
+    """Brazil's holidays sell half a normal day, Black Friday twice one, Christmas is closed (no row
+    at all): the history's special days count as plain ones, and the next Christmas, All Souls' Day
+    and Black Friday take the effect each had last time."""
+    from models.pool import CalendarEffects
+    from warehouse.calendar import public_holidays
+
+    rng = np.random.default_rng(8)
+    days = pd.date_range("2024-11-01", "2026-10-31")
+    names = public_holidays(range(2024, 2027), "BR")
+    black_fridays = {pd.Timestamp("2024-11-29"), pd.Timestamp("2025-11-28")}
+
+    def mean(day: pd.Timestamp) -> float:
+        return 30 * WEEKDAY[day.day_of_week] * (0.5 if day.date() in names else 2.0 if day in black_fridays else 1.0)
+
+    rows = [(f"S{i}", day, rng.poisson(mean(day))) for i in range(4) for day in days
+            if not (day.month == 12 and day.day == 25)]
+    panel = demand_panel(pd.DataFrame(rows, columns=["series_id", "date", "units"]), "D", "BR")
+    effects = CalendarEffects.read(panel)
+    future = panel.future(56)  # to 26/12/2026
+    ahead = pd.Series(effects.ahead(panel, 56), future)
+    assert ahead[pd.Timestamp("2026-12-25")] == 0.0  # closed last Christmas
+    assert 0.4 < ahead[pd.Timestamp("2026-11-02")] < 0.6  # Finados sold half last year
+    assert 1.8 < ahead[pd.Timestamp("2026-11-27")] < 2.2  # Black Friday twice
+    assert 0.85 < ahead[pd.Timestamp("2026-11-25")] < 1.15  # two days before it: as a plain day
+    assert (ahead[[d for d in future if d.date() not in names and d.month != 12 and d.day not in (25, 26, 27)]]
+            == 1.0).all()
+    assert 0.4 < effects.usual < 0.6
+    values = effects.adjust(panel)
+    independence = panel.index.get_loc(pd.Timestamp("2026-09-07"))  # a Monday: level 30 a series
+    assert 25 < values[:, independence].mean() < 35 and panel.values[:, independence].mean() < 20
+    assert np.isnan(values[:, panel.index.get_loc(pd.Timestamp("2025-12-25"))]).all()
+    one_store = panel.subset(np.array([0]))  # learnt on the whole panel, applied to part of it
+    np.testing.assert_array_equal(effects.adjust(one_store), values[:1])
+    nowhere = CalendarEffects.read(replace(panel, country=None))
+    assert (nowhere.ahead(panel, 56) == 1.0).all() and np.array_equal(nowhere.adjust(panel), panel.values,
+                                                                       equal_nan=True)
+
+
+def test_the_trend_member_follows_a_rising_season():
+    """Sales growing 0.4% a day: level × profile forecasts last month's level, the trend member
+    the level ahead; a series of a few units takes the panel's growth, not its own noise."""
+    from models.pool import LevelTimesProfile, LevelTimesProfileTrend
+
+    rng = np.random.default_rng(9)
+    days = pd.date_range("2026-01-05", periods=196)
+    growth = np.exp(0.004 * np.arange(196 + 14))
+    shape = WEEKDAY[days.day_of_week]
+    rows = [(sid, day, rng.poisson(level * growth[d] * shape[d])) for sid, level in (("BIG", 80.0), ("TINY", 0.1))
+            for d, day in enumerate(days)]
+    panel = demand_panel(pd.DataFrame(rows, columns=["series_id", "date", "units"]), "D", None)
+    truth = 80.0 * growth[196:] * WEEKDAY[panel.future(14).day_of_week]
+    trend = LevelTimesProfileTrend().fit(panel).predict(14)["level_x_profile_trend"]
+    plain = LevelTimesProfile().fit(panel).predict(14)["level_x_profile"]
+    big, tiny = list(panel.ids).index("BIG"), list(panel.ids).index("TINY")
+    assert abs(trend[big].sum() / truth.sum() - 1) < 0.04
+    assert plain[big].sum() / truth.sum() < 0.93  # the level of the last 28 days lags the rise
+    assert trend[tiny].sum() / plain[tiny].sum() == pytest.approx(trend[big].sum() / plain[big].sum(), rel=0.02)
+    member = LevelTimesProfileTrend().fit(panel)  # a Spark executor forecasts a store's series alone
+    alone = member.predict_for(panel.subset(np.array([tiny])), 14)["level_x_profile_trend"]
+    np.testing.assert_allclose(alone[0], trend[tiny])
 
 
 def test_weekly_data_keeps_its_weekday():
