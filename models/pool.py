@@ -219,6 +219,11 @@ class LevelTimesProfileTrend(History):
     nothing about a trend, while a store's or the chain's total reads its own. The calendar's effects,
     the panel's growth and its profile are learnt in ``fit`` and applied by ``predict_for`` to any
     series of the same data (a store's, on a Spark executor), as the global LightGBM is.
+
+    Out of sample (``benchmarks/bench_auto_forecast.py``, 2026-12-06) it moved the blend's chain
+    RMSSE 0.2916 → 0.2449 and 0.2760 → 0.2579 on the generator's small scale and 0.7622 → 0.7400
+    on Online Retail (rolling), the stores' totals 0.4283 → 0.4030 on small, and cost the SKU rows
+    0.1–0.2%.
     """
 
     profile_seasons: int = 12
