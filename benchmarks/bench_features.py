@@ -49,7 +49,7 @@ def prepare(home: Path) -> None:
     data = home / "data" / "large"
     generate("large", 1, data)
     settings = load_settings(home=home)
-    ingest(connect(settings), settings, sorted(data.iterdir()), load_mapping("cosmeticco"))
+    ingest(connect(settings), settings, [data], load_mapping("cosmeticco"))  # its CSVs, not verdade.json
     close_all()
 
 
