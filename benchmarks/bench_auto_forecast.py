@@ -95,8 +95,7 @@ def generated(scale: str) -> dict[str, tuple]:
     # warehouse's traffic_hour): absent, it would read as closed and go unscored
     open_days = tickets.index.to_frame(index=False).assign(day=lambda f: f["hour_start"].dt.normalize())
     open_days = open_days.drop_duplicates(["cod_loja", "day"])
-    spec = truth["hourly_traffic"]
-    trading = pd.to_timedelta(spec["open_hour"] + np.arange(len(spec["saturday_tilt"])), unit="h").to_numpy()
+    trading = trading_hours(truth)
     grid = pd.MultiIndex.from_arrays([np.repeat(open_days["cod_loja"].to_numpy(), len(trading)),
                                       (open_days["day"].to_numpy()[:, None] + trading).ravel()],
                                      names=["store_id", "hour_start"])
@@ -114,6 +113,12 @@ def generated(scale: str) -> dict[str, tuple]:
             "levels_weekly": (levels, "BR"), "traffic": (traffic, "BR")}
 
 
+def trading_hours(truth: dict) -> np.ndarray:
+    """The generator's trading hours as offsets from midnight (10:00 to 21:00)."""
+    spec = truth["hourly_traffic"]
+    return pd.to_timedelta(spec["open_hour"] + np.arange(len(spec["saturday_tilt"])), unit="h").to_numpy()
+
+
 def true_tickets(truth: dict) -> pd.Series:
     """The generator's expected tickets per store and hour (its ``verdade.json``): the store-day's
     Poisson mean (base × store size × day factor) times the hour's share of the store's profile
@@ -128,7 +133,7 @@ def true_tickets(truth: dict) -> pd.Series:
         tilted = share * np.asarray(spec["saturday_tilt"])
         shares = np.where(saturday, tilted / tilted.sum(), share / share.sum())
         mean = spec["tickets_per_store_day"] * size * np.asarray(spec["day_factor"])[:, None] * shares
-        hours = days.values[:, None] + pd.to_timedelta(spec["open_hour"] + np.arange(shares.shape[1]), unit="h").values
+        hours = days.values[:, None] + trading_hours(truth)
         parts.append(pd.Series(mean.ravel(), pd.MultiIndex.from_arrays([np.full(mean.size, store), hours.ravel()])))
     return pd.concat(parts)
 
@@ -160,8 +165,13 @@ def oracle(true_mean: pd.Series, history: pd.DataFrame, ids: np.ndarray, periods
     hours = true_mean.index.get_level_values(1)
     past = (hours >= history["hour_start"].min()) & (hours <= history["hour_start"].max())
     counted = history["tickets"].sum() / true_mean[past].sum()
+    return counted * on_grid(true_mean, ids, periods)
+
+
+def on_grid(true_mean: pd.Series, ids: np.ndarray, periods: pd.DatetimeIndex) -> np.ndarray:
+    """``true_mean`` (by series and period) as series × periods, 0 where it has none."""
     grid = pd.MultiIndex.from_product([ids, periods])
-    return counted * true_mean.reindex(grid).fillna(0.0).to_numpy().reshape(len(ids), len(periods))
+    return true_mean.reindex(grid).fillna(0.0).to_numpy().reshape(len(ids), len(periods))
 
 
 def week_start(dates: pd.Series) -> pd.Series:
@@ -183,8 +193,9 @@ def test_origins(index: pd.DatetimeIndex, steps: int, per_day: int, protocol: st
     return eves[-count:]
 
 
-def peak_hit_rate(frame: pd.DataFrame, forecast: str) -> float:
-    """Of each store-day's 3 busiest forecast hours, the share among its 3 busiest actual hours."""
+def peak_hit_rate(frame: pd.DataFrame, forecast: str) -> tuple[float, float]:
+    """Of each store-day's 3 busiest forecast hours, the share among its 3 busiest actual hours:
+    (the mean over store-days, the squared standard error of that mean)."""
     hits = []
     for _, day in frame.groupby(["store", frame["period"].dt.normalize()]):
         if len(day) < 6:
@@ -192,7 +203,9 @@ def peak_hit_rate(frame: pd.DataFrame, forecast: str) -> float:
         top_f = set(day.nlargest(3, forecast)["period"])
         top_a = set(day.nlargest(3, "actual")["period"])
         hits.append(len(top_f & top_a) / 3)
-    return float(np.mean(hits)) if hits else float("nan")
+    if len(hits) < 2:
+        return float(np.mean(hits)) if hits else float("nan"), float("nan")
+    return float(np.mean(hits)), float(np.var(hits, ddof=1) / len(hits))
 
 
 def evaluate(name: str, frame: pd.DataFrame, country: str, protocol: str, count: int, folds: int = 3) -> list[dict]:
@@ -237,7 +250,7 @@ def evaluate(name: str, frame: pd.DataFrame, country: str, protocol: str, count:
                 long = pd.DataFrame({"store": np.repeat(panel.ids, steps),
                                      "period": np.tile(panel.index[ahead], len(panel.ids)),
                                      "forecast": values.ravel(), "actual": actual[0].ravel()}).dropna()
-                row["peak_hit"] = peak_hit_rate(long, "forecast")
+                row["peak_hit"], row["peak_se2"] = peak_hit_rate(long, "forecast")
             scored = np.isfinite(actual[0])
             row["bias"] = float((values[scored] - actual[0][scored]).sum() / max(actual[0][scored].sum(), 1e-9))
             if label == "ensemble":
@@ -291,8 +304,7 @@ def evaluate_levels(name: str, frame: pd.DataFrame, country: str, protocol: str,
             scale = np.where(mse > 0, mse, np.nan)[None]
             series = {**single, "ensemble": ensemble, "ensemble unreconciled": unreconciled}
             if "true_mean" in frame.attrs and freq == "D":
-                grid = pd.MultiIndex.from_product([panel.ids, panel.index[ahead]])
-                series[ORACLE] = frame.attrs["true_mean"].reindex(grid).fillna(0.0).to_numpy().reshape(-1, steps)
+                series[ORACLE] = on_grid(frame.attrs["true_mean"], panel.ids, panel.index[ahead])
             if level == "series":
                 candidates = series
             else:
@@ -326,7 +338,10 @@ def evaluate_levels(name: str, frame: pd.DataFrame, country: str, protocol: str,
 def summarise(results: pd.DataFrame) -> None:
     for (data, protocol), part in results.groupby(["data", "protocol"], sort=False):
         metric = "wape" if "wape" in part and part["wape"].notna().any() else "rmsse"
-        table = part.groupby("model")[[c for c in [metric, "bias", "peak_hit", "coverage", "seconds"] if c in part]].mean()
+        columns = [c for c in [metric, "bias", "peak_hit", "peak_se2", "coverage", "seconds"] if c in part]
+        table = part.groupby("model")[columns].mean()
+        if "peak_se2" in table:  # the mean of the origins' rates: its standard error
+            table["peak_se"] = np.sqrt(table.pop("peak_se2") / part["origin"].nunique())
         table = table.dropna(axis=1, how="all")
         table = table.sort_values(metric)
         singles = table.drop(index=[m for m in table.index if m.startswith("ensemble") or m == ORACLE])
@@ -338,8 +353,8 @@ def summarise(results: pd.DataFrame) -> None:
         if "coverage" in table:
             line += f"; P10–P90 coverage {table.loc['ensemble', 'coverage']:.1%}"
         if "peak_hit" in table:
-            line += (f"; peak hit {table.loc['ensemble', 'peak_hit']:.3f} vs best single "
-                     f"{singles['peak_hit'].max():.3f}")
+            line += (f"; peak hit {table.loc['ensemble', 'peak_hit']:.3f} ± {table.loc['ensemble', 'peak_se']:.3f} "
+                     f"vs best single {singles['peak_hit'].max():.3f}")
         if ORACLE in table.index:  # the generator's own means: what no forecast beats but by luck
             floor, gap = table.loc[ORACLE, metric], best_single - table.loc[ORACLE, metric]
             line += (f"; the generator's means: {metric} {floor:.4f} ({floor / best_single:.3f} × the best single; gap closed: "

@@ -20,14 +20,13 @@ from __future__ import annotations
 
 import warnings
 from dataclasses import dataclass
-from datetime import date, timedelta
 from typing import Protocol
 
 import numpy as np
 import pandas as pd
 
 from models.panel import LEVEL_WINDOW, Panel, nanmean
-from warehouse.calendar import EVENT_LEAD_DAYS, public_holidays, retail_event_days
+from warehouse.calendar import special_days
 
 
 class Forecaster(Protocol):
@@ -120,18 +119,6 @@ class LevelTimesProfile(History):
         return {"level_x_profile": level[:, None] * profile[:, np.arange(horizon) % m]}
 
 
-def calendar_days(first: pd.Timestamp, last: pd.Timestamp, country: str) -> dict[date, tuple[str, bool]]:
-    """Each special day from ``first`` to ``last`` in ``country``: (its key, whether a public
-    holiday). A retail date's key names the event and the days before it (its lift builds over a
-    few days: ``EVENT_LEAD_DAYS``); a holiday's key is its name. A day that is both is the retail one."""
-    years = range(first.year, last.year + 2)
-    days = {day: (name, True) for day, name in public_holidays(years, country).items()}
-    for name, day in retail_event_days(years, country):
-        for before in range(EVENT_LEAD_DAYS.get(name, 0) + 1):
-            days[day - timedelta(days=before)] = (f"{name} -{before}d" if before else name, False)
-    return {day: key for day, key in days.items() if first.date() <= day <= last.date()}
-
-
 @dataclass
 class CalendarEffects:
     """What the country's public holidays and retail dates do to a daily panel's total, read on
@@ -142,8 +129,8 @@ class CalendarEffects:
     (closed). A day ahead takes the effect its key (a holiday; a retail date and the days before
     it) had last time; a holiday not seen yet the median effect of the holidays seen (at least
     three, a closed one as 0: a retailer that closes on holidays is forecast closed, one that
-    closes only at Christmas open), a retail date not seen yet none. Learnt on one panel, applied to any panel of the same
-    days (a store's, on a Spark executor)."""
+    closes only at Christmas open), a retail date not seen yet none. Learnt on one panel,
+    applied to any panel of the same days (a store's, on a Spark executor)."""
 
     country: str | None
     by_day: dict[pd.Timestamp, float]
@@ -154,7 +141,7 @@ class CalendarEffects:
     def read(cls, panel: Panel) -> CalendarEffects:
         if panel.freq != "D" or panel.country is None:
             return cls(None, {}, {}, 1.0)
-        keys = calendar_days(panel.index[0], panel.index[-1], panel.country)
+        keys = special_days(panel.index[0].date(), panel.index[-1].date(), panel.country)
         special = np.array([day.date() in keys for day in panel.index])
         total = np.nansum(np.clip(panel.values, 0, None), axis=0)
         plain = panel.open_periods & ~special
@@ -182,10 +169,10 @@ class CalendarEffects:
 
     def ahead(self, panel: Panel, horizon: int) -> np.ndarray:
         """The effect on each of the ``horizon`` days after ``panel``'s last (1 on a plain day)."""
-        days = panel.future(horizon)
         if self.country is None:
             return np.ones(horizon)
-        keys = calendar_days(days[0], days[-1], self.country)
+        days = panel.future(horizon)
+        keys = special_days(days[0].date(), days[-1].date(), self.country)
         return np.array([self.by_key.get(keys[d.date()][0], self.usual if keys[d.date()][1] else 1.0)
                          if d.date() in keys else 1.0 for d in days])
 

@@ -78,3 +78,16 @@ def public_holidays(years: range, country: str | None = "BR") -> dict[date, str]
     except NotImplementedError as error:
         raise ValueError(f"unknown country {country!r} for the holiday calendar: use an ISO 3166 code the "
                          f"'holidays' package knows (BR, PT, GB, US, …; VITRINE_COUNTRY for the pipeline)") from error
+
+
+def special_days(first: date, last: date, country: str) -> dict[date, tuple[str, bool]]:
+    """Each public holiday and retail date of ``country`` from ``first`` to ``last``: (its key,
+    whether a public holiday). A retail date's key names the event and the days before it (its
+    lift builds over ``EVENT_LEAD_DAYS``); a holiday's key is its name. A day that is both is the
+    retail one. The forecasters measure each key's effect on the history and apply it ahead."""
+    years = range(first.year, last.year + 2)
+    days = {day: (name, True) for day, name in public_holidays(years, country).items()}
+    for name, day in retail_event_days(years, country):
+        for before in range(EVENT_LEAD_DAYS.get(name, 0) + 1):
+            days[day - timedelta(days=before)] = (f"{name} -{before}d" if before else name, False)
+    return {day: key for day, key in days.items() if first <= day <= last}
