@@ -7,6 +7,7 @@ that dies half-way leaves no visible run. ``as_of`` bounds what is read: only da
 
 from __future__ import annotations
 
+import math
 import time
 import uuid
 from collections.abc import Callable
@@ -14,18 +15,22 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
+import pandas as pd
 from pyspark.sql import DataFrame, SparkSession
 
 from features import source
 from features.baskets import basket_lines, customer_items
 from features.calendar import calendar_frame
 from features.definitions import DEFAULT_SETS, GRANULARITIES, feature_set
-from features.demand import demand_features
+from features.demand import SmallTables, write_parts
 from features.source import TableQuery
 from features.spark import SHORT_JOBS_ROWS, spark_session
 from features.traffic import traffic_features
 from warehouse.clickhouse import connect
 from warehouse.settings import Settings
+
+# rows of gold.daily_sales per demand task: what one task holds as numpy columns (~1 GiB at 2M rows)
+DEMAND_ROWS_PER_TASK = 2_000_000
 
 
 class FeatureInputError(ValueError):
@@ -56,14 +61,14 @@ def build(settings: Settings, sets: tuple[str, ...] = DEFAULT_SETS, as_of: date 
     if as_of <= first_day:
         raise FeatureInputError(f"no sales before {as_of}: choose a later --as-of (data starts {first_day})")
     spark = spark_session(settings, short_jobs=rows < SHORT_JOBS_ROWS)
-    inputs = Inputs(spark, settings, first_day, as_of)
+    inputs = Inputs(spark, settings, first_day, as_of, max(settings.clickhouse_read_slices,
+                                                            math.ceil(rows / DEMAND_ROWS_PER_TASK)))
     runs = []
     try:
         for name in sets:
             on_step(name)
             started = time.perf_counter()
-            frame = inputs.frame(name)
-            runs.append(_write_and_record(settings, name, frame, as_of, started))
+            runs.append(_write_and_record(settings, name, inputs, as_of, started))
     finally:
         source.remove_handoff(inputs.handoff)
     return runs
@@ -72,10 +77,35 @@ def build(settings: Settings, sets: tuple[str, ...] = DEFAULT_SETS, as_of: date 
 class Inputs:
     """The ClickHouse reads feature sets share, each done once per build (lazily)."""
 
-    def __init__(self, spark: SparkSession, settings: Settings, first_day: date, as_of: date) -> None:
+    def __init__(self, spark: SparkSession, settings: Settings, first_day: date, as_of: date,
+                 demand_slices: int) -> None:
         self.spark, self.settings, self.first_day, self.as_of = spark, settings, first_day, as_of
+        self.demand_slices = demand_slices
         self.handoff = settings.handoff_dir / uuid.uuid4().hex[:12]
         self._read: dict[str, DataFrame] = {}
+        self._daily_parts: list[str] | None = None
+        self._small: dict[str, pd.DataFrame] = {}
+
+    def write(self, name: str, folder: Path) -> None:
+        """Compute the feature set ``name`` and write it as Parquet into ``folder``."""
+        if not name.startswith("demand_"):
+            self.frame(name).write.mode("overwrite").parquet(str(folder))
+            return
+        g = GRANULARITIES[name.removeprefix("demand_")]
+        if self._daily_parts is None:  # demand_day and demand_week read the same slices
+            self._daily_parts = source.slice_parts(self.settings, _queries(self.as_of)["daily"], self.demand_slices,
+                                                   self.handoff)
+        small = SmallTables(*(self.driver_table(key) for key in ("prices", "promotions", "stores", "products")),
+                            calendar_frame(self.first_day, self.as_of, g.period_days, self.settings.country))
+        url = None if self.settings.is_embedded else self.settings.warehouse_url
+        write_parts(self.spark, self._daily_parts, url, small, g, folder)
+
+    def driver_table(self, key: str) -> pd.DataFrame:
+        """A small table (catalogue- or store-sized), read once by the driver."""
+        if key not in self._small:
+            result = connect(self.settings).query(_queries(self.as_of)[key].sql())
+            self._small[key] = pd.DataFrame(result.result_rows, columns=result.column_names)
+        return self._small[key]
 
     def table(self, key: str) -> DataFrame:
         if key not in self._read:
@@ -88,10 +118,7 @@ class Inputs:
                                           "days_to_next_event int, days_since_last_event int, next_event string")
 
     def frame(self, name: str) -> DataFrame:
-        if name.startswith("demand_"):
-            g = GRANULARITIES[name.removeprefix("demand_")]
-            return demand_features(self.table("daily"), self.table("prices"), self.table("promotions"),
-                                   self.table("stores"), self.table("products"), self.calendar(g.period_days), g)
+        """A feature set computed by Spark SQL (every set but demand's)."""
         if name == "traffic_hour":
             return traffic_features(self.table("hourly"), self.table("promotions"), self.table("stores"),
                                     self.calendar(1))
@@ -132,17 +159,17 @@ def _queries(as_of: date) -> dict[str, TableQuery]:
     }
 
 
-def _write_and_record(settings: Settings, name: str, frame: DataFrame, as_of: date, started: float) -> FeatureRun:
+def _write_and_record(settings: Settings, name: str, inputs: Inputs, as_of: date, started: float) -> FeatureRun:
     run_id = datetime.now(UTC).strftime("%Y%m%dT%H%M%S") + "-" + uuid.uuid4().hex[:6]
     final = settings.features_dir / name / run_id
     partial = final.with_name(run_id + ".tmp")
-    frame.write.mode("overwrite").parquet(str(partial))
+    inputs.write(name, partial)
     partial.rename(final)
-    rows = frame.sparkSession.read.parquet(str(final)).count()
+    rows = inputs.spark.read.parquet(str(final)).count()
     seconds = time.perf_counter() - started
     connect(settings).insert(
         "meta.feature_runs",
-        [[run_id, name, as_of, str(final), rows, frame.columns, seconds, settings.spark_master]],
+        [[run_id, name, as_of, str(final), rows, feature_set(name).columns, seconds, settings.spark_master]],
         column_names=["run_id", "feature_set", "as_of", "path", "rows", "columns", "seconds", "spark_master"],
     )
     return FeatureRun(run_id, name, as_of, final, rows, seconds)

@@ -12,6 +12,10 @@ Two roads, one entry point (:func:`read`), chosen by the warehouse URL:
   query's WHERE, so the server reads only the slice), each worker
   streaming Arrow batches over clickhouse-connect.
 
+Tasks that work on whole slices (the demand sets, features/demand.py) skip Spark's reader: they
+get the slices from :func:`slice_parts` (the hand-off files, or the per-slice SELECTs) and read one
+each with :func:`read_slice`.
+
 Either way the projection and the predicate of the :class:`TableQuery` run inside ClickHouse, so
 Spark never pulls a column or a row it did not ask for. The source does not take Spark's own
 filters (``DataSourceReader.pushFilters``): with PySpark 4.3, two scans of one read with different
@@ -27,6 +31,8 @@ import uuid
 from dataclasses import dataclass
 from pathlib import Path
 
+import pyarrow as pa
+import pyarrow.parquet as pq
 from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql.datasource import DataSource, DataSourceReader, InputPartition
 from pyspark.sql.types import StructType
@@ -101,6 +107,14 @@ def read(spark: SparkSession, settings: Settings, query: TableQuery, handoff: Pa
 
 def _read_handoff(spark: SparkSession, settings: Settings, query: TableQuery, schema: str, slices: int,
                   handoff: Path) -> DataFrame:
+    files = _handoff_files(settings, query, slices, handoff)
+    if not files:
+        return spark.createDataFrame([], schema)
+    return spark.read.schema(schema).parquet(str(files[0].parent))
+
+
+def _handoff_files(settings: Settings, query: TableQuery, slices: int, handoff: Path) -> list[Path]:
+    """ClickHouse writes ``query``'s result as one Parquet file per non-empty slice."""
     folder = handoff / f"{query.table.replace('.', '_')}-{uuid.uuid4().hex[:8]}"
     folder.mkdir(parents=True)
     partition = _slice_hash(query, slices) if query.slice_by else "0"
@@ -108,9 +122,28 @@ def _read_handoff(spark: SparkSession, settings: Settings, query: TableQuery, sc
         f"INSERT INTO FUNCTION file('{folder}/part-{{_partition_id}}.parquet', 'Parquet') "
         f"PARTITION BY {partition} {query.sql()}"
     )
-    if not any(folder.iterdir()):
-        return spark.createDataFrame([], schema)
-    return spark.read.schema(schema).parquet(str(folder))
+    return sorted(folder.iterdir())
+
+
+def slice_parts(settings: Settings, query: TableQuery, slices: int, handoff: Path) -> list[str]:
+    """``query``'s slices for tasks that read one each with :func:`read_slice`: the hand-off
+    files (embedded chDB), or one SELECT per slice (a ClickHouse server, read by the task)."""
+    if settings.is_embedded:
+        return [str(path) for path in _handoff_files(settings, query, slices, handoff)]
+    return [query.sql(condition) for condition in _slices(query, slices)]
+
+
+def read_slice(part: str, url: str | None) -> pa.Table:
+    """One slice of :func:`slice_parts`: a hand-off file (``url`` None) or a SELECT on the server at ``url``."""
+    if url is None:
+        return pq.read_table(part)
+    import clickhouse_connect
+
+    client = clickhouse_connect.get_client(dsn=url)
+    try:
+        return client.query_arrow(part)
+    finally:
+        client.close()
 
 
 def _slice_hash(query: TableQuery, slices: int) -> str:

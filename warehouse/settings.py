@@ -39,7 +39,8 @@ class Settings(BaseSettings):
         10_000, ge=10, description="The most series the forecaster fits in one process; beyond it the backtest runs "
         "on a sample of this many, stratified by store and intermittency, and the executors score every series.")
     clickhouse_read_slices: int = Field(
-        8, description="Parallel slices Spark reads a ClickHouse server in (by hash of the first key column).")
+        8, description="Parallel slices Spark reads ClickHouse in (by hash of the series key); the demand sets "
+                       "take at least one per 2M rows of daily sales.")
     earliest_sale_date: str = Field("2000-01-01", description="Sales before this date are quarantined.")
     clock_skew_minutes: int = Field(10, ge=0, description="How far ahead of the stores' clock a sale's time may be "
                                     "(a till running fast); later ones are refused as in the future.")

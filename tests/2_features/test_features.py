@@ -247,6 +247,24 @@ def test_spark_submit_entry_builds_with_settings_from_the_environment(warehouse,
     assert latest_run(warehouse, "demand_week").as_of == date(2024, 4, 1)
 
 
+def test_demand_is_the_same_however_many_slices_compute_it(warehouse, monkeypatch):
+    """Each task computes its slice alone: a series split between two slices would restart its lags."""
+    import features.build
+
+    whole = built(warehouse, "demand_week")
+    monkeypatch.setattr(features.build, "DEMAND_ROWS_PER_TASK", 40)  # ~1,500 daily rows: dozens of slices
+    (run,) = build(warehouse, ("demand_week",))
+    assert len(list(run.path.glob("*.parquet"))) >= 3  # the four series (a slice without rows writes no part)
+    pd.testing.assert_frame_equal(pd.read_parquet(run.path).sort_values(["store_id", "sku", "date"])
+                                  .reset_index(drop=True), whole)
+    one = warehouse.model_copy(update={"clickhouse_read_slices": 1})
+    monkeypatch.setattr(features.build, "DEMAND_ROWS_PER_TASK", 10**9)
+    (run,) = build(one, ("demand_week",))
+    assert len(list(run.path.glob("*.parquet"))) == 1
+    pd.testing.assert_frame_equal(pd.read_parquet(run.path).sort_values(["store_id", "sku", "date"])
+                                  .reset_index(drop=True), whole)
+
+
 def test_unknown_feature_set_is_named(warehouse):
     with pytest.raises(KeyError, match="unknown feature set 'demand_month'"):
         build(warehouse, ("demand_month",))
