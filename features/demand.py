@@ -73,17 +73,17 @@ def output_schema(g: Granularity) -> pa.Schema:
 def slice_features(daily: pa.Table, small: SmallTables, g: Granularity) -> pa.Table:
     """The ``demand_<g>`` rows of one slice of gold.daily_sales: store_id, sku, date, units, revenue,
     on_hand, observed, whole series sorted by day, dense (a day gold lacks: 0 units, observed 0)."""
-    store_names, store_of = _codes(daily["store_id"])
-    sku_names, sku_of = _codes(daily["sku"])
+    store_names, store_of = codes(daily["store_id"])
+    sku_names, sku_of = codes(daily["sku"])
     day = _days(daily["date"])
     on_hand = _floats(daily["on_hand"])
-    promo_depth = _promo_depth(small.promotions, store_names, sku_names, store_of, sku_of, day)
+    depth = promo_depth(small.promotions, store_names, sku_names, store_of, sku_of, day)
     days = {"units": _floats(daily["units"]), "revenue": _floats(daily["revenue"]),
             "observed": _floats(daily["observed"]),
-            "regular_price": _regular_price(small.prices, sku_names, sku_of, day),
+            "regular_price": regular_price(small.prices, sku_names, sku_of, day),
             "stockout_days": np.where(np.isnan(on_hand), np.nan, (on_hand == 0).astype(float)),
-            "on_hand_end": on_hand, "promo_depth_pct": promo_depth,
-            "promo_days_share": (promo_depth > 0).astype(float), "day": day}
+            "on_hand_end": on_hand, "promo_depth_pct": depth, "promo_days_share": (depth > 0).astype(float),
+            "day": day}
     series_start = np.r_[True, (store_of[1:] != store_of[:-1]) | (sku_of[1:] != sku_of[:-1])]
     if g.period_days == 1:
         periods = days
@@ -193,9 +193,10 @@ def _history(p: dict[str, np.ndarray], series: Series, g: Granularity) -> dict[s
     return out
 
 
-def _codes(column: pa.ChunkedArray) -> tuple[pa.Array, np.ndarray]:
+def codes(column: pa.ChunkedArray | pa.Array) -> tuple[pa.Array, np.ndarray]:
     """A text column as (its distinct values, each row's position among them)."""
-    encoded = column.cast(pa.string()).combine_chunks().dictionary_encode()
+    encoded = pa.chunked_array([column]) if isinstance(column, pa.Array) else column
+    encoded = encoded.cast(pa.string()).combine_chunks().dictionary_encode()
     return encoded.dictionary, encoded.indices.to_numpy(zero_copy_only=False).astype(np.int64)
 
 
@@ -223,28 +224,29 @@ def _lookup(table_keys: np.ndarray, row_keys: np.ndarray) -> tuple[np.ndarray, n
     return at, found
 
 
-def _regular_price(prices: pd.DataFrame, sku_names: pa.Array, sku_of: np.ndarray, day: np.ndarray) -> np.ndarray:
+def regular_price(prices: pd.DataFrame, sku_names: pa.Array, sku_of: np.ndarray, day: np.ndarray) -> np.ndarray:
     """Each row's list price: the price valid that day, a price's validity ending where the SKU's
     next price starts; NaN when none is."""
     code = pd.Index(sku_names.to_pylist()).get_indexer(prices["sku"])
     rows = prices.assign(code=code, start=_day_numbers(prices["valid_from"]),
                          end=_day_numbers(prices["valid_to"])).query("code >= 0").sort_values(["code", "start"])
+    if rows.empty:
+        return np.full(len(day), np.nan)
     start, code = rows["start"].to_numpy(np.int64), rows["code"].to_numpy(np.int64)
-    next_start = np.r_[start[1:], 0]
     next_same = np.r_[code[1:] == code[:-1], False]
-    end = np.fmin(rows["end"].fillna(FAR_FUTURE_DAY).to_numpy(), np.where(next_same, next_start - 1, np.inf))
+    end = np.fmin(rows["end"].fillna(FAR_FUTURE_DAY).to_numpy(), np.where(next_same, np.r_[start[1:], 0] - 1, np.inf))
     at = np.searchsorted(code * 2**32 + start, sku_of * 2**32 + day, side="right") - 1
-    found = (at >= 0) & (code[at.clip(0)] == sku_of) & (day <= end[at.clip(0)]) if len(code) else np.zeros(len(day), bool)
-    return np.where(found, rows["price"].to_numpy(float)[at.clip(0)] if len(code) else np.nan, np.nan)
+    found = (at >= 0) & (code[at.clip(0)] == sku_of) & (day <= end[at.clip(0)])
+    return np.where(found, rows["price"].to_numpy(float)[at.clip(0)], np.nan)
 
 
-def _promo_depth(promotions: pd.DataFrame, store_names: pa.Array, sku_names: pa.Array, store_of: np.ndarray,
+def promo_depth(promotions: pd.DataFrame, store_names: pa.Array, sku_names: pa.Array, store_of: np.ndarray,
                  sku_of: np.ndarray, day: np.ndarray) -> np.ndarray:
     """Each row's deepest promotion discount (at the store or chain-wide), 0 when none runs."""
     depth = np.zeros(len(day))
     sku_code = pd.Index(sku_names.to_pylist()).get_indexer(promotions["sku"])
     store_code = pd.Index(store_names.to_pylist()).get_indexer(promotions["store_id"])
-    chain_wide = promotions["store_id"].isna().to_numpy()
+    chain_wide = (promotions["store_id"].fillna("").astype(str) == "").to_numpy()  # no store: chain-wide
     useful = (sku_code >= 0) & (chain_wide | (store_code >= 0))
     if not useful.any():
         return depth

@@ -1,9 +1,10 @@
 """Known-ahead demand features for days not sold yet: calendar, planned list price and promotion.
 
-The Spark pipeline (demand.py) computes these columns for every past day; a forecast needs them
-for the days it predicts, which have no sales rows. The rules are the same, so the values are the
-same (tests/4_training/test_forecast.py compares both on past days): the list price valid that day (the
-latest ``valid_from`` wins), the deepest promotion running at the store or chain-wide.
+The feature build (demand.py) computes these columns for every past day; a forecast needs them
+for the days it predicts, which have no sales rows. Both call the same rules (demand.py's
+``regular_price`` and ``promo_depth``: the list price valid that day, the deepest promotion running
+at the store or chain-wide), so the values are the same (tests/4_training/test_forecast.py compares
+both on past days).
 A few thousand series × 28 days: pandas, straight from the warehouse.
 """
 
@@ -13,8 +14,10 @@ from datetime import date, timedelta
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 
 from features.calendar import calendar_frame
+from features.demand import codes, promo_depth, regular_price
 from warehouse.clickhouse import connect
 from warehouse.settings import Settings
 
@@ -50,27 +53,11 @@ def known_ahead(series: pd.DataFrame, first: date, days: int, prices: pd.DataFra
     dates = pd.date_range(pd.Timestamp(first), periods=days, freq="D")
     grid = series[["store_id", "sku"]].drop_duplicates().merge(pd.DataFrame({"date": dates}), how="cross")
 
-    price_rows = prices.assign(valid_from=pd.to_datetime(prices["valid_from"]),
-                               valid_to=pd.to_datetime(prices["valid_to"]))
-    priced = grid[["sku", "date"]].drop_duplicates().merge(price_rows, on="sku", how="inner")
-    priced = priced[(priced["valid_from"] <= priced["date"])
-                    & (priced["valid_to"].isna() | (priced["valid_to"] >= priced["date"]))]
-    priced = priced.sort_values("valid_from").drop_duplicates(["sku", "date"], keep="last")
-    grid = grid.merge(priced[["sku", "date", "price"]].rename(columns={"price": "regular_price"}),
-                      on=["sku", "date"], how="left")
-
-    last = dates[-1]
-    promo_days = promotions.assign(
-        date=[list(pd.date_range(max(pd.Timestamp(a), dates[0]), min(pd.Timestamp(b), last), freq="D"))
-              for a, b in zip(promotions["starts_on"], promotions["ends_on"])]).explode("date")
-    promo_days = promo_days.dropna(subset=["date"]).astype({"date": "datetime64[ns]", "discount_pct": float})
-    at_store = promo_days["store_id"].fillna("").astype(str) != ""
-    store_depth = promo_days[at_store].groupby(["sku", "store_id", "date"], as_index=False)["discount_pct"].max()
-    chain_depth = promo_days[~at_store].groupby(["sku", "date"], as_index=False)["discount_pct"].max()
-    grid = grid.merge(store_depth.rename(columns={"discount_pct": "store_depth"}), on=["sku", "store_id", "date"],
-                      how="left").merge(chain_depth.rename(columns={"discount_pct": "chain_depth"}),
-                                        on=["sku", "date"], how="left")
-    depth = np.maximum(grid.pop("store_depth").fillna(0).to_numpy(float), grid.pop("chain_depth").fillna(0).to_numpy(float))
+    store_names, store_of = codes(pa.array(grid["store_id"].astype(str)))
+    sku_names, sku_of = codes(pa.array(grid["sku"].astype(str)))
+    day = grid["date"].to_numpy().astype("datetime64[D]").astype(np.int64)
+    grid["regular_price"] = regular_price(prices, sku_names, sku_of, day)
+    depth = promo_depth(promotions, store_names, sku_names, store_of, sku_of, day)
     grid["promo_depth_pct"] = depth
     grid["promo_days_share"] = (depth > 0).astype(float)
     grid["price"] = grid["regular_price"] * (1 - depth / 100)
