@@ -55,10 +55,11 @@ def spark_cluster(tmp_path):
 
 
 def master_state(ui_url: str) -> dict:
-    """The master's own account of its workers and applications (its web UI's JSON)."""
+    """The master's own account of its workers and applications (its web UI's JSON); ``{}`` while the UI
+    is not up yet, including the moment it answers with an empty body (seen on a loaded CI machine)."""
     try:
         return httpx.get(f"{ui_url}/json/", timeout=5).json()
-    except httpx.HTTPError:
+    except (httpx.HTTPError, ValueError):  # ValueError: the body is not JSON yet
         return {}
 
 
