@@ -4,7 +4,9 @@ sample: HitRate@10 of one hidden item per test basket, the rest of the basket as
 Datasets: Online Retail (invoices as baskets, ~3,900 SKUs) and the generator (tickets as
 baskets) at the scales asked for. Splits: ``temporal`` (the last 20% of baskets are the test) and
 ``random`` (a random 20%). Also printed: the fit time, the number of lines fitted, and
-``complete()`` latency (p50/p99) for 3-item baskets.
+``complete()`` latency (p50/p99) for 3-item baskets. On generated data, also the generator's own
+basket model (``planted_oracle``): the hit rate no recommender fitted on baskets alone can be
+expected to pass but by luck.
 
 Usage: python benchmarks/bench_recommender.py [--datasets online_retail,small,medium]
 """
@@ -12,9 +14,11 @@ Usage: python benchmarks/bench_recommender.py [--datasets online_retail,small,me
 from __future__ import annotations
 
 import argparse
+import json
 import sys
 import tempfile
 import time
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -37,27 +41,117 @@ def online_retail() -> list[list[str]]:
     return raw.groupby("InvoiceNo", sort=False)["StockCode"].apply(list).tolist()
 
 
-def generated(scale: str) -> list[list[str]]:
+@dataclass
+class Truth:
+    """What the generator planted, as far as a basket shows it: each basket's store and day, the
+    complementary pairs (a, b, P(b | a)), and the promotions' lift on a SKU's chance of joining a
+    basket (``factor`` per store, day and promoted SKU: the generator's acceptance
+    min(season × (1 + lift × discount), 2.5) over the same without the discount)."""
+
+    store: np.ndarray
+    day: np.ndarray
+    pairs: list[tuple[str, str, float]]
+    factor: pd.DataFrame
+
+
+def generated(scale: str) -> tuple[list[list[str]], Truth]:
     from warehouse.generator import generate
 
     with tempfile.TemporaryDirectory() as folder:
         generate(scale, 11, Path(folder))
-        sales = pd.read_csv(Path(folder) / "vendas.csv", usecols=["cod_transacao", "cod_prod", "quantidade", "data_venda"])
+        sales = pd.read_csv(Path(folder) / "vendas.csv",
+                            usecols=["cod_transacao", "cod_loja", "cod_prod", "quantidade", "data_venda"])
+        truth = json.loads((Path(folder) / "verdade.json").read_text(encoding="utf-8"))
+        promotions = pd.read_csv(Path(folder) / "promocoes.csv", dtype={"cod_loja": str}, keep_default_na=False)
+        category = pd.read_csv(Path(folder) / "produtos.csv", index_col="cod_prod")["categoria"]
+        stores = pd.read_csv(Path(folder) / "lojas.csv")["cod_loja"].tolist()
     sales = sales[sales["quantidade"] > 0].sort_values(["data_venda", "cod_transacao"])
-    return sales.groupby("cod_transacao", sort=False)["cod_prod"].apply(list).tolist()
+    tickets = sales.groupby("cod_transacao", sort=False)
+    first = tickets[["cod_loja", "data_venda"]].first()
+    pairs = [(pair["sku_a"], pair["sku_b"], pair["p_b_given_a"]) for pair in truth["complementary_pairs"]]
+    return tickets["cod_prod"].apply(list).tolist(), Truth(
+        first["cod_loja"].to_numpy(), pd.to_datetime(first["data_venda"]).dt.normalize().to_numpy(), pairs,
+        promotion_factor(promotions, category, stores, truth))
 
 
-def hidden_items(test: list[list[str]], seed: int) -> list[tuple[list[str], str]]:
+def promotion_factor(promotions: pd.DataFrame, category: pd.Series, stores: list[str], truth: dict) -> pd.DataFrame:
+    """(store, day, sku, factor) for every promoted SKU-day: the deepest discount running at the
+    store or chain-wide, turned into the generator's acceptance ratio."""
+    days = [pd.date_range(a, b, freq="D") for a, b in zip(promotions["data_inicio"], promotions["data_fim"])]
+    rows = promotions.assign(day=days).explode("day").astype({"day": "datetime64[ns]"})
+    rows = rows.assign(store=[[s] if s else stores for s in rows["cod_loja"]]).explode("store")
+    rows = rows.groupby(["store", "day", "cod_prod"], as_index=False)["desconto_pct"].max()
+    seasons = truth["category_season"]
+    month = pd.to_datetime(rows["day"]).dt.month
+    season = np.array([seasons[c]["lift"] if c in seasons and m in seasons[c]["months"] else 1.0
+                       for c, m in zip(category.reindex(rows["cod_prod"]).to_numpy(), month)])
+    lifted = np.minimum(season * (1 + truth["promo_lift_per_discount_pct"] * rows["desconto_pct"]), 2.5)
+    return rows.rename(columns={"cod_prod": "sku"}).assign(factor=lifted / np.minimum(season, 2.5))[
+        ["store", "day", "sku", "factor"]]
+
+
+def hidden_items(test: list[list[str]], seed: int) -> list[tuple[list[str], str, int]]:
+    """(the rest of the basket, the hidden SKU, the basket's position in ``test``) per test case."""
     rng = np.random.default_rng(seed)
     out = []
-    for basket in test:
+    for position, basket in enumerate(test):
         basket = list(dict.fromkeys(basket))
         if len(basket) >= 2:
             hidden = basket[rng.integers(len(basket))]
-            out.append(([s for s in basket if s != hidden], hidden))
+            out.append(([s for s in basket if s != hidden], hidden, position))
     if len(out) > TEST_BASKETS:
         out = [out[i] for i in np.sort(rng.choice(len(out), TEST_BASKETS, replace=False))]
     return out
+
+
+def planted_oracle(baskets: list[list[str]], truth: Truth, cases: list[tuple[list[str], str, int]],
+                   case_baskets: np.ndarray) -> float:
+    """HitRate@10 of the generator's own basket model, as far as a basket shows it. SKUs join a
+    basket independently, each with its base chance that month (read on every basket, the test's
+    included: an oracle knows it) times its promotion's lift at the basket's store and day, except
+    the planted pairs: b joins a basket holding a with the true P(b | a). Under independence the
+    hidden SKU's posterior is proportional to the odds of its inclusion given the rest of the
+    basket, so the oracle ranks by those odds. Left out: stock-outs, which no recommender is told
+    either. ``case_baskets``: each case's position in ``baskets``."""
+    skus = sorted({s for basket in baskets for s in basket})
+    index = {s: i for i, s in enumerate(skus)}
+    months = truth.day.astype("datetime64[M]")
+    month_names, month_of = np.unique(months, return_inverse=True)
+    counts = np.zeros((len(month_names), len(skus)))
+    for basket, month in zip(baskets, month_of):
+        counts[month, [index[s] for s in set(basket)]] += 1
+    for a, b, p in truth.pairs:  # b's own chance, without what the pair added
+        if a in index and b in index:
+            counts[:, index[b]] = np.maximum(counts[:, index[b]] - p * counts[:, index[a]], 0.0)
+    # exposure: the baskets each SKU could join that month, a promoted store-day counting its lift
+    exposure = np.repeat(np.bincount(month_of, minlength=len(month_names))[:, None], len(skus), axis=1).astype(float)
+    per_store_day = pd.Series(1, index=pd.MultiIndex.from_arrays([truth.store, truth.day])).groupby(level=[0, 1]).sum()
+    factor = truth.factor[truth.factor["sku"].isin(index)]
+    seen = per_store_day.reindex(pd.MultiIndex.from_frame(factor[["store", "day"]])).fillna(0).to_numpy()
+    np.add.at(exposure, (np.searchsorted(month_names, factor["day"].to_numpy().astype("datetime64[M]")),
+                         factor["sku"].map(index).to_numpy()), seen * (factor["factor"].to_numpy() - 1))
+    base = counts / exposure
+    lifts = factor.groupby(["store", "day"])[["sku", "factor"]].apply(lambda g: (g["sku"].map(index).to_numpy(), g["factor"].to_numpy()))
+    pairs = [(index[a], index[b], p) for a, b, p in truth.pairs if a in index and b in index]
+    hits = 0
+    for (query, hidden, _), position in zip(cases, case_baskets):
+        chance = base[month_of[position]].copy()
+        promoted = lifts.get((truth.store[position], truth.day[position]))
+        if promoted is not None:
+            chance[promoted[0]] *= promoted[1]
+        present = np.zeros(len(skus), bool)
+        present[[index[q] for q in query if q in index]] = True
+        for a, b, p in pairs:
+            with_a = p + (1 - p) * chance[b]
+            if present[a] and not present[b]:
+                chance[b] = with_a
+            elif present[b] and not present[a]:  # Bayes: P(a | b) = P(a) P(b | a) / P(b)
+                chance[a] = chance[a] * with_a / max(chance[a] * with_a + (1 - chance[a]) * chance[b], 1e-9)
+        chance = np.minimum(chance, 1 - 1e-6)
+        odds = np.where(present, -np.inf, chance / (1 - chance))
+        target = odds[index[hidden]] if hidden in index else -np.inf
+        hits += int((odds > target).sum() < 10)
+    return hits / len(cases)
 
 
 def single_scorers(train: list[list[str]], cases: list[tuple[list[str], str]]) -> dict[str, float]:
@@ -67,7 +161,7 @@ def single_scorers(train: list[list[str]], cases: list[tuple[list[str], str]]) -
     lengths = [len(dict.fromkeys(b)) for b in train]
     matrix = basket_matrix(np.repeat(np.arange(len(train)), lengths), cols, len(train), len(skus))
     index = {s: i for i, s in enumerate(skus)}
-    known = [(q, h) for q, h in cases if h in index]
+    known = [(q, h) for q, h, _ in cases if h in index]
     q_rows = np.repeat(np.arange(len(known)), [len([s for s in q if s in index]) for q, _ in known])
     q_cols = np.array([index[s] for q, _ in known for s in q if s in index], int)
     queries = basket_matrix(q_rows, q_cols, len(known), len(skus))
@@ -82,21 +176,21 @@ def single_scorers(train: list[list[str]], cases: list[tuple[list[str], str]]) -
     return out
 
 
-def run(name: str, baskets: list[list[str]], split: str) -> None:
+def run(name: str, baskets: list[list[str]], split: str, truth: Truth | None) -> None:
     rng = np.random.default_rng(3)
     if split == "temporal":
         cut = int(len(baskets) * 0.8)
-        train, test = baskets[:cut], baskets[cut:]
+        in_test = np.arange(len(baskets)) >= cut
     else:
-        chosen = rng.random(len(baskets)) < 0.8
-        train = [b for b, c in zip(baskets, chosen) if c]
-        test = [b for b, c in zip(baskets, chosen) if not c]
+        in_test = rng.random(len(baskets)) >= 0.8
+    train = [b for b, t in zip(baskets, in_test) if not t]
+    test = [b for b, t in zip(baskets, in_test) if t]
     cases = hidden_items(test, seed=4)
     started = time.perf_counter()
     recommender = fit_recommender(train)
     fit_seconds = time.perf_counter() - started
     latencies, hits, short = [], 0, 0
-    for query, hidden in cases:
+    for query, hidden, _ in cases:
         started = time.perf_counter()
         suggested = recommender.complete(query, k=10)
         latencies.append(time.perf_counter() - started)
@@ -105,7 +199,7 @@ def run(name: str, baskets: list[list[str]], split: str) -> None:
     served = hits / len(cases)
     singles = single_scorers(train, cases)
     best = max(singles, key=singles.get)
-    three = [q for q, _ in cases if len(q) >= 3][:2000]
+    three = [q for q, _, _ in cases if len(q) >= 3][:2000]
     timing = []
     for query in three:
         started = time.perf_counter()
@@ -117,6 +211,9 @@ def run(name: str, baskets: list[list[str]], split: str) -> None:
     for scorer, value in sorted(singles.items(), key=lambda kv: -kv[1]):
         print(f"  {scorer:<14} {value:.4f}")
     print(f"  served         {served:.4f}   blend {recommender.weights}")
+    if truth is not None:
+        oracle = planted_oracle(baskets, truth, cases, np.flatnonzero(in_test)[[position for _, _, position in cases]])
+        print(f"  the generator's own basket model {oracle:.4f} = {oracle / singles[best]:.3f} x the best single member")
     print(f"served / best single ({best}) = {served / singles[best]:.3f}; lists shorter than k: {short}; "
           f"fit {fit_seconds:.1f} s; complete() on 3 items p50 {np.percentile(timing, 50) * 1e3:.2f} ms, "
           f"p99 {np.percentile(timing, 99) * 1e3:.2f} ms", flush=True)
@@ -128,9 +225,9 @@ def main() -> None:
     parser.add_argument("--splits", default="temporal,random")
     args = parser.parse_args()
     for dataset in args.datasets.split(","):
-        baskets = online_retail() if dataset == "online_retail" else generated(dataset)
+        baskets, truth = (online_retail(), None) if dataset == "online_retail" else generated(dataset)
         for split in args.splits.split(","):
-            run(dataset, baskets, split)
+            run(dataset, baskets, split, truth)
 
 
 if __name__ == "__main__":
