@@ -40,6 +40,8 @@ from pyspark.sql.types import StructType
 from warehouse.clickhouse import connect
 from warehouse.settings import Settings
 
+HANDOFF_BUFFER_ROWS = 4_000_000  # rows the embedded ClickHouse buffers for a hand-off's open files, all slices together
+
 
 @dataclass(frozen=True)
 class TableQuery:
@@ -114,13 +116,19 @@ def _read_handoff(spark: SparkSession, settings: Settings, query: TableQuery, sc
 
 
 def _handoff_files(settings: Settings, query: TableQuery, slices: int, handoff: Path) -> list[Path]:
-    """ClickHouse writes ``query``'s result as one Parquet file per non-empty slice."""
+    """ClickHouse writes ``query``'s result as one Parquet file per non-empty slice.
+
+    Every slice's file is open at once and buffers a row group in this process (the embedded
+    chDB), so the row groups shrink as the slices grow: HANDOFF_BUFFER_ROWS in all. At the large
+    scale's 52 demand slices, ClickHouse's default of 1M rows a group took the process to 4.65 GiB;
+    77k rows a group, 2.07 GiB, in the same 40 s."""
     folder = handoff / f"{query.table.replace('.', '_')}-{uuid.uuid4().hex[:8]}"
     folder.mkdir(parents=True)
     partition = _slice_hash(query, slices) if query.slice_by else "0"
+    row_group = max(HANDOFF_BUFFER_ROWS // slices, 1)
     connect(settings).command(
         f"INSERT INTO FUNCTION file('{folder}/part-{{_partition_id}}.parquet', 'Parquet') "
-        f"PARTITION BY {partition} {query.sql()}"
+        f"PARTITION BY {partition} {query.sql()} SETTINGS output_format_parquet_row_group_size = {row_group}"
     )
     return sorted(folder.iterdir())
 
