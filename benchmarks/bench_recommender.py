@@ -154,7 +154,7 @@ def planted_oracle(baskets: list[list[str]], truth: Truth, cases: list[tuple[lis
     return hits / len(cases)
 
 
-def single_scorers(train: list[list[str]], cases: list[tuple[list[str], str]]) -> dict[str, float]:
+def single_scorers(train: list[list[str]], cases: list[tuple[list[str], str, int]]) -> dict[str, float]:
     """HitRate@10 of each scorer of the pool alone, fitted on every training basket."""
     skus, cols = np.unique(np.concatenate([np.asarray(list(dict.fromkeys(b)), dtype=object) for b in train]).astype(str),
                            return_inverse=True)
