@@ -160,9 +160,13 @@ class CalendarEffects:
     def adjust(self, panel: Panel) -> np.ndarray:
         """``panel``'s values with each special day read as a plain one (divided by its effect; a
         closed one unknown, NaN), so that none moves a level or bends a profile."""
-        values = panel.values.copy()
+        return self.as_plain(panel.values, panel.index)
+
+    def as_plain(self, values: np.ndarray, days: pd.DatetimeIndex) -> np.ndarray:
+        """``values`` (series × ``days``) with each special day read as a plain one (see :meth:`adjust`)."""
+        values = values.copy()
         for day, effect in self.by_day.items():
-            t = panel.index.get_indexer([day])[0]
+            t = days.get_indexer([day])[0]
             if t >= 0:
                 values[:, t] = values[:, t] / effect if effect else np.nan
         return values
@@ -265,11 +269,17 @@ class DayTimesHourShape(History):
     shape, on the hours that weekday opened in the last 4 weeks (as ``Panel.open_ahead`` reads
     them). The busiest hours are read from seven times the days a same-hour-of-the-week average
     has, so they are steadier: the staffing plan's peaks. Days are counted back from the last hour
-    of the history, whole 24-hour blocks."""
+    of the history, whole 24-hour blocks.
+
+    With ``calendar``, the country's holidays and retail dates are read off the stores' daily
+    totals (:class:`CalendarEffects`, as the daily members do): a special day in the level's weeks
+    counts as a plain one, and a special day ahead gets its effect (a public holiday not seen yet,
+    the median one seen; one seen closed, closed)."""
 
     weeks: int = 8
     shape_weeks: int = 12
     iterations: int = 10
+    calendar: bool = False
 
     def predict(self, horizon: int) -> dict[str, np.ndarray]:
         values, week = self.panel.values, 168
@@ -290,12 +300,33 @@ class DayTimesHourShape(History):
             level_days = tickets[:, -min(self.weeks, span) * 7:]
             level_open = opened[:, -min(self.weeks, span) * 7:]
             day = level_days.sum(axis=2) / (level_open * shape[:, None, :]).sum(axis=2)
+            if self.calendar:
+                days = daily_totals(self.panel)
+                effects = CalendarEffects.read(days)
+                day = effects.as_plain(day, days.index[-day.shape[1]:])
             weeks_back = day.reshape(n_series, -1, 7)
             level = np.nan_to_num(np.nanmean(np.where(np.isfinite(weeks_back), weeks_back, np.nan), axis=1))
         open_weeks = max(1, min(4, span))
         open_lately = opened[:, -open_weeks * 7:].reshape(n_series, open_weeks, 7, 24).any(axis=1)
         forecast = (level[:, :, None] * shape[:, None, :] * open_lately).reshape(n_series, week)
-        return {"day_x_hour_shape": forecast[:, np.arange(horizon) % week]}
+        forecast = forecast[:, np.arange(horizon) % week]
+        if not self.calendar:
+            return {"day_x_hour_shape": forecast}
+        ahead = effects.ahead(days, -(-horizon // 24))
+        return {"day_x_hour_shape_calendar": forecast * np.repeat(ahead, 24)[None, :horizon]}
+
+
+def daily_totals(hours: Panel) -> Panel:
+    """An hourly panel summed to days (whole 24-hour blocks counted back from its last hour): a
+    day is open where any of its hours was, and unknown for a series where all its hours are."""
+    n_series, periods = hours.values.shape
+    cut = periods % 24
+    blocks = hours.values[:, cut:].reshape(n_series, -1, 24)
+    known = np.isfinite(blocks).any(axis=2)
+    values = np.where(known, np.nansum(blocks, axis=2), np.nan)
+    observed = hours.observed[:, cut:].reshape(n_series, -1, 24).any(axis=2)
+    open_days = hours.open_periods[cut:].reshape(-1, 24).any(axis=1) & observed.any(axis=0)
+    return Panel(hours.ids, hours.index[cut::24].normalize(), values, observed, "D", hours.country, open_days)
 
 
 # Periods of history the statistical models see: two years of days, four of weeks, 16 weeks of hours
@@ -395,7 +426,7 @@ def default_pool(panel: Panel, horizon: int) -> list[Forecaster]:
     n_jobs = -1 if fitted >= 5_000 else 1
     if panel.freq == "h":
         simple = [SeasonalNaive(), SeasonalWindowAverage(4), SeasonalWindowAverage(8), LevelTimesProfile(8),
-                  DayTimesHourShape()]
+                  DayTimesHourShape(), DayTimesHourShape(calendar=True)]
     elif panel.freq == "D":
         simple = [SeasonalNaive(), WindowAverage(7), WindowAverage(28), SeasonalWindowAverage(4),
                   SeasonalWindowAverage(8), LevelTimesProfile(12), LevelTimesProfileTrend()]

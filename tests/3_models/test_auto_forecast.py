@@ -385,6 +385,37 @@ def test_a_day_spread_over_its_hours_keeps_the_weekday_level_and_skips_closed_ho
     np.testing.assert_allclose(shares, PROFILE[ahead.hour[open_saturday]] / PROFILE[ahead.hour[open_saturday]].sum())
 
 
+def test_the_calendar_shape_reads_holidays_off_the_stores_days_and_applies_them_ahead():
+    """Noise-free hours, Brazil's holidays at half a day: with the calendar, the level of the weeks
+    that held holidays (7/9 and 12/10, Mondays) is the plain one and the next holiday (2/11, not seen on an open
+    day before: the median effect seen) is forecast at half; without it, the holiday pulls the
+    Monday level down and the holiday ahead is a plain Monday. Without a country both agree."""
+    from models.pool import DayTimesHourShape
+    from warehouse.calendar import public_holidays
+
+    holidays = public_holidays(range(2025, 2027), "BR")
+    level = np.array([1.0, 1.0, 1.2, 1.2, 1.5, 2.0, 0.0])
+    rows = [(store, day + pd.Timedelta(hours=int(hour)), size * level[day.day_of_week] * PROFILE[hour]
+             * (0.5 if day.date() in holidays else 1.0))
+            for store, size in (("L1", 1.0), ("L2", 3.0)) for day in pd.date_range("2025-08-04", "2026-10-31")
+            if day.day_of_week != 6 for hour in np.flatnonzero(PROFILE)]
+    history = pd.DataFrame(rows, columns=["store_id", "hour_start", "tickets"])
+    ahead = pd.date_range("2026-11-01", periods=14 * 24, freq="h")
+    truth = np.array([[size * level[t.day_of_week] * PROFILE[t.hour] * (0.5 if t.date() in holidays else 1.0)
+                       for t in ahead] for size in (1.0, 3.0)])
+    panel = traffic_panel(history, "BR")
+    with_calendar = DayTimesHourShape(calendar=True).fit(panel).predict(len(ahead))["day_x_hour_shape_calendar"]
+    plain = DayTimesHourShape().fit(panel).predict(len(ahead))["day_x_hour_shape"]
+    np.testing.assert_allclose(with_calendar, truth, rtol=1e-6, atol=1e-9)
+    souls = ahead.normalize() == pd.Timestamp("2026-11-02")
+    mondays = (ahead.day_of_week == 0) & ~souls
+    assert plain[:, souls].sum() == pytest.approx(plain[:, mondays].sum())  # read as a plain Monday
+    assert plain[:, mondays].sum() < 0.9 * truth[:, mondays].sum()  # 7/9 and 12/10, Mondays, pulled it down
+    nowhere = traffic_panel(history, None)
+    np.testing.assert_allclose(DayTimesHourShape(calendar=True).fit(nowhere).predict(48)["day_x_hour_shape_calendar"],
+                               DayTimesHourShape().fit(nowhere).predict(48)["day_x_hour_shape"])
+
+
 @pytest.fixture(scope="module")
 def fitted_stores():
     """The daily history split into two stores of twelve series each."""
