@@ -262,24 +262,30 @@ def growth_window(periods: int, freq: str) -> int:
 
 @dataclass
 class DayTimesHourShape(History):
-    """Hourly: tickets(day, hour) ≈ day level × hour shape, one shape per series for every day of
-    the week, fitted on the open hours of the last ``shape_weeks`` weeks (alternating the two
-    factors, as iterative proportional fitting does, so a day that opens fewer hours is not read as
-    a quieter one). A day ahead is its weekday's mean level over the last ``weeks`` weeks × the
-    shape, on the hours that weekday opened in the last 4 weeks (as ``Panel.open_ahead`` reads
-    them). The busiest hours are read from seven times the days a same-hour-of-the-week average
-    has, so they are steadier: the staffing plan's peaks. Days are counted back from the last hour
-    of the history, whole 24-hour blocks.
+    """Hourly: tickets(day, hour) ≈ day level × hour shape × weekday tilt. The shape is the series'
+    own, for every day of the week; the tilt, shared by the panel's series, is how each weekday
+    leans from it (Saturdays to the afternoon, say), so each store's shape is read on all its days
+    and its weekends still get their own hours. The three are fitted on the open hours of the last
+    ``shape_weeks`` weeks (alternating the factors, as iterative proportional fitting does, so a day
+    that opens fewer hours is not read as a quieter one). A day ahead is its weekday's mean level
+    over the last ``weeks`` weeks × shape × tilt, on the hours that weekday opened in the last 4
+    weeks (as ``Panel.open_ahead`` reads them). Days are counted back from the last hour of the
+    history, whole 24-hour blocks.
 
-    With ``calendar``, the country's holidays and retail dates are read off the stores' daily
-    totals (:class:`CalendarEffects`, as the daily members do): a special day in the level's weeks
-    counts as a plain one, and a special day ahead gets its effect (a public holiday not seen yet,
-    the median one seen; one seen closed, closed)."""
+    The country's holidays and retail dates are read off the stores' daily totals
+    (:class:`CalendarEffects`, as the daily members do): a special day in the level's weeks counts
+    as a plain one, and a special day ahead gets its effect (a public holiday not seen yet, the
+    median one seen; one seen closed, closed). ``pooled`` moves each series' weekday levels that
+    share of the way to the panel's weekday pattern (steadier where stores share one); with
+    ``yearly``, the level is moved as the season moved a year earlier (:func:`season_a_year_ago`),
+    so a level read on weeks of a rising season is not left behind."""
 
     weeks: int = 8
     shape_weeks: int = 12
+    pooled: float = 0.0
+    yearly: bool = False
+    label: str = "day_x_hour_shape"
     iterations: int = 10
-    calendar: bool = False
 
     def predict(self, horizon: int) -> dict[str, np.ndarray]:
         values, week = self.panel.values, 168
@@ -289,31 +295,112 @@ class DayTimesHourShape(History):
         tickets = np.clip(np.nan_to_num(values[:, cut:]), 0, None).reshape(n_series, span * 7, 24)
         opened = (self.panel.observed[:, cut:] & np.isfinite(values[:, cut:])).reshape(n_series, span * 7, 24)
         fit_days = slice(max(0, (span - self.shape_weeks) * 7), None)
-        x, m = tickets[:, fit_days], opened[:, fit_days]
-        shape = np.ones((n_series, 24))
+        shape, tilt = day_hour_factors(tickets[:, fit_days], opened[:, fit_days], self.iterations)
+        level_weeks = min(self.weeks, span)
+        expected = opened[:, -level_weeks * 7:] * shape[:, None, :] * np.tile(tilt, (level_weeks, 1))[None]
+        days = daily_totals(self.panel)
+        effects = CalendarEffects.read(days)
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", RuntimeWarning)
-            for _ in range(self.iterations):
-                day = x.sum(axis=2) / (m * shape[:, None, :]).sum(axis=2)  # NaN on a closed day
-                shape = x.sum(axis=1) / np.maximum(np.nansum(m * np.nan_to_num(day)[:, :, None], axis=1), 1e-9)
-                shape /= np.maximum(shape.sum(axis=1, keepdims=True), 1e-9)
-            level_days = tickets[:, -min(self.weeks, span) * 7:]
-            level_open = opened[:, -min(self.weeks, span) * 7:]
-            day = level_days.sum(axis=2) / (level_open * shape[:, None, :]).sum(axis=2)
-            if self.calendar:
-                days = daily_totals(self.panel)
-                effects = CalendarEffects.read(days)
-                day = effects.as_plain(day, days.index[-day.shape[1]:])
-            weeks_back = day.reshape(n_series, -1, 7)
-            level = np.nan_to_num(np.nanmean(np.where(np.isfinite(weeks_back), weeks_back, np.nan), axis=1))
+            day = tickets[:, -level_weeks * 7:].sum(axis=2) / expected.sum(axis=2)  # NaN on a closed day
+            day = effects.as_plain(day, days.index[-day.shape[1]:]).reshape(n_series, -1, 7)
+            level = np.nan_to_num(np.nanmean(day, axis=1))
+        if self.pooled:
+            level = (1 - self.pooled) * level + self.pooled * weekday_pattern(level)
         open_weeks = max(1, min(4, span))
         open_lately = opened[:, -open_weeks * 7:].reshape(n_series, open_weeks, 7, 24).any(axis=1)
-        forecast = (level[:, :, None] * shape[:, None, :] * open_lately).reshape(n_series, week)
-        forecast = forecast[:, np.arange(horizon) % week]
-        if not self.calendar:
-            return {"day_x_hour_shape": forecast}
+        forecast = (level[:, :, None] * shape[:, None, :] * tilt[None] * open_lately).reshape(n_series, week)
         ahead = effects.ahead(days, -(-horizon // 24))
-        return {"day_x_hour_shape_calendar": forecast * np.repeat(ahead, 24)[None, :horizon]}
+        if self.yearly:
+            ahead = ahead * season_a_year_ago(effects.as_plain(days.values, days.index), level_weeks * 7, len(ahead))
+        return {self.label: forecast[:, np.arange(horizon) % week] * np.repeat(ahead, 24)[None, :horizon]}
+
+
+# Tickets of the whole panel a weekday-hour's tilt needs to count as much as no tilt at all.
+TILT_PRIOR = 50.0
+
+
+def day_hour_factors(tickets: np.ndarray, opened: np.ndarray, iterations: int,
+                     prior: float = TILT_PRIOR) -> tuple[np.ndarray, np.ndarray]:
+    """(each series' hour shape (series × 24, summing to 1), the weekday tilt (7 × 24, by a day's
+    place in the week counted back from the last day)) fitted to ``tickets`` (series × days × 24;
+    whole weeks) on its ``opened`` hours, day levels free. The tilt's mean is 1 over each weekday's
+    hours (the day level holds that) and over each hour's weekdays (the shape holds that), else a
+    store's shape and the tilt would trade places. A weekday-hour the panel never opened keeps a
+    tilt of 1; a thin one is shrunk towards 1 by ``prior`` tickets, once the factors have settled
+    (shrunk at every step, they settle ten times slower), and the shapes are refitted to it."""
+    n_series, n_days, _ = tickets.shape
+    place = np.arange(n_days) % 7
+    shape, tilt = np.ones((n_series, 24)), np.ones((7, 24))
+    counted = tickets.reshape(n_series, -1, 7, 24).sum(axis=(0, 1))
+
+    def fit_shape(shape: np.ndarray, tilt: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """(the shape, the tickets it expects per weekday-hour before any tilt), the tilt given."""
+        day = tickets.sum(axis=2) / (opened * shape[:, None, :] * tilt[place][None]).sum(axis=2)
+        spread = opened * np.nan_to_num(day)[:, :, None]
+        shape = tickets.sum(axis=1) / np.maximum((spread * tilt[place][None]).sum(axis=1), 1e-9)
+        shape /= np.maximum(shape.sum(axis=1, keepdims=True), 1e-9)
+        return shape, (spread * shape[:, None, :]).reshape(n_series, -1, 7, 24).sum(axis=(0, 1))
+
+    def tilt_of(expected: np.ndarray, prior: float) -> np.ndarray:
+        tilt = np.where(expected > 0, (counted + prior) / (expected + prior), 1.0)
+        weight = np.maximum(expected, 1e-9)
+        for _ in range(5):
+            tilt /= (tilt * weight).sum(axis=0, keepdims=True) / weight.sum(axis=0, keepdims=True)
+            tilt /= (tilt * weight).sum(axis=1, keepdims=True) / weight.sum(axis=1, keepdims=True)
+        return tilt
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        for _ in range(iterations):
+            shape, expected = fit_shape(shape, tilt)
+            tilt = tilt_of(expected, 0.0)
+        if prior:
+            tilt = tilt_of(expected, prior)
+            shape, _ = fit_shape(shape, tilt)
+    return shape, tilt
+
+
+def weekday_pattern(level: np.ndarray) -> np.ndarray:
+    """Each series' weekday levels (series × 7, 0 where closed) redrawn with the panel's weekday
+    pattern (the series' shares of their own mean open day, weighted by volume), keeping the
+    series' mean open day and its closed weekdays."""
+    open_days = level > 0
+    mean_open = level.sum(axis=1) / np.maximum(open_days.sum(axis=1), 1)
+    share = np.where(open_days, level / np.maximum(mean_open[:, None], 1e-9), 0.0)
+    weight = mean_open[:, None] * open_days
+    pattern = (share * weight).sum(axis=0) / np.maximum(weight.sum(axis=0), 1e-9)
+    own_mean = (pattern[None, :] * open_days).sum(axis=1) / np.maximum(open_days.sum(axis=1), 1)
+    return np.where(open_days, mean_open[:, None] * pattern[None, :] / np.maximum(own_mean[:, None], 1e-9), 0.0)
+
+
+# Days back to the same weekday a year earlier.
+YEAR = 364
+
+
+def season_a_year_ago(days: np.ndarray, window: int, horizon: int) -> np.ndarray:
+    """How much busier each of the ``horizon`` days ahead was than the level's last ``window``
+    days, a year earlier: the series' summed plain days (``days``: series × days, special days
+    read as plain, closed NaN) 52 weeks back, over that weekday's mean in the window 52 weeks back,
+    averaged over the week around the day. Summed are the series known in both year-ago spans, so
+    a store opened since does not read as growth. 1 without a year of history before the window;
+    held within [½, 2]."""
+    n_days = days.shape[1]
+    first = n_days - window - YEAR
+    if first < 0 or window < 7:
+        return np.ones(horizon)
+    around = [np.arange(max(0, t - 3), min(n_days, t + 4)) for t in range(n_days - YEAR, n_days - YEAR + horizon)]
+    span = np.unique(np.concatenate(around))
+    known = np.isfinite(days[:, first:first + window]).any(axis=1) & np.isfinite(days[:, span]).any(axis=1)
+    if not known.any():
+        return np.ones(horizon)
+    total = np.where(np.isfinite(days[known]).any(axis=0), np.nansum(days[known], axis=0), np.nan)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        by_weekday = np.nanmean(total[first:first + window].reshape(-1, 7), axis=0)
+        by_weekday[~(by_weekday > 0)] = np.nan  # a weekday closed then tells nothing
+        ratios = [np.nanmean(total[t] / by_weekday[(t - first) % 7]) for t in around]
+    return np.clip(np.nan_to_num(np.array(ratios), nan=1.0), 0.5, 2.0)
 
 
 def daily_totals(hours: Panel) -> Panel:
@@ -426,7 +513,8 @@ def default_pool(panel: Panel, horizon: int) -> list[Forecaster]:
     n_jobs = -1 if fitted >= 5_000 else 1
     if panel.freq == "h":
         simple = [SeasonalNaive(), SeasonalWindowAverage(4), SeasonalWindowAverage(8), LevelTimesProfile(8),
-                  DayTimesHourShape(), DayTimesHourShape(calendar=True)]
+                  DayTimesHourShape(),
+                  DayTimesHourShape(shape_weeks=26, pooled=0.5, yearly=True, label="day_x_hour_shape_long")]
     elif panel.freq == "D":
         simple = [SeasonalNaive(), WindowAverage(7), WindowAverage(28), SeasonalWindowAverage(4),
                   SeasonalWindowAverage(8), LevelTimesProfile(12), LevelTimesProfileTrend()]
