@@ -24,7 +24,6 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-import scipy.sparse as sp
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
@@ -183,10 +182,8 @@ def promotion_boosted(recommender, baskets: list[list[str]], truth: Truth, train
     lift = {d: observed[d] / expected[d] for d in sorted(observed) if expected[d] > 0}
     hits = 0
     for (query, hidden, _), i in zip(cases, case_baskets):
-        cols = sorted({recommender.column[s] for s in query if s in recommender.column})
-        row = sp.csr_matrix((np.ones(len(cols), np.float32), (np.zeros(len(cols), int), cols)),
-                            shape=(1, len(recommender.skus)))
-        relevance = recommender.scores(row)[0].astype(float)
+        relevance, cols = recommender.relevance(query)
+        relevance = relevance.astype(float)
         for sku, discount in (on_promotion.get((truth.store[i], truth.day[i])) or {}).items():
             if sku in recommender.column:
                 relevance[recommender.column[sku]] *= lift.get(discount, 1.0)

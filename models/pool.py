@@ -25,7 +25,7 @@ from typing import Protocol
 import numpy as np
 import pandas as pd
 
-from models.panel import LEVEL_WINDOW, Panel, nanmean
+from models.panel import LEVEL_WINDOW, YEAR, Panel, nanmean
 from warehouse.calendar import special_days
 
 
@@ -312,7 +312,7 @@ class DayTimesHourShape(History):
         forecast = (level[:, :, None] * shape[:, None, :] * tilt[None] * open_lately).reshape(n_series, week)
         ahead = effects.ahead(days, -(-horizon // 24))
         if self.yearly:
-            ahead = ahead * season_a_year_ago(effects.as_plain(days.values, days.index), level_weeks * 7, len(ahead))
+            ahead = ahead * season_a_year_ago(effects.adjust(days), level_weeks * 7, len(ahead))
         return {self.label: forecast[:, np.arange(horizon) % week] * np.repeat(ahead, 24)[None, :horizon]}
 
 
@@ -374,10 +374,6 @@ def weekday_pattern(level: np.ndarray) -> np.ndarray:
     return np.where(open_days, mean_open[:, None] * pattern[None, :] / np.maximum(own_mean[:, None], 1e-9), 0.0)
 
 
-# Days back to the same weekday a year earlier.
-YEAR = 364
-
-
 def season_a_year_ago(days: np.ndarray, window: int, horizon: int) -> np.ndarray:
     """How much busier each of the ``horizon`` days ahead was than the level's last ``window``
     days, a year earlier: the series' summed plain days (``days``: series × days, special days
@@ -385,11 +381,11 @@ def season_a_year_ago(days: np.ndarray, window: int, horizon: int) -> np.ndarray
     averaged over the week around the day. Summed are the series known in both year-ago spans, so
     a store opened since does not read as growth. 1 without a year of history before the window;
     held within [½, 2]."""
-    n_days = days.shape[1]
-    first = n_days - window - YEAR
+    n_days, year = days.shape[1], YEAR["D"]
+    first = n_days - window - year
     if first < 0 or window < 7:
         return np.ones(horizon)
-    around = [np.arange(max(0, t - 3), min(n_days, t + 4)) for t in range(n_days - YEAR, n_days - YEAR + horizon)]
+    around = [np.arange(max(0, t - 3), min(n_days, t + 4)) for t in range(n_days - year, n_days - year + horizon)]
     span = np.unique(np.concatenate(around))
     known = np.isfinite(days[:, first:first + window]).any(axis=1) & np.isfinite(days[:, span]).any(axis=1)
     if not known.any():

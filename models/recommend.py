@@ -198,12 +198,16 @@ class Recommender:
     def scores(self, queries: sp.csr_matrix) -> np.ndarray:
         return sum(w * row_unit(self.scorers[name].scores(queries)) for name, w in self.weights.items())
 
-    def complete(self, basket: Sequence[str], k: int = 10, store_id: str | None = None) -> list[str]:
-        """Up to ``k`` SKUs to suggest for ``basket``, best first (unknown SKUs are ignored)."""
+    def relevance(self, basket: Sequence[str]) -> tuple[np.ndarray, list[int]]:
+        """(the blend's score of every SKU for ``basket``, the columns of the basket's known SKUs)."""
         cols = sorted({self.column[str(s)] for s in basket if str(s) in self.column})
         query = sp.csr_matrix((np.ones(len(cols), np.float32), (np.zeros(len(cols), int), cols)),
                               shape=(1, len(self.skus)))
-        relevance = self.scores(query)[0]
+        return self.scores(query)[0], cols
+
+    def complete(self, basket: Sequence[str], k: int = 10, store_id: str | None = None) -> list[str]:
+        """Up to ``k`` SKUs to suggest for ``basket``, best first (unknown SKUs are ignored)."""
+        relevance, cols = self.relevance(basket)
         allowed = np.ones(len(self.skus), bool)
         allowed[cols] = False
         if store_id is not None and str(store_id) in self.in_stock:
